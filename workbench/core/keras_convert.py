@@ -1,0 +1,210 @@
+"""Child-process side of loading Keras and SavedModel inputs: safe load, float TFLite, batch 1.
+
+Imported only inside `workbench.core.child_main`; this is where TensorFlow is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from workbench.core.child import report_progress
+from workbench.core.errors import WorkbenchError
+
+_UNRECOGNIZED = re.compile(r"Unrecognized keyword arguments? passed to (\w+): \{([^}]*)\}")
+
+
+def read_keras_config(path: Path, fmt: str) -> dict[str, Any] | None:
+    """The model config stored in a .keras zip or a Keras .h5 file, without deserializing it."""
+    if fmt == "keras":
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("config.json"))  # type: ignore[no-any-return]
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        raw = handle.attrs.get("model_config")
+    if raw is None:
+        return None
+    return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)  # type: ignore[no-any-return]
+
+
+def unsafe_parts(config: Any) -> list[str]:
+    """Layers whose loading would run code from the file: Lambda layers and custom objects."""
+    import keras
+
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            name = node.get("class_name")
+            inner = node.get("config")
+            if isinstance(name, str) and isinstance(inner, dict):
+                layer = inner.get("name", "")
+                where = f" (layer '{layer}')" if layer else ""
+                registered = str(node.get("registered_name") or "")
+                if name == "Lambda":
+                    found.append(f"Lambda layer '{layer}' (it stores Python code)")
+                elif ">" in registered or not _is_builtin(keras, name):
+                    found.append(f"custom object '{registered or name}'{where}")
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(config)
+    return found
+
+
+def _is_builtin(keras: Any, class_name: str) -> bool:
+    for namespace in (keras.layers, keras.models, keras.initializers, keras.regularizers,
+                      keras.constraints, keras.activations, keras.losses, keras.optimizers,
+                      keras.metrics, keras.saving, keras):
+        if hasattr(namespace, class_name):
+            return True
+    return class_name in {"Functional", "Sequential", "Model", "InputLayer", "DTypePolicy",
+                          "FloatDTypePolicy", "Policy", "__tensor__", "__keras_tensor__",
+                          "__numpy__", "__lambda__", "__typespec__", "function", "TensorShape"}
+
+
+def _lenient(keras: Any, class_name: str, dropped: set[str]) -> type:
+    """A subclass of a builtin layer that ignores keywords older Keras versions wrote."""
+    base = getattr(keras.layers, class_name)
+
+    class Lenient(base):  # type: ignore[misc, valid-type]
+        @classmethod
+        def from_config(cls, config: dict[str, Any]) -> Any:
+            return base.from_config({k: v for k, v in config.items() if k not in dropped})
+
+    Lenient.__name__ = class_name
+    return Lenient
+
+
+def load_keras(path: Path, allow_unsafe: bool) -> Any:
+    """Load a .keras or .h5 model in safe mode, tolerating legacy Keras 2 arguments."""
+    import keras
+
+    custom: dict[str, Any] = {}
+    dropped: dict[str, set[str]] = {}
+    for _ in range(12):
+        try:
+            return keras.models.load_model(path, compile=False, safe_mode=not allow_unsafe,
+                                           custom_objects=custom)
+        except (TypeError, ValueError) as error:
+            text = str(error)
+            match = _UNRECOGNIZED.search(text)
+            if match and hasattr(keras.layers, match.group(1)):
+                keys = set(re.findall(r"'(\w+)'", match.group(2)))
+                dropped.setdefault(match.group(1), set()).update(keys)
+                custom[match.group(1)] = _lenient(keras, match.group(1), dropped[match.group(1)])
+                continue
+            if "safe_mode" in text or "Lambda" in text:
+                raise WorkbenchError(
+                    f"{path.name}: refused to load a layer that would run code from the file",
+                    "Open it again and allow code from this file only if you trust where it came from.",
+                ) from None
+            raise WorkbenchError(f"{path.name}: Keras cannot load it ({text.splitlines()[0][:200]})") from None
+    raise WorkbenchError(f"{path.name}: Keras cannot load it (too many legacy arguments)")
+
+
+def _fixed_batch_function(model: Any) -> Any:
+    """A concrete function of the Keras model with batch size 1 on every input."""
+    import tensorflow as tf
+
+    specs = []
+    for tensor in model.inputs:
+        shape = [1] + [d for d in tensor.shape[1:]]
+        if any(d is None for d in shape):
+            raise WorkbenchError(
+                f"input '{tensor.name}' has an unknown dimension {tuple(tensor.shape)}",
+                "Give the model a fixed input shape (besides the batch) before deploying it.",
+            )
+        specs.append(tf.TensorSpec(shape, tensor.dtype, name=tensor.name.split(":")[0]))
+    single = len(specs) == 1
+    function = tf.function(lambda *xs: model(xs[0] if single else list(xs), training=False))
+    return function.get_concrete_function(*specs)
+
+
+def _saved_model_function(path: Path) -> tuple[Any, Any]:
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(path))
+    signatures = getattr(loaded, "signatures", {})
+    if not signatures:
+        raise WorkbenchError(f"{path.name}: the SavedModel has no serving signature")
+    key = "serving_default" if "serving_default" in signatures else next(iter(signatures))
+    signature = signatures[key]
+    _, kwargs = signature.structured_input_signature
+    specs = {}
+    for name, spec in kwargs.items():
+        shape = list(spec.shape)
+        if shape and shape[0] is None:
+            shape[0] = 1
+        if any(d is None for d in shape):
+            raise WorkbenchError(f"{path.name}: input '{name}' has an unknown dimension {tuple(spec.shape)}")
+        specs[name] = tf.TensorSpec(shape, spec.dtype, name=name)
+    function = tf.function(lambda **kw: signature(**kw))
+    return function.get_concrete_function(**specs), loaded
+
+
+def layer_name_for(tensor_name: str, layer_names: list[str]) -> str:
+    """The Keras layer whose name is a component of a converted tensor's name."""
+    parts = set(re.split(r"[/;:]", tensor_name))
+    best = ""
+    for name in layer_names:
+        candidates = {name, f"{name}_1"}
+        if parts & candidates and len(name) > len(best):
+            best = name
+    return best
+
+
+def convert_job(request: dict[str, Any]) -> dict[str, Any]:
+    """Load a Keras/SavedModel input and convert it to float TFLite with batch size 1.
+
+    Returns {"files": {"tflite": path}, "layer_names": [per operator], "keras_layers": [...]}.
+    """
+    path = Path(request["path"])
+    fmt = request["format"]
+    allow_unsafe = bool(request.get("allow_unsafe"))
+    report_progress(0.05, "Starting TensorFlow")
+    if fmt in ("keras", "h5"):
+        config = read_keras_config(path, fmt)
+        report_progress(0.2, "Checking the model for code")
+        if config is not None and not allow_unsafe:
+            unsafe = unsafe_parts(config)
+            if unsafe:
+                raise WorkbenchError(
+                    f"{path.name}: refused to open: it contains {unsafe[0]}"
+                    + (f" and {len(unsafe) - 1} more" if len(unsafe) > 1 else "")
+                    + "; loading it would run code from the file",
+                    "Allow code from this file only if you trust where it came from.",
+                )
+    import tensorflow as tf
+
+    report_progress(0.3, "Loading the model")
+    keras_layers: list[str] = []
+    if fmt == "saved_model":
+        function, keep = _saved_model_function(path)
+    else:
+        keep = load_keras(path, allow_unsafe)
+        keras_layers = [layer.name for layer in keep.layers]
+        function = _fixed_batch_function(keep)
+    report_progress(0.6, "Converting to TFLite (float32, batch 1)")
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], keep)
+    try:
+        tflite = converter.convert()
+    except Exception as error:  # noqa: BLE001 - converter errors are many and untyped
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise WorkbenchError(f"{path.name}: the TFLite converter failed ({first[:200]})") from None
+    out = Path(request["workdir"]) / "model.tflite"
+    out.write_bytes(tflite)
+    from workbench.core.tflite_file import parse_tflite
+
+    graph = parse_tflite(tflite)
+    names = [layer_name_for(graph.main.tensors[op.outputs[0]].name, keras_layers) if op.outputs else ""
+             for op in graph.main.operators]
+    report_progress(1.0, "Converted")
+    return {"files": {"tflite": str(out)}, "layer_names": names, "keras_layers": keras_layers}
