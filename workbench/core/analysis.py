@@ -7,7 +7,7 @@ from typing import Any
 
 from workbench.core.compute import count_macs, count_other_ops
 from workbench.core.model import Model
-from workbench.core.tflite_file import FLASH_CATEGORIES, Tensor, tensor_bytes
+from workbench.core.tflite_file import BIAS_INPUT, FLASH_CATEGORIES, Operator, Tensor, tensor_bytes
 from workbench.core.tflm import TflmReport, check_tflm
 from workbench.tasks import Task, null_task
 
@@ -85,6 +85,18 @@ def _info(tensor: Tensor) -> TensorInfo:
                       quant.scales[0] if quant else None, quant.zero_points[0] if quant else None)
 
 
+def is_parameter(op: Operator, position: int, tensor: Tensor) -> bool:
+    """A learned value: a constant that is not an integer shape, axis or padding argument.
+
+    Integer constants count only as biases (int32 biases of quantized layers).
+    """
+    if not tensor.is_constant:
+        return False
+    if tensor.dtype in ("INT32", "INT64"):
+        return BIAS_INPUT.get(op.op) == position
+    return tensor.dtype not in ("BOOL", "STRING")
+
+
 def graph_figures(model: Model) -> Analysis:
     """The static part of the analysis: read from the flatbuffer alone, in milliseconds."""
     graph = model.graph.main
@@ -93,7 +105,9 @@ def graph_figures(model: Model) -> Analysis:
     seen_buffers: set[int] = set()
     total_params = total_weight_bytes = 0
     for op in graph.operators:
-        constants = [tensors[i] for i in dict.fromkeys(op.inputs) if i >= 0 and tensors[i].is_constant]
+        constants = [tensors[i] for position, i in enumerate(op.inputs)
+                     if i >= 0 and is_parameter(op, position, tensors[i])]
+        constants = list({t.index: t for t in constants}.values())
         activations = [tensors[i] for i in op.inputs if i >= 0 and not tensors[i].is_constant]
         outputs = [tensors[i] for i in op.outputs if i >= 0]
         params = sum(t.elements for t in constants)

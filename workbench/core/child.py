@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import Cancelled, WorkbenchError
+from workbench.core.errors import ERROR_KINDS, Cancelled, WorkbenchError
 from workbench.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ def run_in_child(job: str, request: dict[str, Any], task: Task, what: str,
         if result_path.exists():
             result: dict[str, Any] = json.loads(result_path.read_text())
             if "error" in result:
-                raise WorkbenchError(result["error"], result.get("hint", ""))
+                kind = ERROR_KINDS.get(result.get("kind", ""), WorkbenchError)
+                raise kind(result["error"], result.get("hint", ""))
             result["_files"] = _collect_outputs(result)
             return result
         log.error("%s: child exited with %s; last output:\n%s", what, child.returncode, "\n".join(tail))

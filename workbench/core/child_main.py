@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
         function = getattr(importlib.import_module(module_name), function_name)
         result = function(request)
     except WorkbenchError as error:
-        result = {"error": error.message, "hint": error.hint}
+        result = {"error": error.message, "hint": error.hint, "kind": type(error).__name__}
     except Exception as error:  # noqa: BLE001 - everything must reach the parent as a message
         traceback.print_exc()
         result = {"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")}

@@ -15,5 +15,14 @@ class WorkbenchError(Exception):
         return self.message
 
 
+class UnsafeModelError(WorkbenchError):
+    """The model would run code from the file (Keras Lambda layer, custom object) if loaded."""
+
+
+ERROR_KINDS: dict[str, type[WorkbenchError]] = {
+    "WorkbenchError": WorkbenchError, "UnsafeModelError": UnsafeModelError,
+}
+
+
 class Cancelled(Exception):
     """Raised inside long work when its task was cancelled (a newer request superseded it)."""

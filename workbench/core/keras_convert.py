@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.child import report_progress
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import UnsafeModelError, WorkbenchError
 
 _UNRECOGNIZED = re.compile(r"Unrecognized keyword arguments? passed to (\w+): \{([^}]*)\}")
 
@@ -102,7 +102,7 @@ def load_keras(path: Path, allow_unsafe: bool) -> Any:
                 custom[match.group(1)] = _lenient(keras, match.group(1), dropped[match.group(1)])
                 continue
             if "safe_mode" in text or "Lambda" in text:
-                raise WorkbenchError(
+                raise UnsafeModelError(
                     f"{path.name}: refused to load a layer that would run code from the file",
                     "Open it again and allow code from this file only if you trust where it came from.",
                 ) from None
@@ -110,22 +110,34 @@ def load_keras(path: Path, allow_unsafe: bool) -> Any:
     raise WorkbenchError(f"{path.name}: Keras cannot load it (too many legacy arguments)")
 
 
-def _fixed_batch_function(model: Any) -> Any:
-    """A concrete function of the Keras model with batch size 1 on every input."""
+def _batch_one_converter(model: Any) -> Any:
+    """A TFLite converter for the Keras model with batch size 1 on every input.
+
+    With a dynamic batch, Keras 3's Flatten turns into SHAPE/STRIDED_SLICE/PACK/RESHAPE:
+    extra operators and arena for nothing on a board that infers one sample at a time.
+    """
+    import keras
     import tensorflow as tf
 
-    specs = []
     for tensor in model.inputs:
-        shape = [1] + [d for d in tensor.shape[1:]]
-        if any(d is None for d in shape):
+        if any(d is None for d in tensor.shape[1:]):
             raise WorkbenchError(
                 f"input '{tensor.name}' has an unknown dimension {tuple(tensor.shape)}",
                 "Give the model a fixed input shape (besides the batch) before deploying it.",
             )
-        specs.append(tf.TensorSpec(shape, tensor.dtype, name=tensor.name.split(":")[0]))
-    single = len(specs) == 1
-    function = tf.function(lambda *xs: model(xs[0] if single else list(xs), training=False))
-    return function.get_concrete_function(*specs)
+    try:
+        inputs = [keras.Input(shape=tuple(t.shape[1:]), batch_size=1, dtype=t.dtype, name=t.name.split(":")[0])
+                  for t in model.inputs]
+        single = keras.models.clone_model(model, input_tensors=inputs if len(inputs) > 1 else inputs[0])
+        single.set_weights(model.get_weights())
+        return tf.lite.TFLiteConverter.from_keras_model(single), single
+    except (ValueError, TypeError, AttributeError):
+        # Subclassed models cannot be cloned: trace them with a batch-1 signature instead.
+        specs = [tf.TensorSpec([1, *t.shape[1:]], t.dtype) for t in model.inputs]
+        single_input = len(specs) == 1
+        function = tf.function(lambda *xs: model(xs[0] if single_input else list(xs), training=False))
+        concrete = function.get_concrete_function(*specs)
+        return tf.lite.TFLiteConverter.from_concrete_functions([concrete], model), model
 
 
 def _saved_model_function(path: Path) -> tuple[Any, Any]:
@@ -176,7 +188,7 @@ def convert_job(request: dict[str, Any]) -> dict[str, Any]:
         if config is not None and not allow_unsafe:
             unsafe = unsafe_parts(config)
             if unsafe:
-                raise WorkbenchError(
+                raise UnsafeModelError(
                     f"{path.name}: refused to open: it contains {unsafe[0]}"
                     + (f" and {len(unsafe) - 1} more" if len(unsafe) > 1 else "")
                     + "; loading it would run code from the file",
@@ -188,12 +200,12 @@ def convert_job(request: dict[str, Any]) -> dict[str, Any]:
     keras_layers: list[str] = []
     if fmt == "saved_model":
         function, keep = _saved_model_function(path)
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([function], keep)
     else:
-        keep = load_keras(path, allow_unsafe)
-        keras_layers = [layer.name for layer in keep.layers]
-        function = _fixed_batch_function(keep)
+        model = load_keras(path, allow_unsafe)
+        keras_layers = [layer.name for layer in model.layers]
+        converter, keep = _batch_one_converter(model)
     report_progress(0.6, "Converting to TFLite (float32, batch 1)")
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], keep)
     try:
         tflite = converter.convert()
     except Exception as error:  # noqa: BLE001 - converter errors are many and untyped
@@ -206,5 +218,12 @@ def convert_job(request: dict[str, Any]) -> dict[str, Any]:
     graph = parse_tflite(tflite)
     names = [layer_name_for(graph.main.tensors[op.outputs[0]].name, keras_layers) if op.outputs else ""
              for op in graph.main.operators]
+    # An op the converter split off a layer (a softmax activation, say) keeps that layer's name.
+    producer = {out: op.index for op in graph.main.operators for out in op.outputs}
+    for op in graph.main.operators:
+        if not names[op.index]:
+            sources = [producer[i] for i in op.inputs if i in producer and names[producer[i]]]
+            if sources:
+                names[op.index] = f"{names[sources[0]]} ({op.op.lower()})"
     report_progress(1.0, "Converted")
     return {"files": {"tflite": str(out)}, "layer_names": names, "keras_layers": keras_layers}

@@ -1,0 +1,188 @@
+"""Boards are data: one TOML file a board. fit(flash, arena, board) says whether a model fits."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.core.errors import WorkbenchError
+from workbench.plugins import plugin_folders
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+log = logging.getLogger(__name__)
+
+_USB_ID = re.compile(r"^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$")
+FLASHERS = ("uf2", "esptool", "arduino-cli", "platformio", "pyocd", "dfu-util", "openocd")
+
+
+@dataclass
+class Board:
+    id: str
+    name: str
+    mcu: str
+    core: str
+    clock_mhz: float
+    flash_kb: int
+    ram_kb: int
+    usb_ids: list[str]
+    baud: int
+    flasher: str
+    fqbn: str = ""
+    platformio_board: str = ""
+    uf2_family: str = ""
+    model_offset: str = ""
+    chip: str = ""
+    target: str = ""
+    source: str = ""
+
+    @property
+    def flash_bytes(self) -> int:
+        return self.flash_kb * 1024
+
+    @property
+    def ram_bytes(self) -> int:
+        return self.ram_kb * 1024
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class BoardProblem:
+    """A board file that could not be read: reported, then skipped."""
+
+    path: str
+    message: str
+
+
+@dataclass
+class BoardCatalog:
+    boards: dict[str, Board] = field(default_factory=dict)
+    problems: list[BoardProblem] = field(default_factory=list)
+
+    def get(self, board_id: str) -> Board:
+        if board_id not in self.boards:
+            known = ", ".join(sorted(self.boards))
+            raise WorkbenchError(f"unknown board '{board_id}'", f"Known boards: {known}")
+        return self.boards[board_id]
+
+
+def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    if key not in data:
+        raise ValueError(f"missing '{key}'")
+    value = data[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError(f"'{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def board_from_toml(path: Path) -> Board:
+    """Read one board file; raises ValueError with a short reason when it is malformed."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"not valid TOML ({error})") from None
+    flash = data.get("flash", {})
+    if not isinstance(flash, dict):
+        raise ValueError("[flash] must be a table")
+    usb_ids = data.get("usb_ids", [])
+    if not isinstance(usb_ids, list) or not all(isinstance(u, str) and _USB_ID.match(u) for u in usb_ids):
+        raise ValueError("'usb_ids' must be a list of \"VID:PID\" hex strings")
+    flash_kb = _require(data, "flash_kb", int)
+    ram_kb = _require(data, "ram_kb", int)
+    if flash_kb <= 0 or ram_kb <= 0:
+        raise ValueError("'flash_kb' and 'ram_kb' must be positive")
+    flasher = str(flash.get("flasher", ""))
+    return Board(
+        id=path.stem,
+        name=_require(data, "name", str),
+        mcu=_require(data, "mcu", str),
+        core=str(data.get("core", "")),
+        clock_mhz=float(_require(data, "clock_mhz", (int, float))),
+        flash_kb=flash_kb,
+        ram_kb=ram_kb,
+        usb_ids=[u.upper() for u in usb_ids],
+        baud=int(data.get("baud", 115200)),
+        flasher=flasher,
+        fqbn=str(flash.get("fqbn", "")),
+        platformio_board=str(flash.get("platformio_board", "")),
+        uf2_family=str(flash.get("uf2_family", "")),
+        model_offset=str(flash.get("model_offset", "")),
+        chip=str(flash.get("chip", "")),
+        target=str(flash.get("target", "")),
+        source=str(path),
+    )
+
+
+def load_boards(extra_folders: list[Path] | None = None) -> BoardCatalog:
+    """All boards: built-ins first, then user folders (a user file overrides a built-in id)."""
+    catalog = BoardCatalog()
+    for folder in plugin_folders("boards") + list(extra_folders or []):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                catalog.boards[path.stem] = board_from_toml(path)
+            except (ValueError, OSError) as error:
+                log.warning("skipping board file %s: %s", path, error)
+                catalog.problems.append(BoardProblem(str(path), f"{path.name}: {error}"))
+    return catalog
+
+
+@dataclass
+class Fit:
+    """How much of a board's flash and RAM the model takes (model bytes and arena only)."""
+
+    board: str
+    flash_bytes: int
+    flash_capacity_bytes: int
+    ram_bytes: int | None
+    ram_capacity_bytes: int
+
+    @property
+    def flash_used_pct(self) -> float:
+        return round(100.0 * self.flash_bytes / self.flash_capacity_bytes, 2)
+
+    @property
+    def ram_used_pct(self) -> float | None:
+        if self.ram_bytes is None:
+            return None
+        return round(100.0 * self.ram_bytes / self.ram_capacity_bytes, 2)
+
+    @property
+    def flash_ok(self) -> bool:
+        return self.flash_bytes <= self.flash_capacity_bytes
+
+    @property
+    def ram_ok(self) -> bool | None:
+        return None if self.ram_bytes is None else self.ram_bytes <= self.ram_capacity_bytes
+
+    @property
+    def flash_headroom_bytes(self) -> int:
+        return self.flash_capacity_bytes - self.flash_bytes
+
+    @property
+    def ram_headroom_bytes(self) -> int | None:
+        return None if self.ram_bytes is None else self.ram_capacity_bytes - self.ram_bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "board": self.board, "flash_ok": self.flash_ok, "ram_ok": self.ram_ok,
+            "flash_used_pct": self.flash_used_pct, "ram_used_pct": self.ram_used_pct,
+            "flash_bytes": self.flash_bytes, "flash_capacity_bytes": self.flash_capacity_bytes,
+            "flash_headroom_bytes": self.flash_headroom_bytes, "ram_bytes": self.ram_bytes,
+            "ram_capacity_bytes": self.ram_capacity_bytes, "ram_headroom_bytes": self.ram_headroom_bytes,
+        }
+
+
+def fit(flash_bytes: int, arena_bytes: int | None, board: Board) -> Fit:
+    """Model flash (the .tflite size) against board flash; tensor arena against board RAM."""
+    return Fit(board.id, flash_bytes, board.flash_bytes, arena_bytes, board.ram_bytes)
