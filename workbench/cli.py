@@ -120,13 +120,13 @@ def _boards(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from workbench.core.inference import parse_inputs, run_model
+    from workbench.core.inference import labels_for, parse_inputs, run_model
     from workbench.core.loading import load_model
 
     model = load_model(args.model, allow_unsafe=args.allow_unsafe)
     samples = parse_inputs(args.input)
     predictions = run_model(model, samples)
-    labels = _labels_for(Path(args.model))
+    labels = labels_for(Path(args.model))
     if args.json:
         _print_json([{"outputs": p.outputs, "top": p.top_class,
                       "label": labels[p.top_class] if p.top_class < len(labels) else None,
@@ -142,11 +142,3 @@ def _run(args: argparse.Namespace) -> int:
         print(line)
     print(f"(ran on {'TFLM' if predictions[0].runtime == 'tflm' else 'TensorFlow Lite'})", file=sys.stderr)
     return 0
-
-
-def _labels_for(model_path: Path) -> list[str]:
-    """Class names from a labels.txt beside the model, if there is one."""
-    for candidate in (model_path.with_suffix(".labels.txt"), model_path.parent / "labels.txt"):
-        if candidate.is_file():
-            return [line.strip() for line in candidate.read_text().splitlines() if line.strip()]
-    return []

@@ -128,3 +128,21 @@ def run_model(model: Model, samples: np.ndarray, task: Task | None = None) -> li
                   .reshape(-1).tolist() for i, v in enumerate(sample)]
         predictions.append(Prediction(values, result["runtime"]))
     return predictions
+
+
+def labels_for(model_path: Path) -> list[str]:
+    """Class names from `<model>.labels.txt` or `labels.txt` beside the model, if present."""
+    for candidate in (model_path.with_suffix(".labels.txt"), model_path.parent / "labels.txt"):
+        if candidate.is_file():
+            return [line.strip() for line in candidate.read_text().splitlines() if line.strip()]
+    return []
+
+
+def samples_for(model_path: Path) -> Path | None:
+    """A CSV of sample inputs beside the model (`<stem>_samples.csv`, or `samples.csv`)."""
+    stem = model_path.stem.split("_")[0]
+    for candidate in (model_path.parent / f"{model_path.stem}_samples.csv",
+                      model_path.parent / f"{stem}_samples.csv", model_path.parent / "samples.csv"):
+        if candidate.is_file():
+            return candidate
+    return None

@@ -1,0 +1,50 @@
+"""Start the GUI: QApplication, WebEngine settings, style, main window, first model."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+# Chromium flags for the embedded graph view: nothing in the background may reach out.
+_WEBENGINE_FLAGS = (
+    "--disable-background-networking --disable-component-update --disable-sync "
+    "--no-first-run --disable-breakpad --disable-domain-reliability --disable-features=Translate"
+)
+
+
+def prepare_environment() -> None:
+    """Settings QtWebEngine reads at start-up; call before the QApplication exists."""
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} {_WEBENGINE_FLAGS}".strip()
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Chromium refuses to sandbox as root
+
+
+def create_application(argv: list[str] | None = None):  # type: ignore[no-untyped-def]
+    prepare_environment()
+    from PySide6.QtCore import Qt
+    from PySide6.QtWebEngineCore import QWebEngineProfile  # noqa: F401 - must load before QApplication
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("TinyML Workbench")
+    app.setOrganizationName("tinyml-workbench")
+    theme = RESOURCES / "themes" / "light.qss"
+    if theme.exists():
+        app.setStyleSheet(theme.read_text())
+    return app
+
+
+def run_app(model: str | None = None) -> int:
+    """Open the main window on `model`, or on the bundled sample when none is given."""
+    app = create_application()
+    from workbench.ui.main_window import SAMPLE_MODEL, MainWindow
+
+    window = MainWindow()
+    window.show()
+    window.open(model or SAMPLE_MODEL)
+    return int(app.exec())

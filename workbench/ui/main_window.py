@@ -1,0 +1,211 @@
+"""The main window: one page a step, menus, recent files, drag and drop, progress and cancel."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+)
+
+from workbench.core.errors import UnsafeModelError, WorkbenchError
+from workbench.core.loading import MODEL_SUFFIXES
+from workbench.logs import log_path
+from workbench.plugins import user_home
+from workbench.ui.pages.inspect import InspectPage
+from workbench.ui.session import Session
+
+log = logging.getLogger(__name__)
+
+SAMPLE_MODEL = Path(__file__).resolve().parents[2] / "resources" / "samples" / "digits.keras"
+MAX_RECENT = 8
+LATER_STEPS = (
+    ("Optimize", "Quantization and pruning with live size estimates"),
+    ("Deploy", "Export C code and projects, or flash the board"),
+    ("Monitor", "Live plots of what the board predicts"),
+)
+
+
+def settings() -> QSettings:
+    return QSettings(str(user_home() / "settings.ini"), QSettings.Format.IniFormat)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("TinyML Workbench")
+        self.setAcceptDrops(True)
+        self.session = session or Session(self)
+        self.settings = settings()
+        self.inspect = InspectPage(self.session)
+        self.steps = QTabWidget()
+        self.steps.setObjectName("steps")
+        self.steps.setDocumentMode(True)
+        self.steps.addTab(self.inspect, "1  Inspect")
+        for number, (name, what) in enumerate(LATER_STEPS, start=2):
+            placeholder = QLabel(f"{name}: {what}.\nThis step arrives in a coming release.")
+            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            index = self.steps.addTab(placeholder, f"{number}  {name}")
+            self.steps.setTabEnabled(index, False)
+            self.steps.setTabToolTip(index, f"{what} (coming soon)")
+        self.setCentralWidget(self.steps)
+        self._build_menus()
+        self._build_status()
+        self.session.error.connect(self.show_error)
+        self.session.unsafe_model.connect(self._ask_unsafe)
+        self.session.model_changed.connect(self._remember)
+        self.session.board_changed.connect(
+            lambda board: self.settings.setValue("board", board.id if board else ""))
+        self.session.jobs.busy_changed.connect(self._busy)
+        self.session.jobs.progress.connect(self._progress)
+        board = str(self.settings.value("board", "arduino_nano33_ble_sense") or "")
+        if board in self.session.catalog.boards:
+            self.session.set_board(board)
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        for problem in self.session.catalog.problems:
+            self.statusBar().showMessage(f"Skipped a board file: {problem.message}", 10000)
+
+    # -- menus ------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = QAction("&Open Model…", self, shortcut=QKeySequence.StandardKey.Open,
+                                   triggered=self.open_dialog)
+        self.open_folder_action = QAction("Open &SavedModel Folder…", self, triggered=self.open_folder_dialog)
+        self.sample_action = QAction("Open the &Sample Model", self, triggered=lambda: self.open(SAMPLE_MODEL))
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
+        file_menu.addActions([self.open_action, self.open_folder_action, self.sample_action])
+        file_menu.insertMenu(self.sample_action, self.recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(QAction("Show &Log File", self, triggered=self._show_log))
+        help_menu.addAction(QAction("&About", self, triggered=self._about))
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.addAction(self.open_action)
+        toolbar.addAction(self.sample_action)
+        self._fill_recent()
+
+    def _build_status(self) -> None:
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setRange(0, 1000)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.cancel_button.setToolTip("Stop what is running (Esc)")
+        self.cancel_button.clicked.connect(self.session.cancel)
+        self.cancel_button.hide()
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = [p for p in self.recent_files() if Path(p).exists()]
+        for path in recent:
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open(p)).setToolTip(path)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
+
+    def _remember(self, model: object) -> None:
+        path = str(Path(getattr(model, "path")).resolve())
+        recent = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self._fill_recent()
+        self.setWindowTitle(f"{Path(path).name} - TinyML Workbench")
+
+    # -- opening ----------------------------------------------------------------------------
+    def open(self, path: str | Path, allow_unsafe: bool = False) -> None:
+        self.session.open(path, allow_unsafe)
+
+    def open_dialog(self) -> None:
+        start = str(self.settings.value("last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a model", start, "Models (*.tflite *.keras *.h5 *.hdf5);;All files (*)")
+        if path:
+            self.settings.setValue("last_dir", str(Path(path).parent))
+            self.open(path)
+
+    def open_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a SavedModel folder")
+        if path:
+            self.open(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            path = Path(url.toLocalFile())
+            if path.is_dir() or path.suffix.lower() in MODEL_SUFFIXES or path.exists():
+                self.open(path)
+                event.acceptProposedAction()
+                return
+
+    # -- feedback ---------------------------------------------------------------------------
+    def show_error(self, error: WorkbenchError) -> None:
+        self.statusBar().showMessage(error.message, 15000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "TinyML Workbench", error.message, parent=self)
+        if error.hint:
+            box.setInformativeText(error.hint)
+        box.setObjectName("errorDialog")
+        box.open()
+        self.inspect.subtitle.setText(self.inspect.subtitle.text().replace("Opening", "Could not open"))
+
+    def _ask_unsafe(self, path: str, error: UnsafeModelError) -> None:
+        answer = QMessageBox.question(
+            self, "Allow code from this file?",
+            f"{error.message}.\n\nLoading it runs Python code stored in the file. "
+            "Allow it only for files from a source you trust.\n\nAllow code from this file?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.open(path, allow_unsafe=True)
+        else:
+            self.statusBar().showMessage(error.message, 15000)
+
+    def _busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        if not busy:
+            self.statusBar().showMessage("Ready", 3000)
+
+    def _progress(self, _key: str, fraction: float, status: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        if status:
+            self.statusBar().showMessage(status)
+
+    def _show_log(self) -> None:
+        QMessageBox.information(self, "Log file", f"Details of errors are written to:\n{log_path()}")
+
+    def _about(self) -> None:
+        from workbench import __version__
+
+        QMessageBox.about(self, "About TinyML Workbench",
+                          f"TinyML Workbench {__version__}\nTake a trained model to a microcontroller "
+                          "without writing code. Everything runs on this computer.")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.session.cancel()
+        self.session.jobs.wait_all(3000)
+        self.inspect.graph.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,221 @@
+"""The Inspect page: graph, layer table and chart, summary cards, flash breakdown, board fit."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.analysis import Analysis
+from workbench.core.boards import Board
+from workbench.core.model import Model
+from workbench.ui.session import Session
+from workbench.ui.widgets.cards import BAD, GOOD, MUTED, WARN, Card, Gauge
+from workbench.ui.widgets.graph_view import GraphView
+from workbench.ui.widgets.layer_table import LayerBytesChart, LayerTable
+from workbench.ui.widgets.try_it import TryItPanel
+from workbench.units import FLASH_LABELS, count, kb, percent
+
+_BREAKDOWN_COLORS = {
+    "weights": "#2563eb", "biases": "#60a5fa", "quantization": "#f59e0b",
+    "tensor_names": "#a855f7", "signatures_metadata": "#ec4899", "graph_structure": "#9ca3af",
+}
+
+
+class InspectPage(QWidget):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.title = QLabel("No model open")
+        self.title.setObjectName("pageTitle")
+        self.subtitle = QLabel("Open a .tflite, .keras or .h5 file or a SavedModel folder (Ctrl+O), or drop it here.")
+        self.subtitle.setObjectName("pageSubtitle")
+        self.subtitle.setWordWrap(True)
+
+        self.flash_card = Card("Flash", "The model as it would be stored in the board's flash (.tflite bytes)")
+        self.arena_card = Card("Tensor arena (RAM)",
+                               "Working memory TFLM needs for activations, measured by TFLM's own interpreter")
+        self.compute_card = Card("Compute", "Multiply-accumulates (MACs) for one inference")
+        self.tflm_card = Card("Runs on TFLM?", "Every operator prepared and run once by TFLM's interpreter")
+        self.breakdown_card = Card("Where the flash goes", "What the bytes of the .tflite file are made of")
+        self.breakdown = QLabel()
+        self.breakdown.setTextFormat(Qt.TextFormat.RichText)
+        self.breakdown_card.layout().insertWidget(2, self.breakdown)
+        self.breakdown_card.value.hide()
+        self.fit_card = Card("Board fit", "Model flash against the board's flash, tensor arena against its RAM")
+        self.fit_card.value.hide()
+        self.board_picker = QComboBox()
+        self.board_picker.setToolTip("The board to check the fit against")
+        self.board_picker.addItem("Choose a board…", None)
+        for board in sorted(session.catalog.boards.values(), key=lambda b: b.name.lower()):
+            self.board_picker.addItem(f"{board.name}  ({board.flash_kb} KB flash, {board.ram_kb} KB RAM)", board.id)
+        self.flash_gauge = Gauge("Flash")
+        self.ram_gauge = Gauge("RAM (arena)")
+        fit_layout = self.fit_card.layout()
+        fit_layout.insertWidget(1, self.board_picker)
+        fit_layout.insertWidget(2, self.flash_gauge)
+        fit_layout.insertWidget(3, self.ram_gauge)
+
+        cards = QHBoxLayout()
+        cards.setSpacing(8)
+        for card, stretch in ((self.flash_card, 2), (self.arena_card, 2), (self.compute_card, 2),
+                              (self.tflm_card, 2), (self.breakdown_card, 3), (self.fit_card, 3)):
+            cards.addWidget(card, stretch)
+
+        self.graph = GraphView()
+        self.table = LayerTable()
+        self.chart = LayerBytesChart()
+        layers_split = QSplitter(Qt.Orientation.Vertical)
+        layers_split.addWidget(self.table)
+        layers_split.addWidget(self.chart)
+        layers_split.setSizes([380, 220])
+        self.problems = QTableWidget(0, 4)
+        self.problems.setHorizontalHeaderLabels(["Node", "Op", "Problem", "Fix"])
+        self.problems.verticalHeader().hide()
+        self.problems.setWordWrap(True)
+        header = self.problems.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.problems_note = QLabel("")
+        self.problems_note.setWordWrap(True)
+        preflight = QWidget()
+        preflight_layout = QVBoxLayout(preflight)
+        preflight_layout.addWidget(self.problems_note)
+        preflight_layout.addWidget(self.problems, 1)
+        self.try_it = TryItPanel(session)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(layers_split, "Layers")
+        self.tabs.addTab(preflight, "TFLM pre-flight")
+        self.tabs.addTab(self.try_it, "Try it")
+        main_split = QSplitter(Qt.Orientation.Horizontal)
+        main_split.addWidget(self.graph)
+        main_split.addWidget(self.tabs)
+        main_split.setSizes([430, 900])
+        main_split.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.addWidget(self.title)
+        layout.addWidget(self.subtitle)
+        layout.addLayout(cards)
+        layout.addWidget(main_split, 1)
+
+        session.model_loading.connect(self._loading)
+        session.model_changed.connect(self._model_changed)
+        session.analysis_changed.connect(self._analysis_changed)
+        session.board_changed.connect(self._board_changed)
+        self.board_picker.currentIndexChanged.connect(
+            lambda _: session.set_board(self.board_picker.currentData()))
+        self.table.layer_selected.connect(self._layer_selected)
+        self.chart.layer_clicked.connect(self.table.select_layer)
+
+    # -- session events -------------------------------------------------------------------
+    def _loading(self, path: str) -> None:
+        self.subtitle.setText(f"Opening {path}…")
+
+    def _model_changed(self, model: Model) -> None:
+        self.title.setText(model.name)
+        notes = " ".join(model.notes)
+        self.subtitle.setText(f"{model.format} · {model.path.parent}" + (f" · {notes}" if notes else ""))
+        self.graph.show_model(model.tflite, model.name)
+
+    def _analysis_changed(self, analysis: Analysis) -> None:
+        self.table.set_layers(analysis.layers)
+        self.chart.set_layers(analysis.layers)
+        totals = analysis.totals
+        self.flash_card.set(kb(analysis.size_bytes), f"{analysis.size_bytes:,} bytes · {totals.params:,} parameters")
+        self.compute_card.set(f"{count(totals.macs)}MACs".replace(" M", " M ").replace(" k", " k "),
+                              f"{totals.macs:,} MACs + {count(totals.ops)} other ops per inference")
+        self._show_breakdown(analysis)
+        self._show_tflm(analysis)
+        self._show_fit()
+
+    def _show_breakdown(self, analysis: Analysis) -> None:
+        rows = []
+        for key, value in analysis.flash_breakdown.items():
+            share = 100.0 * value / max(analysis.size_bytes, 1)
+            bar = f"<span style='background:{_BREAKDOWN_COLORS[key]}'>{'&nbsp;' * max(1, round(share / 4))}</span>"
+            rows.append(f"<tr><td>{FLASH_LABELS[key]}</td><td align='right'>&nbsp;{kb(value)}</td>"
+                        f"<td align='right'>&nbsp;{share:.1f}%</td><td>&nbsp;{bar}</td></tr>")
+        self.breakdown.setText(f"<table cellspacing='0' cellpadding='0'>{''.join(rows)}</table>")
+
+    def _show_tflm(self, analysis: Analysis) -> None:
+        report = analysis.tflm
+        self.problems.setRowCount(0)
+        if report is None:
+            self.arena_card.set("measuring…", "TFLM is preparing the model", MUTED)
+            self.tflm_card.set("checking…", "TFLM is preparing and running the model once", MUTED)
+            self.problems_note.setText("TFLM is preparing the model…")
+            return
+        if report.arena_bytes:
+            guess = 10 * analysis.size_bytes
+            self.arena_card.set(
+                kb(report.arena_bytes),
+                f"exact: {report.arena_bytes:,} bytes · reserve {kb(report.recommended_arena_bytes)} "
+                f"(+{report.margin_percent}% margin), not the {kb(guess)} of TFLM's 10×-model default.")
+        else:
+            self.arena_card.set("n/a", "TFLM could not allocate this model (see pre-flight)", BAD)
+        if report.compatible:
+            self.tflm_card.set("Yes", f"all {len(analysis.layers)} operators prepare and run", GOOD)
+            self.problems_note.setText(
+                f"✔ All {len(analysis.layers)} operators prepared and ran once in TFLM {report.tflm_version}.")
+        else:
+            self.tflm_card.set("No", f"{len(report.problems)} problem(s) - see TFLM pre-flight", BAD)
+            self.problems_note.setText(
+                "These operators will not run on a microcontroller with TFLM. "
+                "Without this check you would find out when AllocateTensors() fails on the board.")
+        self.problems.setRowCount(len(report.problems))
+        for row, problem in enumerate(report.problems):
+            cells = ["" if problem.node is None else str(problem.node), problem.op, problem.message, problem.fix]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.problems.setItem(row, column, item)
+        self.problems.resizeRowsToContents()
+
+    def _board_changed(self, board: Board | None) -> None:
+        index = self.board_picker.findData(board.id if board else None)
+        if index >= 0 and index != self.board_picker.currentIndex():
+            self.board_picker.setCurrentIndex(index)
+        self._show_fit()
+
+    def _show_fit(self) -> None:
+        board_fit = self.session.fit()
+        board = self.session.board
+        if board_fit is None or board is None:
+            self.flash_gauge.set(None, "choose a board" if board is None else "-")
+            self.ram_gauge.set(None, "")
+            self.fit_card.detail.setText("")
+            return
+        self.flash_gauge.set(board_fit.flash_used_pct,
+                             f"{board_fit.flash_used_pct:.1f}% · {kb(board_fit.flash_bytes)} of {board.flash_kb} KB")
+        if board_fit.ram_bytes is None:
+            self.ram_gauge.set(None, "waiting for the arena measurement")
+        else:
+            self.ram_gauge.set(board_fit.ram_used_pct,
+                               f"{board_fit.ram_used_pct:.1f}% · {kb(board_fit.ram_bytes)} of {board.ram_kb} KB")
+        fits = board_fit.flash_ok and board_fit.ram_ok is not False
+        verdict = ("Fits" if fits else "Does not fit") + f" on {board.name}"
+        room = f"; leaves {kb(board_fit.flash_headroom_bytes)} flash"
+        if board_fit.ram_headroom_bytes is not None:
+            room += f" and {kb(board_fit.ram_headroom_bytes)} RAM"
+        color = GOOD if fits and (board_fit.ram_used_pct or 0) <= 75 and board_fit.flash_used_pct <= 75 else (
+            WARN if fits else BAD)
+        self.fit_card.detail.setText(
+            f"<b style='color:{color}'>{verdict}</b>{room} for your firmware and the TFLM runtime "
+            f"({percent(board_fit.flash_bytes, board_fit.flash_capacity_bytes)} of flash).")
+
+    def _layer_selected(self, index: int) -> None:
+        self.chart.mark(index)
+        self.graph.select_node(index)

@@ -1,0 +1,62 @@
+"""Summary cards and fit gauges: one big number with a title and a line of context."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+GOOD, WARN, BAD, MUTED = "#1b873f", "#b7791f", "#c53030", "#6b7280"
+
+
+class Card(QFrame):
+    def __init__(self, title: str, tooltip: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.setToolTip(tooltip)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(2)
+        self.title = QLabel(title.upper())
+        self.title.setObjectName("cardTitle")
+        self.value = QLabel("-")
+        self.value.setObjectName("cardValue")
+        self.detail = QLabel("")
+        self.detail.setObjectName("cardDetail")
+        self.detail.setWordWrap(True)
+        for label in (self.title, self.value, self.detail):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            layout.addWidget(label)
+        layout.addStretch(1)
+
+    def set(self, value: str, detail: str = "", color: str | None = None) -> None:
+        self.value.setText(value)
+        self.value.setStyleSheet(f"color: {color};" if color else "")
+        self.detail.setText(detail)
+
+
+class Gauge(QWidget):
+    """A labelled bar: 'Flash 28.7% - 293.5 KB of 1024.0 KB', coloured by headroom."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel(title)
+        self.text = QLabel("-")
+        self.text.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(12)
+        layout.addWidget(self.title, 0, 0)
+        layout.addWidget(self.text, 0, 1)
+        layout.addWidget(self.bar, 1, 0, 1, 2)
+
+    def set(self, percent: float | None, text: str) -> None:
+        self.text.setText(text)
+        if percent is None:
+            self.bar.setValue(0)
+            return
+        self.bar.setValue(int(min(percent, 100.0) * 10))
+        color = GOOD if percent <= 75 else WARN if percent <= 100 else BAD
+        self.bar.setStyleSheet(f"QProgressBar::chunk {{ background: {color}; border-radius: 5px; }}")

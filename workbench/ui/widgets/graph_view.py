@@ -1,0 +1,93 @@
+"""The model graph: netron in a QWebEngineView, served on 127.0.0.1 and fenced in.
+
+A request interceptor lets only loopback requests through and remembers every other one
+(`blocked_urls`), so a test can prove that nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtWebEngineCore import (
+    QWebEnginePage,
+    QWebEngineProfile,
+    QWebEngineUrlRequestInfo,
+    QWebEngineUrlRequestInterceptor,
+)
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from workbench.netron_server import NetronServer
+
+log = logging.getLogger(__name__)
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+LOCAL_SCHEMES = frozenset({"data", "blob", "about", "qrc"})
+
+_SELECT_NODE_JS = """
+(function (index) {
+  const view = window.__view__;
+  if (!view || !view._target || !view.activeTarget || !view.activeTarget.nodes) { return false; }
+  const node = view.activeTarget.nodes[index];
+  if (!node) { return false; }
+  view._target.scrollTo(view._target.select([node]));
+  return true;
+})(%d)
+"""
+
+
+class LoopbackOnly(QWebEngineUrlRequestInterceptor):
+    """Blocks every request that does not go to this machine, and records it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocked_urls: list[str] = []
+        self.allowed_urls: list[str] = []
+
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:  # noqa: N802 - Qt's name
+        url = info.requestUrl()
+        if url.scheme() in LOCAL_SCHEMES or url.host() in LOCAL_HOSTS:
+            self.allowed_urls.append(url.toString())
+            return
+        self.blocked_urls.append(url.toString())
+        log.warning("blocked a request leaving the machine: %s", url.toString())
+        info.block(True)
+
+
+class QuietPage(QWebEnginePage):
+    """Sends netron's console messages to the log instead of Qt's warning channel."""
+
+    def javaScriptConsoleMessage(self, level, message, line, source):  # type: ignore[no-untyped-def]  # noqa: N802
+        log.debug("netron console: %s (%s:%s)", message, source, line)
+
+
+class GraphView(QWidget):
+    """Shows a model's graph with netron; `select_node(i)` reveals operator i."""
+
+    loaded = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.server = NetronServer()
+        self.interceptor = LoopbackOnly()
+        self.profile = QWebEngineProfile(self)  # off the record: no cookies or cache on disk
+        self.profile.setUrlRequestInterceptor(self.interceptor)
+        self.view = QWebEngineView(self)
+        self.page = QuietPage(self.profile, self.view)
+        self.view.setPage(self.page)
+        self.view.loadFinished.connect(self.loaded.emit)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+
+    def show_model(self, data: bytes, name: str) -> None:
+        self.view.setUrl(QUrl(self.server.set_model(data, name)))
+
+    def select_node(self, index: int) -> None:
+        self.page.runJavaScript(_SELECT_NODE_JS % int(index))
+
+    def shutdown(self) -> None:
+        self.view.setPage(None)  # type: ignore[arg-type]
+        self.page.deleteLater()
+        self.server.stop()

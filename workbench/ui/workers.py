@@ -1,0 +1,140 @@
+"""Run engine functions off the GUI thread: a QObject moved to a QThread, one job per key.
+
+Starting a job under a key cancels the job already running under that key; results of a
+superseded job are dropped. Callbacks always run on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from workbench.core.errors import Cancelled, WorkbenchError
+from workbench.tasks import Task
+
+log = logging.getLogger(__name__)
+
+
+class Job(QObject):
+    """Runs `function(*args, task=task)` once, in whatever thread it was moved to."""
+
+    progress = Signal(float, str)
+    succeeded = Signal(object)
+    failed = Signal(object)  # WorkbenchError
+    finished = Signal()
+
+    def __init__(self, key: str, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        super().__init__()
+        self.key = key
+        self._function = function
+        self._args = args
+        self.task = Task(on_progress=self.progress.emit)
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self._function(*self._args, task=self.task)
+            if not self.task.cancelled:
+                self.succeeded.emit(result)
+        except Cancelled:
+            pass
+        except WorkbenchError as error:
+            if not self.task.cancelled:
+                self.failed.emit(error)
+        except Exception as error:  # noqa: BLE001 - a bug must reach the person as a message
+            log.exception("job %s failed", self.key)
+            self.failed.emit(WorkbenchError(f"Unexpected error: {type(error).__name__}: {error}",
+                                            "Details are in the log file."))
+        finally:
+            self.finished.emit()
+
+
+class JobRunner(QObject):
+    """Starts jobs in threads, supersedes by key, delivers results on the GUI thread."""
+
+    busy_changed = Signal(bool)
+    progress = Signal(str, float, str)  # key, fraction, status
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._jobs: dict[str, tuple[Job, QThread, Callable[[Any], None], Callable[[WorkbenchError], None]]] = {}
+        self._threads: dict[QThread, Job] = {}
+
+    def start(self, key: str, function: Callable[..., Any], *args: Any,
+              on_success: Callable[[Any], None], on_error: Callable[[WorkbenchError], None]) -> Job:
+        self.cancel(key)
+        job = Job(key, function, args)
+        thread = QThread()
+        job.moveToThread(thread)
+        thread.started.connect(job.run)
+        job.succeeded.connect(self._on_succeeded)
+        job.failed.connect(self._on_failed)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.finished.connect(thread.quit)
+        thread.finished.connect(lambda t=thread: self._thread_done(t))
+        self._jobs[key] = (job, thread, on_success, on_error)
+        self._threads[thread] = job
+        thread.start()
+        self.busy_changed.emit(True)
+        return job
+
+    def cancel(self, key: str) -> None:
+        entry = self._jobs.pop(key, None)
+        if entry is not None:
+            entry[0].task.cancel()
+            self.busy_changed.emit(self.busy)
+
+    def cancel_all(self) -> None:
+        for key in list(self._jobs):
+            self.cancel(key)
+
+    def wait_all(self, timeout_ms: int = 10000) -> None:
+        for thread in list(self._threads):
+            thread.wait(timeout_ms)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    def running(self, key: str) -> bool:
+        return key in self._jobs
+
+    def _current(self, job: QObject | None) -> tuple[Any, ...] | None:
+        if isinstance(job, Job) and job.key in self._jobs and self._jobs[job.key][0] is job:
+            return self._jobs[job.key]
+        return None
+
+    @Slot(object)
+    def _on_succeeded(self, result: Any) -> None:
+        entry = self._current(self.sender())
+        if entry is not None:
+            entry[2](result)
+
+    @Slot(object)
+    def _on_failed(self, error: WorkbenchError) -> None:
+        entry = self._current(self.sender())
+        if entry is not None:
+            entry[3](error)
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, status: str) -> None:
+        job = self.sender()
+        if self._current(job) is not None:
+            self.progress.emit(job.key, fraction, status)  # type: ignore[union-attr]
+
+    @Slot()
+    def _on_finished(self) -> None:
+        job = self.sender()
+        if self._current(job) is not None:
+            self._jobs.pop(job.key, None)  # type: ignore[union-attr]
+            self.busy_changed.emit(self.busy)
+
+    def _thread_done(self, thread: QThread) -> None:
+        job = self._threads.pop(thread, None)
+        if job is not None:
+            job.deleteLater()
+        thread.deleteLater()
