@@ -31,6 +31,8 @@ class Layer:
 
 @dataclass
 class Totals:
+    """Sums over layers; weight_bytes counts each constant buffer once (the converter shares them)."""
+
     params: int
     weight_bytes: int
     macs: int
@@ -103,7 +105,7 @@ def graph_figures(model: Model) -> Analysis:
     tensors = graph.tensors
     layers: list[Layer] = []
     seen_buffers: set[int] = set()
-    total_params = total_weight_bytes = 0
+    total_weight_bytes = 0
     for op in graph.operators:
         constants = [tensors[i] for position, i in enumerate(op.inputs)
                      if i >= 0 and is_parameter(op, position, tensors[i])]
@@ -115,7 +117,6 @@ def graph_figures(model: Model) -> Analysis:
         for tensor in constants:
             if tensor.buffer not in seen_buffers:
                 seen_buffers.add(tensor.buffer)
-                total_params += tensor.elements
                 total_weight_bytes += len(tensor.data or b"")
         first = outputs[0] if outputs else None
         keras_name = model.layer_names[op.index] if op.index < len(model.layer_names) else ""
@@ -133,7 +134,7 @@ def graph_figures(model: Model) -> Analysis:
             activation_bytes=sum(tensor_bytes(t.dtype, t.elements) for t in outputs),
         ))
     totals = Totals(
-        params=total_params,
+        params=sum(layer.params for layer in layers),
         weight_bytes=total_weight_bytes,
         macs=sum(layer.macs for layer in layers),
         ops=sum(layer.ops for layer in layers),
