@@ -60,7 +60,9 @@ def rewrite_index(html: str, model_url: str | None, model_name: str | None) -> s
 class NetronServer:
     """A loopback HTTP server for netron's files and one model at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, quiet: bool = True) -> None:
+        """`quiet=False` serves netron's page as shipped (tests use it to show what `quiet` prevents)."""
+        self._quiet = quiet
         self._root = netron_dir()
         self._model: bytes = b""
         self._model_name = "model.tflite"
@@ -107,7 +109,12 @@ class NetronServer:
             model, name = self._model, self._model_name
         if path in ("/", "/index.html"):
             html = (self._root / "index.html").read_text(encoding="utf-8")
-            body = rewrite_index(html, f"/data/{name}" if model else None, name).encode("utf-8")
+            if self._quiet:
+                html = rewrite_index(html, f"/data/{name}" if model else None, name)
+            else:
+                html = html.replace('<meta name="version"', f'<meta name="file" content="/data/{name}">\n'
+                                    '<meta name="version"')
+            body = html.encode("utf-8")
             status, mime = 200, _MIME[".html"]
         elif path == f"/{SHIM_NAME}":
             status, body, mime = 200, SHIM_JS.encode(), _MIME[".js"]

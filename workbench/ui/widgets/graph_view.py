@@ -7,6 +7,9 @@ A request interceptor lets only loopback requests through and remembers every ot
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+
+import shiboken6
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWebEngineCore import (
@@ -67,9 +70,9 @@ class GraphView(QWidget):
 
     loaded = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, server: NetronServer | None = None) -> None:
         super().__init__(parent)
-        self.server = NetronServer()
+        self.server = server or NetronServer()
         self.interceptor = LoopbackOnly()
         self.profile = QWebEngineProfile(self)  # off the record: no cookies or cache on disk
         self.profile.setUrlRequestInterceptor(self.interceptor)
@@ -77,6 +80,7 @@ class GraphView(QWidget):
         self.page = QuietPage(self.profile, self.view)
         self.view.setPage(self.page)
         self.view.loadFinished.connect(self.loaded.emit)
+        self._alive = True
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
@@ -84,10 +88,17 @@ class GraphView(QWidget):
     def show_model(self, data: bytes, name: str) -> None:
         self.view.setUrl(QUrl(self.server.set_model(data, name)))
 
+    def evaluate(self, script: str, callback: Callable[[object], None]) -> None:
+        """Run JavaScript in the graph page and pass its result to `callback`."""
+        self.page.runJavaScript(script, 0, callback)
+
     def select_node(self, index: int) -> None:
         self.page.runJavaScript(_SELECT_NODE_JS % int(index))
 
     def shutdown(self) -> None:
-        self.view.setPage(None)  # type: ignore[arg-type]
-        self.page.deleteLater()
+        """Stop the server and release the page before its profile (Qt warns otherwise)."""
         self.server.stop()
+        if self._alive:
+            self._alive = False
+            shiboken6.delete(self.view)
+            shiboken6.delete(self.page)

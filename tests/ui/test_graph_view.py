@@ -1,0 +1,117 @@
+"""The embedded netron: opens straight on the graph, asks nothing, and sends nothing off the machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWebEngineCore import QWebEngineScript
+
+from workbench.netron_server import NetronServer
+from workbench.ui.widgets.graph_view import GraphView
+
+A_YEAR_AHEAD = """
+(function () {
+  const shift = 366 * 24 * 3600 * 1000;
+  const Real = Date;
+  class Shifted extends Real {
+    constructor(...args) { if (args.length === 0) { super(Real.now() + shift); } else { super(...args); } }
+    static now() { return Real.now() + shift; }
+  }
+  window.Date = Shifted;
+})();
+"""
+
+PAGE_STATE = """
+JSON.stringify({
+  body: document.body.getAttribute('class') || '',
+  text: document.body.innerText || '',
+  nodes: document.querySelectorAll('.node').length,
+  cookie: document.cookie
+})
+"""
+
+
+def _state(qtbot: Any, graph: GraphView) -> dict[str, Any]:
+    import json
+
+    box: list[Any] = []
+    graph.evaluate(PAGE_STATE, box.append)
+    qtbot.waitUntil(lambda: bool(box), timeout=10000)
+    return json.loads(box[0])  # type: ignore[no-any-return]
+
+
+def _graph_shown(qtbot: Any, graph: GraphView, min_nodes: int) -> bool:
+    state = _state(qtbot, graph)
+    return "default" in state["body"] and state["nodes"] >= min_nodes
+
+
+def _open(qtbot: Any, graph: GraphView, model: Path) -> None:
+    graph.resize(900, 700)
+    graph.show()
+    with qtbot.waitSignal(graph.loaded, timeout=60000):
+        graph.show_model(model.read_bytes(), model.name)
+
+
+def _clock_ahead(graph: GraphView) -> None:
+    script = QWebEngineScript()
+    script.setSourceCode(A_YEAR_AHEAD)
+    script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
+    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
+    script.setRunsOnSubFrames(True)
+    graph.profile.scripts().insert(script)
+
+
+@pytest.fixture
+def graph(qtbot: Any) -> GraphView:
+    view = GraphView()
+    qtbot.addWidget(view)
+    yield view
+    view.shutdown()
+
+
+def test_graph_opens_without_prompts_or_outside_requests(qtbot: Any, graph: GraphView, reference_models: Path) -> None:
+    _open(qtbot, graph, reference_models / "person_detect.tflite")
+    qtbot.waitUntil(lambda: _graph_shown(qtbot, graph, 10), timeout=30000)
+    state = _state(qtbot, graph)
+    assert "default" in state["body"] and "notification" not in state["body"]
+    assert "cookies" not in state["text"] and "update" not in state["text"].lower()
+    assert graph.interceptor.blocked_urls == []
+    assert graph.interceptor.allowed_urls and all("127.0.0.1" in u for u in graph.interceptor.allowed_urls
+                                                   if u.startswith("http"))
+
+
+def test_a_year_later_there_is_still_no_update_prompt(qtbot: Any, graph: GraphView, reference_models: Path) -> None:
+    _clock_ahead(graph)
+    _open(qtbot, graph, reference_models / "micro_speech_quantized.tflite")
+    qtbot.waitUntil(lambda: _graph_shown(qtbot, graph, 3), timeout=30000)
+    state = _state(qtbot, graph)
+    assert "Please update" not in state["text"]
+    assert graph.interceptor.blocked_urls == []
+
+
+def test_netron_as_shipped_would_block_the_page_a_year_later(qtbot: Any, reference_models: Path) -> None:
+    """The same check on netron's unmodified page finds the prompt: the test above can fail."""
+    view = GraphView(server=NetronServer(quiet=False))
+    qtbot.addWidget(view)
+    try:
+        _clock_ahead(view)
+        _open(qtbot, view, reference_models / "micro_speech_quantized.tflite")
+        qtbot.waitUntil(lambda: "Please update" in _state(qtbot, view)["text"], timeout=30000)
+    finally:
+        view.shutdown()
+
+
+def test_selecting_a_layer_selects_the_node_in_the_graph(qtbot: Any, graph: GraphView, reference_models: Path) -> None:
+    _open(qtbot, graph, reference_models / "micro_speech_quantized.tflite")
+    qtbot.waitUntil(lambda: _graph_shown(qtbot, graph, 3), timeout=30000)
+    graph.select_node(1)
+    box: list[Any] = []
+
+    def selected() -> bool:
+        graph.evaluate("document.querySelectorAll('.select').length", box.append)
+        qtbot.waitUntil(lambda: bool(box), timeout=5000)
+        return bool(box.pop())
+
+    qtbot.waitUntil(selected, timeout=10000)

@@ -1,0 +1,110 @@
+"""The Inspect page with the real engine: cards, table, chart, fit, errors, superseding loads, Try it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from tests.conftest import SAMPLES
+from workbench.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot: Any) -> MainWindow:
+    main = MainWindow()
+    qtbot.addWidget(main)
+    main.show()
+    yield main
+    main.close()
+
+
+def _wait_measured(qtbot: Any, window: MainWindow, name: str) -> None:
+    def done() -> bool:
+        analysis = window.session.analysis
+        model = window.session.model
+        return bool(model and model.name == name and analysis and analysis.tflm is not None)
+
+    qtbot.waitUntil(done, timeout=120000)
+
+
+def test_person_detect_shows_every_part(qtbot: Any, window: MainWindow, reference_models: Path) -> None:
+    window.open(reference_models / "person_detect.tflite")
+    _wait_measured(qtbot, window, "person_detect.tflite")
+    page = window.inspect
+    assert page.table.model().rowCount() == 31
+    assert page.flash_card.value.text() == "293.5 KB"
+    arena = window.session.analysis.arena_bytes  # type: ignore[union-attr]
+    assert page.arena_card.value.text() == f"{arena / 1024:.1f} KB"
+    assert page.tflm_card.value.text() == "Yes"
+    assert "Quantization parameters" in page.breakdown.text()
+    assert len(page.chart.weights.opts["height"]) == 31
+    window.session.set_board("raspberry_pi_pico")
+    assert page.flash_gauge.text.text().startswith(f"{100 * 300568 / (2048 * 1024):.1f}%")
+    assert "Fits on Raspberry Pi Pico" in page.fit_card.detail.text()
+    window.session.set_board("microbit_v2")
+    assert "Fits" in page.fit_card.detail.text()
+
+
+def test_sorting_by_macs_puts_the_heaviest_layer_first(qtbot: Any, window: MainWindow, reference_models: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    window.open(reference_models / "person_detect.tflite")
+    _wait_measured(qtbot, window, "person_detect.tflite")
+    table = window.inspect.table
+    table.sortByColumn(7, Qt.SortOrder.DescendingOrder)
+    layers = window.session.analysis.layers  # type: ignore[union-attr]
+    top = table.model().index(0, 0).data()
+    assert int(top) == max(layers, key=lambda layer: layer.macs).index
+
+
+def test_a_bad_file_shows_a_dialog_and_keeps_the_open_model(qtbot: Any, window: MainWindow, tmp_path: Path,
+                                                           reference_models: Path) -> None:
+    window.open(reference_models / "hello_world_int8.tflite")
+    _wait_measured(qtbot, window, "hello_world_int8.tflite")
+    bad = tmp_path / "holiday.tflite"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    window.open(bad)
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "errorDialog") is not None, timeout=20000)
+    dialog = window.findChild(QMessageBox, "errorDialog")
+    assert "holiday.tflite" in dialog.text() and "Traceback" not in dialog.text()
+    assert window.session.model.name == "hello_world_int8.tflite"  # type: ignore[union-attr]
+    assert window.inspect.title.text() == "hello_world_int8.tflite"
+    dialog.close()
+
+
+def test_a_second_load_supersedes_the_first(qtbot: Any, window: MainWindow, reference_models: Path) -> None:
+    shown: list[str] = []
+    window.session.model_changed.connect(lambda model: shown.append(model.name))
+    window.open(SAMPLES / "digits.keras")  # seconds: TensorFlow converts it in a child process
+    window.open(reference_models / "micro_speech_quantized.tflite")
+    _wait_measured(qtbot, window, "micro_speech_quantized.tflite")
+    qtbot.wait(200)
+    assert shown == ["micro_speech_quantized.tflite"]
+
+
+def test_try_it_runs_the_sample(qtbot: Any, window: MainWindow) -> None:
+    window.open(SAMPLES / "digits_int8.tflite")
+    _wait_measured(qtbot, window, "digits_int8.tflite")
+    panel = window.inspect.try_it
+    assert panel.editor.toPlainText().count(",") == 63  # the first bundled sample, 64 pixels
+    panel.run()
+    qtbot.waitUntil(lambda: panel.result.text().startswith("Prediction"), timeout=60000)
+    assert "Prediction: 0" in panel.result.text()  # the first sample is a zero
+    assert panel.table.rowCount() == 10
+
+
+def test_recent_files_and_board_are_remembered(qtbot: Any, reference_models: Path) -> None:
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.open(reference_models / "hello_world_float.tflite")
+    _wait_measured(qtbot, first, "hello_world_float.tflite")
+    first.session.set_board("esp32s3_devkitc")
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.recent_files()[0].endswith("hello_world_float.tflite")
+    assert second.session.board is not None and second.session.board.id == "esp32s3_devkitc"
+    second.close()
