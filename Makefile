@@ -24,6 +24,7 @@ run: $(STAMP)
 
 lint: $(TEST_STAMP)
 	$(PY) -m ruff check workbench tests tools resources
+	$(PY) -m ruff format --check workbench tests tools resources
 	$(PY) -m mypy
 
 test: lint

@@ -33,13 +33,19 @@ def built_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Models made by Keras and the TFLite converter for this test session (one child process)."""
     out = tmp_path_factory.mktemp("built")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    done = subprocess.run([sys.executable, str(ROOT / "tests" / "model_factory.py"), str(out)],
-                          capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "model_factory.py"), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return out
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run `python -m workbench ARGS` as a user would."""
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
+    )

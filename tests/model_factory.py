@@ -31,8 +31,9 @@ def small_cnn() -> keras.Model:
     outputs = keras.layers.Dense(5, activation="softmax", name="classes")(h)
     model = keras.Model(inputs, outputs, name="small_cnn")
     # Non-zero biases: the converter drops all-zero bias vectors, which would hide parameters.
-    model.set_weights([np.random.default_rng(i).normal(size=w.shape).astype("float32")
-                       for i, w in enumerate(model.get_weights())])
+    model.set_weights(
+        [np.random.default_rng(i).normal(size=w.shape).astype("float32") for i, w in enumerate(model.get_weights())]
+    )
     return model
 
 
@@ -69,12 +70,17 @@ def main(out: Path) -> None:
     (out / "small_cnn_float16.tflite").write_bytes(convert(single, "float16"))
 
     keras.utils.set_random_seed(2)
-    mlp = keras.Sequential([keras.Input((64,), batch_size=1), keras.layers.Dense(64, activation="relu"),
-                            keras.layers.Dense(32, activation="relu"), keras.layers.Dense(3)])
+    mlp = keras.Sequential(
+        [
+            keras.Input((64,), batch_size=1),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(3),
+        ]
+    )
     (out / "mlp_dynamic.tflite").write_bytes(convert(mlp, "dynamic"))
     (out / "topk.tflite").write_bytes(function_model(lambda x: tf.math.top_k(x, 3).values * 2.0, [1, 8]))
-    (out / "custom_op.tflite").write_bytes(
-        function_model(lambda x: tf.math.special.bessel_i0(x), [1, 4], custom=True))
+    (out / "custom_op.tflite").write_bytes(function_model(lambda x: tf.math.special.bessel_i0(x), [1, 4], custom=True))
 
     lam_in = keras.Input((4,))
     lam = keras.Model(lam_in, keras.layers.Dense(2)(keras.layers.Lambda(lambda t: t * 2.0, name="doubler")(lam_in)))
@@ -82,8 +88,9 @@ def main(out: Path) -> None:
 
     # A legacy Keras 2 .h5: TF 2.x wrote DepthwiseConv2D configs with `groups`, which Keras 3 refuses.
     legacy_in = keras.Input((10, 10, 2))
-    legacy = keras.Model(legacy_in, keras.layers.Dense(3)(keras.layers.Flatten()(
-        keras.layers.DepthwiseConv2D(3, name="dw")(legacy_in))))
+    legacy = keras.Model(
+        legacy_in, keras.layers.Dense(3)(keras.layers.Flatten()(keras.layers.DepthwiseConv2D(3, name="dw")(legacy_in)))
+    )
     legacy.save(out / "legacy.h5")
     with h5py.File(out / "legacy.h5", "r+") as handle:
         config = json.loads(handle.attrs["model_config"])
@@ -94,8 +101,10 @@ def main(out: Path) -> None:
 
     module = tf.Module()
     module.w = tf.Variable(np.random.rand(6, 3).astype("float32"))
-    module.f = tf.function(lambda x: {"y": tf.nn.relu(tf.matmul(x, module.w))},
-                           input_signature=[tf.TensorSpec([None, 6], tf.float32, name="x")])
+    module.f = tf.function(
+        lambda x: {"y": tf.nn.relu(tf.matmul(x, module.w))},
+        input_signature=[tf.TensorSpec([None, 6], tf.float32, name="x")],
+    )
     tf.saved_model.save(module, str(out / "saved_model"), signatures={"serving_default": module.f})
 
     facts = {

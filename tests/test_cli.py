@@ -33,9 +33,12 @@ def test_analyze_table_is_readable(reference_models: Path) -> None:
 def test_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "notes.tflite"
     bad.write_text("just some text")
-    for args in (("analyze", str(bad)), ("analyze", str(tmp_path / "missing.tflite")),
-                 ("analyze", str(SAMPLES / "digits_int8.tflite"), "--board", "no_such_board"),
-                 ("run", str(SAMPLES / "digits_int8.tflite"), "--input", "1,2,3")):
+    for args in (
+        ("analyze", str(bad)),
+        ("analyze", str(tmp_path / "missing.tflite")),
+        ("analyze", str(SAMPLES / "digits_int8.tflite"), "--board", "no_such_board"),
+        ("run", str(SAMPLES / "digits_int8.tflite"), "--input", "1,2,3"),
+    ):
         done = run_cli(*args)
         assert done.returncode == 2, args
         assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
@@ -49,12 +52,11 @@ def test_boards_json() -> None:
 
 
 def test_run_quantizes_input_and_predicts_the_sample_digits() -> None:
-    done = run_cli("run", str(SAMPLES / "digits_int8.tflite"), "--input", str(SAMPLES / "digits_samples.csv"),
-                   "--json")
+    done = run_cli("run", str(SAMPLES / "digits_int8.tflite"), "--input", str(SAMPLES / "digits_samples.csv"), "--json")
     assert done.returncode == 0, done.stderr
     predictions = json.loads(done.stdout)
     expected = [int(x) for x in (SAMPLES / "digits_samples_labels.txt").read_text().split()]
-    correct = sum(p["top"] == label for p, label in zip(predictions, expected))
+    correct = sum(p["top"] == label for p, label in zip(predictions, expected, strict=True))
     assert len(predictions) == 10 and correct >= 8
     assert predictions[0]["runtime"] == "tflm"
 

@@ -20,8 +20,11 @@ def test_only_the_ui_package_imports_qt() -> None:
         if (ROOT / "workbench" / "ui") in path.parents:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in QT_MODULES]
     assert offenders == []
 
@@ -32,8 +35,9 @@ def _imported(trace: str, module: str) -> bool:
 
 def _imported_modules(code: str) -> str:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stderr
 
@@ -42,7 +46,8 @@ def test_analyzing_a_tflite_file_never_imports_tensorflow(reference_models: Path
     trace = _imported_modules(
         "from workbench.core.loading import load_model\n"
         "from workbench.core.analysis import analyze\n"
-        f"analyze(load_model({str(reference_models / 'person_detect.tflite')!r}))\n")
+        f"analyze(load_model({str(reference_models / 'person_detect.tflite')!r}))\n"
+    )
     assert not _imported(trace, "tensorflow") and not _imported(trace, "keras")
     assert _imported(trace, "workbench.core.analysis")
 
@@ -52,7 +57,8 @@ def test_gui_start_never_imports_tensorflow() -> None:
         "from workbench.ui.app import create_application\n"
         "app = create_application()\n"
         "from workbench.ui.main_window import MainWindow\n"
-        "w = MainWindow(); w.show(); app.processEvents(); w.close()\n")
+        "w = MainWindow(); w.show(); app.processEvents(); w.close()\n"
+    )
     assert "Release of profile requested" not in trace
     assert _imported(trace, "PySide6.QtWidgets")
     assert not _imported(trace, "tensorflow") and not _imported(trace, "keras")

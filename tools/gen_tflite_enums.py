@@ -10,9 +10,7 @@ from pathlib import Path
 
 import tflite_micro
 
-SCHEMA = (
-    Path(tflite_micro.__file__).parent / "tensorflow/lite/micro/python/schema_py_generated.py"
-)
+SCHEMA = Path(tflite_micro.__file__).parent / "tensorflow/lite/micro/python/schema_py_generated.py"
 
 
 def enum(source: str, name: str) -> dict[int, str]:

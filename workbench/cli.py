@@ -31,8 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--board", help="board id (see `boards`) to check the fit against")
     analyze.add_argument("--json", action="store_true", help="print one JSON object")
     analyze.add_argument("--no-tflm", action="store_true", help="skip the TFLM arena measurement and pre-flight")
-    analyze.add_argument("--allow-unsafe", action="store_true",
-                         help="allow Keras Lambda layers and custom objects in this file to run code")
+    analyze.add_argument(
+        "--allow-unsafe",
+        action="store_true",
+        help="allow Keras Lambda layers and custom objects in this file to run code",
+    )
 
     boards = sub.add_parser("boards", help="list the boards the workbench knows")
     boards.add_argument("--json", action="store_true", help="print a JSON list")
@@ -128,9 +131,17 @@ def _run(args: argparse.Namespace) -> int:
     predictions = run_model(model, samples)
     labels = labels_for(Path(args.model))
     if args.json:
-        _print_json([{"outputs": p.outputs, "top": p.top_class,
-                      "label": labels[p.top_class] if p.top_class < len(labels) else None,
-                      "runtime": p.runtime} for p in predictions])
+        _print_json(
+            [
+                {
+                    "outputs": p.outputs,
+                    "top": p.top_class,
+                    "label": labels[p.top_class] if p.top_class < len(labels) else None,
+                    "runtime": p.runtime,
+                }
+                for p in predictions
+            ]
+        )
         return 0
     for number, prediction in enumerate(predictions):
         prefix = f"sample {number}: " if len(predictions) > 1 else ""

@@ -20,7 +20,8 @@ def setup_logging() -> None:
     try:
         user_home().mkdir(parents=True, exist_ok=True)
         handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            log_path(), maxBytes=1_000_000, backupCount=2, encoding="utf-8")
+            log_path(), maxBytes=1_000_000, backupCount=2, encoding="utf-8"
+        )
     except OSError:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -24,15 +24,22 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 _MIME = {
-    ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css",
-    ".png": "image/png", ".ico": "image/x-icon", ".json": "application/json", ".svg": "image/svg+xml",
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
 }
 SHIM_NAME = "workbench-shim.js"
 SHIM_JS = """// Served by TinyML Workbench: answer netron's consent question before it asks.
 document.cookie = 'consent=' + Date.now() + '; path=/; max-age=31536000; SameSite=Strict';
 """
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-       "connect-src 'self'; worker-src 'self' blob:; frame-src 'none'; font-src 'self' data:")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; worker-src 'self' blob:; frame-src 'none'; font-src 'self' data:"
+)
 
 
 def netron_dir() -> Path:
@@ -44,17 +51,22 @@ def netron_dir() -> Path:
 def rewrite_index(html: str, model_url: str | None, model_name: str | None) -> str:
     """netron's index.html with the metas that keep it quiet and open the model directly."""
     html = re.sub(r'<meta name="date" content="[^"]*">\s*', "", html)
-    html = re.sub(r'<meta http-equiv="Content-Security-Policy" content="[^"]*">',
-                  f'<meta http-equiv="Content-Security-Policy" content="{CSP}">', html)
+    html = re.sub(
+        r'<meta http-equiv="Content-Security-Policy" content="[^"]*">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        html,
+    )
     meta = ['<meta name="type" content="Python">', '<meta name="version" content="0.0.0">']
     if model_url:
         meta.append(f'<meta name="file" content="{model_url}">')
     if model_name:
         meta.append(f'<meta name="identifier" content="{model_name}">')
     html = re.sub(r'<meta name="version" content="[^"]*">', lambda _: "\n".join(meta), html)
-    return html.replace('<script type="text/javascript" src="index.js"></script>',
-                        f'<script type="text/javascript" src="{SHIM_NAME}"></script>\n'
-                        '<script type="text/javascript" src="index.js"></script>')
+    return html.replace(
+        '<script type="text/javascript" src="index.js"></script>',
+        f'<script type="text/javascript" src="{SHIM_NAME}"></script>\n'
+        '<script type="text/javascript" src="index.js"></script>',
+    )
 
 
 class NetronServer:
@@ -112,14 +124,15 @@ class NetronServer:
             if self._quiet:
                 html = rewrite_index(html, f"/data/{name}" if model else None, name)
             else:
-                html = html.replace('<meta name="version"', f'<meta name="file" content="/data/{name}">\n'
-                                    '<meta name="version"')
+                html = html.replace(
+                    '<meta name="version"', f'<meta name="file" content="/data/{name}">\n<meta name="version"'
+                )
             body = html.encode("utf-8")
             status, mime = 200, _MIME[".html"]
         elif path == f"/{SHIM_NAME}":
             status, body, mime = 200, SHIM_JS.encode(), _MIME[".js"]
         elif path.startswith("/data/"):
-            if model and urllib.parse.unquote(path[len("/data/"):]) == name:
+            if model and urllib.parse.unquote(path[len("/data/") :]) == name:
                 status, body, mime = 200, model, "application/octet-stream"
         else:
             target = (self._root / path.lstrip("/")).resolve()

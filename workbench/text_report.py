@@ -18,10 +18,14 @@ def analysis_text(result: Analysis, board: Board | None = None, board_fit: Fit |
         lines.append(
             f"{layer.index:>3}  {layer.op:<20} {name:<34} {shape(layer.output):<14} {layer.dtype.lower():<7} "
             f"{layer.params:>8,} {kb(layer.weight_bytes):>10} {count(layer.macs):>9} {count(layer.ops):>8} "
-            f"{kb(layer.activation_bytes):>9}")
+            f"{kb(layer.activation_bytes):>9}"
+        )
     totals = result.totals
-    lines += ["", f"totals: {totals.params:,} parameters, {kb(totals.weight_bytes)} of weights, "
-                  f"{totals.macs:,} MACs, {totals.ops:,} other ops"]
+    lines += [
+        "",
+        f"totals: {totals.params:,} parameters, {kb(totals.weight_bytes)} of weights, "
+        f"{totals.macs:,} MACs, {totals.ops:,} other ops",
+    ]
     lines += ["", "where the flash goes:"]
     for key, value in result.flash_breakdown.items():
         lines.append(f"  {FLASH_LABELS[key]:<26} {kb(value):>10}  {percent(value, result.size_bytes):>6}")
@@ -29,9 +33,11 @@ def analysis_text(result: Analysis, board: Board | None = None, board_fit: Fit |
     if tflm is not None:
         lines.append("")
         if tflm.arena_bytes:
-            lines.append(f"tensor arena (measured by TFLM {tflm.tflm_version}): {tflm.arena_bytes:,} bytes = "
-                         f"{kb(tflm.arena_bytes)}; recommended {kb(tflm.recommended_arena_bytes)} "
-                         f"(+{tflm.margin_percent}% margin, whole KB)")
+            lines.append(
+                f"tensor arena (measured by TFLM {tflm.tflm_version}): {tflm.arena_bytes:,} bytes = "
+                f"{kb(tflm.arena_bytes)}; recommended {kb(tflm.recommended_arena_bytes)} "
+                f"(+{tflm.margin_percent}% margin, whole KB)"
+            )
         if tflm.compatible:
             lines.append("TFLM pre-flight: every operator prepares and runs on TFLM")
         else:
@@ -41,13 +47,17 @@ def analysis_text(result: Analysis, board: Board | None = None, board_fit: Fit |
                 lines.append(f"  {where}: {p.message}\n    fix: {p.fix}")
     if board and board_fit:
         lines += ["", f"fit on {board.name} ({board.mcu}, {board.flash_kb} KB flash, {board.ram_kb} KB RAM):"]
-        lines.append(f"  flash {kb(board_fit.flash_bytes)} of {kb(board_fit.flash_capacity_bytes)} "
-                     f"= {board_fit.flash_used_pct:.1f}%  {'fits' if board_fit.flash_ok else 'DOES NOT FIT'}"
-                     f", headroom {kb(board_fit.flash_headroom_bytes)}")
+        lines.append(
+            f"  flash {kb(board_fit.flash_bytes)} of {kb(board_fit.flash_capacity_bytes)} "
+            f"= {board_fit.flash_used_pct:.1f}%  {'fits' if board_fit.flash_ok else 'DOES NOT FIT'}"
+            f", headroom {kb(board_fit.flash_headroom_bytes)}"
+        )
         if board_fit.ram_bytes is not None:
-            lines.append(f"  RAM   {kb(board_fit.ram_bytes)} of {kb(board_fit.ram_capacity_bytes)} "
-                         f"= {board_fit.ram_used_pct:.1f}%  {'fits' if board_fit.ram_ok else 'DOES NOT FIT'}"
-                         f", headroom {kb(board_fit.ram_headroom_bytes)}")
+            lines.append(
+                f"  RAM   {kb(board_fit.ram_bytes)} of {kb(board_fit.ram_capacity_bytes)} "
+                f"= {board_fit.ram_used_pct:.1f}%  {'fits' if board_fit.ram_ok else 'DOES NOT FIT'}"
+                f", headroom {kb(board_fit.ram_headroom_bytes)}"
+            )
         else:
             lines.append("  RAM   unknown (the arena could not be measured)")
     return "\n".join(lines)

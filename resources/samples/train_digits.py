@@ -45,8 +45,7 @@ def main() -> None:
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=SEED, stratify=y)
 
     model = build(keras, batch_size=None)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=40, batch_size=32, verbose=0, validation_split=0.1)
     model.save(HERE / "digits.keras")
 
@@ -64,8 +63,7 @@ def main() -> None:
             converter.inference_output_type = tf.int8
         return converter.convert()  # type: ignore[no-any-return]
 
-    results = {"data": "scikit-learn digits (1797 images, 8x8), 25% held out for test",
-               "test_samples": len(y_test)}
+    results = {"data": "scikit-learn digits (1797 images, 8x8), 25% held out for test", "test_samples": len(y_test)}
     results["keras_accuracy"] = float(np.mean(np.argmax(model.predict(x_test, verbose=0), 1) == y_test))
     for name, int8 in (("float", False), ("int8", True)):
         data = convert(int8)
@@ -74,7 +72,7 @@ def main() -> None:
         interpreter.allocate_tensors()
         inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
         correct = 0
-        for image, label in zip(x_test, y_test):
+        for image, label in zip(x_test, y_test, strict=True):
             sample = image[None]
             if int8:
                 scale, zero = inp["quantization"]

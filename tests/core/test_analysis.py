@@ -61,8 +61,18 @@ def test_json_has_the_documented_fields(reference_models: Path) -> None:
     for key in ("file", "format", "size_bytes", "layers", "totals", "flash_breakdown", "arena_bytes", "tflm"):
         assert key in data
     layer = data["layers"][0]
-    for key in ("index", "name", "op", "inputs", "output", "dtype", "params", "weight_bytes", "macs",
-                "activation_bytes"):
+    for key in (
+        "index",
+        "name",
+        "op",
+        "inputs",
+        "output",
+        "dtype",
+        "params",
+        "weight_bytes",
+        "macs",
+        "activation_bytes",
+    ):
         assert key in layer
     assert data["layers"][0]["macs"] == 16  # FC 1 -> 16
     assert data["totals"]["macs"] == 16 + 16 * 16 + 16

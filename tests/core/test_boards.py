@@ -16,9 +16,19 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 REQUIRED_BOARDS = {
-    "arduino_nano33_ble_sense", "arduino_nano_rp2040_connect", "arduino_portenta_h7", "raspberry_pi_pico",
-    "raspberry_pi_pico2", "esp32_devkitc", "esp32s3_devkitc", "xiao_nrf52840_sense", "xiao_esp32s3",
-    "nucleo_l4r5zi", "nucleo_f746zg", "nucleo_h743zi", "microbit_v2",
+    "arduino_nano33_ble_sense",
+    "arduino_nano_rp2040_connect",
+    "arduino_portenta_h7",
+    "raspberry_pi_pico",
+    "raspberry_pi_pico2",
+    "esp32_devkitc",
+    "esp32s3_devkitc",
+    "xiao_nrf52840_sense",
+    "xiao_esp32s3",
+    "nucleo_l4r5zi",
+    "nucleo_f746zg",
+    "nucleo_h743zi",
+    "microbit_v2",
 }
 
 
@@ -50,7 +60,8 @@ def test_user_board_is_added_and_malformed_ones_are_skipped(isolated_home: Path)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "my_board.toml").write_text(
         'name = "My Board"\nmcu = "STM32F411"\nclock_mhz = 100\nflash_kb = 512\nram_kb = 128\n'
-        'usb_ids = ["0483:5740"]\n[flash]\nflasher = "dfu-util"\n')
+        'usb_ids = ["0483:5740"]\n[flash]\nflasher = "dfu-util"\n'
+    )
     (folder / "broken.toml").write_text("name = 'Broken\nflash_kb = ")
     (folder / "no_ram.toml").write_text('name = "No RAM"\nmcu = "X"\nclock_mhz = 1\nflash_kb = 1\n')
     try:

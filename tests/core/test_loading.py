@@ -46,7 +46,10 @@ def _one_line(error: WorkbenchError) -> str:
     [
         (lambda d, r: d / "missing.tflite", "no such file"),
         (lambda d, r: _write(d / "empty.tflite", b""), "empty"),
-        (lambda d, r: _write(d / "cut.tflite", (r / "person_detect.tflite").read_bytes()[:40000]), "not a valid TFLite"),
+        (
+            lambda d, r: _write(d / "cut.tflite", (r / "person_detect.tflite").read_bytes()[:40000]),
+            "not a valid TFLite",
+        ),
         (lambda d, r: _write(d / "notes.tflite", b"hello, this is just text\n" * 10), "not a valid TFLite"),
         (lambda d, r: _write(d / "photo.tflite", b"\x89PNG\r\n\x1a\n" + b"\0" * 100), "not a valid TFLite"),
         (lambda d, r: _mkdir(d / "folder"), "not a SavedModel"),

@@ -78,8 +78,9 @@ def test_graph_opens_without_prompts_or_outside_requests(qtbot: Any, graph: Grap
     assert "default" in state["body"] and "notification" not in state["body"]
     assert "cookies" not in state["text"] and "update" not in state["text"].lower()
     assert graph.interceptor.blocked_urls == []
-    assert graph.interceptor.allowed_urls and all("127.0.0.1" in u for u in graph.interceptor.allowed_urls
-                                                   if u.startswith("http"))
+    assert graph.interceptor.allowed_urls and all(
+        "127.0.0.1" in u for u in graph.interceptor.allowed_urls if u.startswith("http")
+    )
 
 
 def test_a_year_later_there_is_still_no_update_prompt(qtbot: Any, graph: GraphView, reference_models: Path) -> None:

@@ -60,8 +60,9 @@ def test_sorting_by_macs_puts_the_heaviest_layer_first(qtbot: Any, window: MainW
     assert int(top) == max(layers, key=lambda layer: layer.macs).index
 
 
-def test_a_bad_file_shows_a_dialog_and_keeps_the_open_model(qtbot: Any, window: MainWindow, tmp_path: Path,
-                                                           reference_models: Path) -> None:
+def test_a_bad_file_shows_a_dialog_and_keeps_the_open_model(
+    qtbot: Any, window: MainWindow, tmp_path: Path, reference_models: Path
+) -> None:
     window.open(reference_models / "hello_world_int8.tflite")
     _wait_measured(qtbot, window, "hello_world_int8.tflite")
     bad = tmp_path / "holiday.tflite"

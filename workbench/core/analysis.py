@@ -83,8 +83,13 @@ class Analysis:
 
 def _info(tensor: Tensor) -> TensorInfo:
     quant = tensor.quantization
-    return TensorInfo(tensor.name, tensor.shape, tensor.dtype,
-                      quant.scales[0] if quant else None, quant.zero_points[0] if quant else None)
+    return TensorInfo(
+        tensor.name,
+        tensor.shape,
+        tensor.dtype,
+        quant.scales[0] if quant else None,
+        quant.zero_points[0] if quant else None,
+    )
 
 
 def is_parameter(op: Operator, position: int, tensor: Tensor) -> bool:
@@ -107,8 +112,9 @@ def graph_figures(model: Model) -> Analysis:
     seen_buffers: set[int] = set()
     total_weight_bytes = 0
     for op in graph.operators:
-        constants = [tensors[i] for position, i in enumerate(op.inputs)
-                     if i >= 0 and is_parameter(op, position, tensors[i])]
+        constants = [
+            tensors[i] for position, i in enumerate(op.inputs) if i >= 0 and is_parameter(op, position, tensors[i])
+        ]
         constants = list({t.index: t for t in constants}.values())
         activations = [tensors[i] for i in op.inputs if i >= 0 and not tensors[i].is_constant]
         outputs = [tensors[i] for i in op.outputs if i >= 0]
@@ -120,19 +126,21 @@ def graph_figures(model: Model) -> Analysis:
                 total_weight_bytes += len(tensor.data or b"")
         first = outputs[0] if outputs else None
         keras_name = model.layer_names[op.index] if op.index < len(model.layer_names) else ""
-        layers.append(Layer(
-            index=op.index,
-            name=keras_name or (first.name if first else f"op_{op.index}"),
-            op=op.op,
-            inputs=[t.shape for t in activations],
-            output=first.shape if first else [],
-            dtype=first.dtype if first else "",
-            params=params,
-            weight_bytes=weight_bytes,
-            macs=count_macs(op, tensors),
-            ops=count_other_ops(op, tensors),
-            activation_bytes=sum(tensor_bytes(t.dtype, t.elements) for t in outputs),
-        ))
+        layers.append(
+            Layer(
+                index=op.index,
+                name=keras_name or (first.name if first else f"op_{op.index}"),
+                op=op.op,
+                inputs=[t.shape for t in activations],
+                output=first.shape if first else [],
+                dtype=first.dtype if first else "",
+                params=params,
+                weight_bytes=weight_bytes,
+                macs=count_macs(op, tensors),
+                ops=count_other_ops(op, tensors),
+                activation_bytes=sum(tensor_bytes(t.dtype, t.elements) for t in outputs),
+            )
+        )
     totals = Totals(
         params=sum(layer.params for layer in layers),
         weight_bytes=total_weight_bytes,
@@ -143,8 +151,12 @@ def graph_figures(model: Model) -> Analysis:
     )
     breakdown = {key: model.graph.flash_breakdown.get(key, 0) for key in FLASH_CATEGORIES}
     return Analysis(
-        file=str(model.path), format=model.format, size_bytes=model.size_bytes, layers=layers,
-        totals=totals, flash_breakdown=breakdown,
+        file=str(model.path),
+        format=model.format,
+        size_bytes=model.size_bytes,
+        layers=layers,
+        totals=totals,
+        flash_breakdown=breakdown,
         inputs=[_info(tensors[i]) for i in graph.inputs],
         outputs=[_info(tensors[i]) for i in graph.outputs],
         notes=list(model.notes),

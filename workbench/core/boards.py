@@ -175,11 +175,17 @@ class Fit:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "board": self.board, "flash_ok": self.flash_ok, "ram_ok": self.ram_ok,
-            "flash_used_pct": self.flash_used_pct, "ram_used_pct": self.ram_used_pct,
-            "flash_bytes": self.flash_bytes, "flash_capacity_bytes": self.flash_capacity_bytes,
-            "flash_headroom_bytes": self.flash_headroom_bytes, "ram_bytes": self.ram_bytes,
-            "ram_capacity_bytes": self.ram_capacity_bytes, "ram_headroom_bytes": self.ram_headroom_bytes,
+            "board": self.board,
+            "flash_ok": self.flash_ok,
+            "ram_ok": self.ram_ok,
+            "flash_used_pct": self.flash_used_pct,
+            "ram_used_pct": self.ram_used_pct,
+            "flash_bytes": self.flash_bytes,
+            "flash_capacity_bytes": self.flash_capacity_bytes,
+            "flash_headroom_bytes": self.flash_headroom_bytes,
+            "ram_bytes": self.ram_bytes,
+            "ram_capacity_bytes": self.ram_capacity_bytes,
+            "ram_headroom_bytes": self.ram_headroom_bytes,
         }
 
 

@@ -36,8 +36,9 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_in_child(job: str, request: dict[str, Any], task: Task, what: str,
-                 timeout_s: float | None = None) -> dict[str, Any]:
+def run_in_child(
+    job: str, request: dict[str, Any], task: Task, what: str, timeout_s: float | None = None
+) -> dict[str, Any]:
     """Run `job` (a name in workbench.core.child_main.JOBS) and return its JSON result.
 
     Raises WorkbenchError with the child's message, or a plain one if the child crashed;
@@ -50,7 +51,9 @@ def run_in_child(job: str, request: dict[str, Any], task: Task, what: str,
         request_path.write_text(json.dumps({**request, "workdir": tmp}))
         child = subprocess.Popen(
             [sys.executable, "-m", "workbench.core.child_main", job, str(request_path), str(result_path)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             env=child_env(),
         )
         task.adopt(child)
@@ -92,7 +95,7 @@ def _read_stderr(child: subprocess.Popen[bytes], task: Task, tail: list[str]) ->
     for raw in child.stderr:
         line = raw.decode("utf-8", errors="replace").rstrip()
         if line.startswith(PROGRESS_MARK):
-            fraction, _, status = line[len(PROGRESS_MARK):].partition(" ")
+            fraction, _, status = line[len(PROGRESS_MARK) :].partition(" ")
             try:
                 task.progress(float(fraction), status)
             except Cancelled:

@@ -12,13 +12,43 @@ import math
 from workbench.core.tflite_file import Operator, Tensor
 
 # Operators that only move or reinterpret data: no arithmetic.
-_NO_COMPUTE = frozenset({
-    "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SHAPE", "CONCATENATION", "PACK", "UNPACK", "SPLIT",
-    "SPLIT_V", "SLICE", "STRIDED_SLICE", "GATHER", "GATHER_ND", "TRANSPOSE", "PAD", "PADV2",
-    "MIRROR_PAD", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND",
-    "BROADCAST_TO", "FILL", "ZEROS_LIKE", "TILE", "REVERSE_V2", "CAST", "VAR_HANDLE",
-    "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE", "WHILE", "IF",
-})
+_NO_COMPUTE = frozenset(
+    {
+        "RESHAPE",
+        "SQUEEZE",
+        "EXPAND_DIMS",
+        "SHAPE",
+        "CONCATENATION",
+        "PACK",
+        "UNPACK",
+        "SPLIT",
+        "SPLIT_V",
+        "SLICE",
+        "STRIDED_SLICE",
+        "GATHER",
+        "GATHER_ND",
+        "TRANSPOSE",
+        "PAD",
+        "PADV2",
+        "MIRROR_PAD",
+        "DEPTH_TO_SPACE",
+        "SPACE_TO_DEPTH",
+        "BATCH_TO_SPACE_ND",
+        "SPACE_TO_BATCH_ND",
+        "BROADCAST_TO",
+        "FILL",
+        "ZEROS_LIKE",
+        "TILE",
+        "REVERSE_V2",
+        "CAST",
+        "VAR_HANDLE",
+        "READ_VARIABLE",
+        "ASSIGN_VARIABLE",
+        "CALL_ONCE",
+        "WHILE",
+        "IF",
+    }
+)
 _POOLS = frozenset({"AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D"})
 _REDUCTIONS = frozenset({"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "ARG_MAX", "ARG_MIN"})
 

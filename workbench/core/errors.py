@@ -20,7 +20,8 @@ class UnsafeModelError(WorkbenchError):
 
 
 ERROR_KINDS: dict[str, type[WorkbenchError]] = {
-    "WorkbenchError": WorkbenchError, "UnsafeModelError": UnsafeModelError,
+    "WorkbenchError": WorkbenchError,
+    "UnsafeModelError": UnsafeModelError,
 }
 
 

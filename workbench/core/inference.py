@@ -109,7 +109,8 @@ def run_model(model: Model, samples: np.ndarray, task: Task | None = None) -> li
     if samples.size % expected or samples[0].size != expected:
         raise WorkbenchError(
             f"the input has {samples[0].size} values per sample; {model.name} expects {expected} "
-            f"(shape {tuple(inputs[0].shape)})")
+            f"(shape {tuple(inputs[0].shape)})"
+        )
     if not np.all(np.isfinite(samples)):
         raise WorkbenchError("the input contains NaN or infinite values")
     with tempfile.TemporaryDirectory(prefix="workbench-run-") as tmp:
@@ -118,14 +119,26 @@ def run_model(model: Model, samples: np.ndarray, task: Task | None = None) -> li
         arrays = {f"s{s}_i0": quantize_for(inputs[0], row) for s, row in enumerate(samples)}
         inputs_path = Path(tmp) / "inputs.npz"
         np.savez(inputs_path, **arrays)  # type: ignore[arg-type]
-        result = run_in_child("run_model", {
-            "model_path": str(model_path), "inputs_path": str(inputs_path),
-            "samples": len(samples), "input_count": 1,
-        }, task, f"Running {model.name}", timeout_s=300)
+        result = run_in_child(
+            "run_model",
+            {
+                "model_path": str(model_path),
+                "inputs_path": str(inputs_path),
+                "samples": len(samples),
+                "input_count": 1,
+            },
+            task,
+            f"Running {model.name}",
+            timeout_s=300,
+        )
     predictions = []
     for sample in result["outputs"]:
-        values = [dequantize_from(outputs[i], np.array(v, dtype=NUMPY_DTYPES.get(outputs[i].dtype, "float32")))
-                  .reshape(-1).tolist() for i, v in enumerate(sample)]
+        values = [
+            dequantize_from(outputs[i], np.array(v, dtype=NUMPY_DTYPES.get(outputs[i].dtype, "float32")))
+            .reshape(-1)
+            .tolist()
+            for i, v in enumerate(sample)
+        ]
         predictions.append(Prediction(values, result["runtime"]))
     return predictions
 
@@ -141,8 +154,11 @@ def labels_for(model_path: Path) -> list[str]:
 def samples_for(model_path: Path) -> Path | None:
     """A CSV of sample inputs beside the model (`<stem>_samples.csv`, or `samples.csv`)."""
     stem = model_path.stem.split("_")[0]
-    for candidate in (model_path.parent / f"{model_path.stem}_samples.csv",
-                      model_path.parent / f"{stem}_samples.csv", model_path.parent / "samples.csv"):
+    for candidate in (
+        model_path.parent / f"{model_path.stem}_samples.csv",
+        model_path.parent / f"{stem}_samples.csv",
+        model_path.parent / "samples.csv",
+    ):
         if candidate.is_file():
             return candidate
     return None

@@ -46,7 +46,7 @@ def _run_tflite(model: bytes, samples: list[list[np.ndarray]]) -> list[list[np.n
     outs = interpreter.get_output_details()
     results = []
     for sample in samples:
-        for detail, tensor in zip(inputs, sample):
+        for detail, tensor in zip(inputs, sample, strict=True):
             interpreter.set_tensor(detail["index"], tensor)
         interpreter.invoke()
         results.append([interpreter.get_tensor(d["index"]) for d in outs])
@@ -67,6 +67,8 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
             outputs, runtime = _run_tflite(model, samples), "tflite"
         except Exception as error:  # noqa: BLE001
             raise WorkbenchError(f"the model could not run ({str(error).splitlines()[0][:160]})") from None
-    return {"runtime": runtime,
-            "outputs": [[o.tolist() for o in sample] for sample in outputs],
-            "dtypes": [[str(o.dtype) for o in sample] for sample in outputs][:1]}
+    return {
+        "runtime": runtime,
+        "outputs": [[o.tolist() for o in sample] for sample in outputs],
+        "dtypes": [[str(o.dtype) for o in sample] for sample in outputs][:1],
+    }

@@ -60,14 +60,37 @@ def unsafe_parts(config: Any) -> list[str]:
 
 
 def _is_builtin(keras: Any, class_name: str) -> bool:
-    for namespace in (keras.layers, keras.models, keras.initializers, keras.regularizers,
-                      keras.constraints, keras.activations, keras.losses, keras.optimizers,
-                      keras.metrics, keras.saving, keras):
+    for namespace in (
+        keras.layers,
+        keras.models,
+        keras.initializers,
+        keras.regularizers,
+        keras.constraints,
+        keras.activations,
+        keras.losses,
+        keras.optimizers,
+        keras.metrics,
+        keras.saving,
+        keras,
+    ):
         if hasattr(namespace, class_name):
             return True
-    return class_name in {"Functional", "Sequential", "Model", "InputLayer", "DTypePolicy",
-                          "FloatDTypePolicy", "Policy", "__tensor__", "__keras_tensor__",
-                          "__numpy__", "__lambda__", "__typespec__", "function", "TensorShape"}
+    return class_name in {
+        "Functional",
+        "Sequential",
+        "Model",
+        "InputLayer",
+        "DTypePolicy",
+        "FloatDTypePolicy",
+        "Policy",
+        "__tensor__",
+        "__keras_tensor__",
+        "__numpy__",
+        "__lambda__",
+        "__typespec__",
+        "function",
+        "TensorShape",
+    }
 
 
 def _lenient(keras: Any, class_name: str, dropped: set[str]) -> type:
@@ -91,8 +114,7 @@ def load_keras(path: Path, allow_unsafe: bool) -> Any:
     dropped: dict[str, set[str]] = {}
     for _ in range(12):
         try:
-            return keras.models.load_model(path, compile=False, safe_mode=not allow_unsafe,
-                                           custom_objects=custom)
+            return keras.models.load_model(path, compile=False, safe_mode=not allow_unsafe, custom_objects=custom)
         except (TypeError, ValueError) as error:
             text = str(error)
             match = _UNRECOGNIZED.search(text)
@@ -126,8 +148,10 @@ def _batch_one_converter(model: Any) -> Any:
                 "Give the model a fixed input shape (besides the batch) before deploying it.",
             )
     try:
-        inputs = [keras.Input(shape=tuple(t.shape[1:]), batch_size=1, dtype=t.dtype, name=t.name.split(":")[0])
-                  for t in model.inputs]
+        inputs = [
+            keras.Input(shape=tuple(t.shape[1:]), batch_size=1, dtype=t.dtype, name=t.name.split(":")[0])
+            for t in model.inputs
+        ]
         single = keras.models.clone_model(model, input_tensors=inputs if len(inputs) > 1 else inputs[0])
         single.set_weights(model.get_weights())
         return tf.lite.TFLiteConverter.from_keras_model(single), single
@@ -216,8 +240,10 @@ def convert_job(request: dict[str, Any]) -> dict[str, Any]:
     from workbench.core.tflite_file import parse_tflite
 
     graph = parse_tflite(tflite)
-    names = [layer_name_for(graph.main.tensors[op.outputs[0]].name, keras_layers) if op.outputs else ""
-             for op in graph.main.operators]
+    names = [
+        layer_name_for(graph.main.tensors[op.outputs[0]].name, keras_layers) if op.outputs else ""
+        for op in graph.main.operators
+    ]
     # An op the converter split off a layer (a softmax activation, say) keeps that layer's name.
     producer = {out: op.index for op in graph.main.operators for out in op.outputs}
     for op in graph.main.operators:

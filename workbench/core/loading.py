@@ -33,8 +33,10 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         if (path / "saved_model.pb").exists() or (path / "saved_model.pbtxt").exists():
             return "saved_model"
-        raise WorkbenchError(f"{path.name}: this folder is not a SavedModel (it has no saved_model.pb)",
-                             "Choose a .tflite, .keras or .h5 file, or a SavedModel folder.")
+        raise WorkbenchError(
+            f"{path.name}: this folder is not a SavedModel (it has no saved_model.pb)",
+            "Choose a .tflite, .keras or .h5 file, or a SavedModel folder.",
+        )
     head = _head(path)
     if head[4:8] == b"TFL3":
         return "tflite"
@@ -46,12 +48,15 @@ def detect_format(path: Path) -> str:
     if suffix == ".tflite":
         return "tflite"
     if suffix == ".keras":
-        raise WorkbenchError(f"{path.name}: not a Keras model file (a .keras file is a zip archive; "
-                             f"this one is {_describe(head)})")
+        raise WorkbenchError(
+            f"{path.name}: not a Keras model file (a .keras file is a zip archive; this one is {_describe(head)})"
+        )
     if suffix in (".h5", ".hdf5"):
         raise WorkbenchError(f"{path.name}: not an HDF5 file (this one is {_describe(head)})")
-    raise WorkbenchError(f"{path.name}: unknown model type ({_describe(head)})",
-                         "Open a .tflite, .keras or .h5 file, or a SavedModel folder.")
+    raise WorkbenchError(
+        f"{path.name}: unknown model type ({_describe(head)})",
+        "Open a .tflite, .keras or .h5 file, or a SavedModel folder.",
+    )
 
 
 def _head(path: Path) -> bytes:
@@ -98,7 +103,8 @@ def load_model(path: str | Path, *, allow_unsafe: bool = False, task: Task | Non
     result = run_in_child(
         "keras_to_tflite",
         {"path": str(path.resolve()), "format": fmt, "allow_unsafe": allow_unsafe},
-        task, f"Converting {path.name}",
+        task,
+        f"Converting {path.name}",
     )
     tflite = result["_files"]["tflite"]
     notes = [f"Converted from {fmt} to float TFLite with batch size 1 for analysis."]
@@ -109,12 +115,19 @@ def _from_tflite(path: Path, data: bytes, fmt: str, layer_names: list[str], note
     try:
         graph = parse_tflite(data)
     except FlatBufferError as error:
-        raise WorkbenchError(f"{path.name}: not a valid TFLite model ({error})",
-                             "The file may be truncated or corrupt; export it again.") from None
+        raise WorkbenchError(
+            f"{path.name}: not a valid TFLite model ({error})", "The file may be truncated or corrupt; export it again."
+        ) from None
     if len(data) == 0:
         raise WorkbenchError(f"{path.name}: the file is empty")
-    unknown = sorted({op.custom_code or "" for sg in graph.subgraphs for op in sg.operators
-                      if op.custom_code is not None and op.custom_code not in KNOWN_CUSTOM_OPS})
+    unknown = sorted(
+        {
+            op.custom_code or ""
+            for sg in graph.subgraphs
+            for op in sg.operators
+            if op.custom_code is not None and op.custom_code not in KNOWN_CUSTOM_OPS
+        }
+    )
     if unknown:
         raise WorkbenchError(
             f"{path.name}: uses custom operator{'s' if len(unknown) > 1 else ''} "

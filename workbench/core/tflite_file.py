@@ -17,26 +17,62 @@ TFLITE_IDENTIFIER = b"TFL3"
 
 # Element size in bytes per tensor type name (sub-byte types are packed; see tensor_bytes).
 DTYPE_BYTES: dict[str, float] = {
-    "FLOAT32": 4, "FLOAT16": 2, "BFLOAT16": 2, "FLOAT64": 8, "INT32": 4, "UINT32": 4,
-    "INT64": 8, "UINT64": 8, "INT16": 2, "UINT16": 2, "INT8": 1, "UINT8": 1, "BOOL": 1,
-    "INT4": 0.5, "UINT4": 0.5, "INT2": 0.25, "COMPLEX64": 8, "COMPLEX128": 16,
-    "FLOAT8_E4M3FN": 1, "FLOAT8_E5M2": 1, "STRING": 1, "RESOURCE": 0, "VARIANT": 0,
+    "FLOAT32": 4,
+    "FLOAT16": 2,
+    "BFLOAT16": 2,
+    "FLOAT64": 8,
+    "INT32": 4,
+    "UINT32": 4,
+    "INT64": 8,
+    "UINT64": 8,
+    "INT16": 2,
+    "UINT16": 2,
+    "INT8": 1,
+    "UINT8": 1,
+    "BOOL": 1,
+    "INT4": 0.5,
+    "UINT4": 0.5,
+    "INT2": 0.25,
+    "COMPLEX64": 8,
+    "COMPLEX128": 16,
+    "FLOAT8_E4M3FN": 1,
+    "FLOAT8_E5M2": 1,
+    "STRING": 1,
+    "RESOURCE": 0,
+    "VARIANT": 0,
 }
 NUMPY_DTYPES: dict[str, str] = {
-    "FLOAT32": "float32", "FLOAT16": "float16", "FLOAT64": "float64", "INT32": "int32",
-    "UINT32": "uint32", "INT64": "int64", "UINT64": "uint64", "INT16": "int16",
-    "UINT16": "uint16", "INT8": "int8", "UINT8": "uint8", "BOOL": "bool",
+    "FLOAT32": "float32",
+    "FLOAT16": "float16",
+    "FLOAT64": "float64",
+    "INT32": "int32",
+    "UINT32": "uint32",
+    "INT64": "int64",
+    "UINT64": "uint64",
+    "INT16": "int16",
+    "UINT16": "uint16",
+    "INT8": "int8",
+    "UINT8": "uint8",
+    "BOOL": "bool",
 }
 
 # Operators whose input at this index is a bias vector (the rest of their constants are weights).
 BIAS_INPUT: dict[str, int] = {
-    "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "CONV_3D": 2,
+    "CONV_2D": 2,
+    "DEPTHWISE_CONV_2D": 2,
+    "FULLY_CONNECTED": 2,
+    "CONV_3D": 2,
     "TRANSPOSE_CONV": 3,
 }
 
 # Flash breakdown categories, in display order.
 FLASH_CATEGORIES = (
-    "weights", "biases", "quantization", "tensor_names", "signatures_metadata", "graph_structure",
+    "weights",
+    "biases",
+    "quantization",
+    "tensor_names",
+    "signatures_metadata",
+    "graph_structure",
 )
 
 
@@ -147,14 +183,21 @@ def parse_tflite(data: bytes) -> TfliteFile:
     for sg in root.tables(2):
         tensor_tables = sg.tables(0)
         operators = []
-        for index, op in enumerate(sg.tables(3)):
-            opcode_index = op.u32(0)
+        for index, op_table in enumerate(sg.tables(3)):
+            opcode_index = op_table.u32(0)
             if opcode_index >= len(opcodes):
                 raise FlatBufferError(f"operator {index} names opcode {opcode_index} of {len(opcodes)}")
             name, custom, op_version = opcodes[opcode_index]
             operators.append(
-                Operator(index, custom if name == "CUSTOM" and custom else name, custom,
-                         op_version, op.scalars(1, "i", 4), op.scalars(2, "i", 4), op.table(4))  # type: ignore[arg-type]
+                Operator(
+                    index,
+                    custom if name == "CUSTOM" and custom else name,
+                    custom,
+                    op_version,
+                    op_table.scalars(1, "i", 4),
+                    op_table.scalars(2, "i", 4),  # type: ignore[arg-type]
+                    op_table.table(4),
+                )
             )
         tensors = []
         for index, tt in enumerate(tensor_tables):
@@ -172,8 +215,7 @@ def parse_tflite(data: bytes) -> TfliteFile:
                     role = "biases" if position == bias_at else "weights"
                     roles.setdefault(tensors[tensor_index].buffer, role)
         sg.claim_vector(4, 1, "tensor_names", extra=1)
-        subgraphs.append(Subgraph(sg.string(4) or "", tensors, operators,
-                                  sg.scalars(1, "i", 4), sg.scalars(2, "i", 4)))  # type: ignore[arg-type]
+        subgraphs.append(Subgraph(sg.string(4) or "", tensors, operators, sg.scalars(1, "i", 4), sg.scalars(2, "i", 4)))  # type: ignore[arg-type]
     if not subgraphs:
         raise FlatBufferError("it has no subgraph")
 
@@ -203,8 +245,7 @@ def parse_tflite(data: bytes) -> TfliteFile:
     totals = ledger.totals()
     breakdown = {name: totals.get(name, 0) for name in FLASH_CATEGORIES if name != "graph_structure"}
     breakdown["graph_structure"] = len(data) - sum(breakdown.values())
-    return TfliteFile(len(data), version, root.string(3) or "", subgraphs, metadata_names,
-                      signature_keys, breakdown)
+    return TfliteFile(len(data), version, root.string(3) or "", subgraphs, metadata_names, signature_keys, breakdown)
 
 
 def _tensor(index: int, tt: Table, buffers: list[Table]) -> Tensor:
@@ -220,13 +261,14 @@ def _tensor(index: int, tt: Table, buffers: list[Table]) -> Tensor:
     if qt is not None:
         scales = qt.scalars(2, "f", 4)
         if scales:
-            quant = Quantization([float(s) for s in scales],
-                                 [int(z) for z in qt.scalars(3, "q", 8)] or [0] * len(scales),
-                                 qt.i32(6))
+            quant = Quantization(
+                [float(s) for s in scales], [int(z) for z in qt.scalars(3, "q", 8)] or [0] * len(scales), qt.i32(6)
+            )
     shape = [int(d) for d in tt.scalars(0, "i", 4)]
     signature = [int(d) for d in tt.scalars(7, "i", 4)] or list(shape)
-    return Tensor(index, tt.string(3) or f"tensor_{index}", shape, signature, dtype,
-                  buffer_index, quant, data, bool(tt.u8(5)))
+    return Tensor(
+        index, tt.string(3) or f"tensor_{index}", shape, signature, dtype, buffer_index, quant, data, bool(tt.u8(5))
+    )
 
 
 def _claim_signature(sig: Table) -> None:

@@ -23,10 +23,19 @@ from workbench.tasks import Task
 ARENA_MARGIN = 0.10  # recommended arena = measured + 10%, rounded up to whole KB
 REQUANTIZE = "Re-quantize the model as full int8 (Optimize page: 'Full integer (int8)')."
 
-_WEIGHTED_OPS = frozenset({
-    "FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "CONV_3D",
-    "BATCH_MATMUL", "UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF", "EMBEDDING_LOOKUP",
-})
+_WEIGHTED_OPS = frozenset(
+    {
+        "FULLY_CONNECTED",
+        "CONV_2D",
+        "DEPTHWISE_CONV_2D",
+        "TRANSPOSE_CONV",
+        "CONV_3D",
+        "BATCH_MATMUL",
+        "UNIDIRECTIONAL_SEQUENCE_LSTM",
+        "SVDF",
+        "EMBEDDING_LOOKUP",
+    }
+)
 _TYPE_NOT_SUPPORTED = re.compile(r"Type (\w+) \((\d+)\) not supported|(\w+) is not supported", re.I)
 
 
@@ -71,20 +80,30 @@ def static_problems(graph: Subgraph) -> list[TflmProblem]:
         ins = [tensors[i] for i in op.inputs if i >= 0]
         activations = [t for t in ins if not t.is_constant]
         constants = [t for t in ins if t.is_constant]
-        if (op.op in _WEIGHTED_OPS and activations and activations[0].dtype == "FLOAT32"
-                and any(t.dtype in ("INT8", "UINT8", "INT4") for t in constants)):
-            problems.append(TflmProblem(
-                op.index, op.op,
-                f"float32 input with {constants[0].dtype.lower()} weights: a dynamic-range (hybrid) "
-                "model; TFLM has no hybrid kernels",
-                REQUANTIZE,
-            ))
+        if (
+            op.op in _WEIGHTED_OPS
+            and activations
+            and activations[0].dtype == "FLOAT32"
+            and any(t.dtype in ("INT8", "UINT8", "INT4") for t in constants)
+        ):
+            problems.append(
+                TflmProblem(
+                    op.index,
+                    op.op,
+                    f"float32 input with {constants[0].dtype.lower()} weights: a dynamic-range (hybrid) "
+                    "model; TFLM has no hybrid kernels",
+                    REQUANTIZE,
+                )
+            )
         elif op.op == "DEQUANTIZE" and constants and constants[0].dtype == "FLOAT16":
-            problems.append(TflmProblem(
-                op.index, op.op,
-                "float16 weights are expanded at run time; TFLM cannot dequantize float16",
-                "Convert as float32, or re-quantize as full int8.",
-            ))
+            problems.append(
+                TflmProblem(
+                    op.index,
+                    op.op,
+                    "float16 weights are expanded at run time; TFLM cannot dequantize float16",
+                    "Convert as float32, or re-quantize as full int8.",
+                )
+            )
     return problems
 
 
@@ -104,8 +123,10 @@ def _plain(failure: dict[str, Any]) -> tuple[str, str]:
         check = log.split("was not true")[0].split()[-8:]
         return (f"TFLM's {op} kernel refused this tensor combination ({' '.join(check)})", REQUANTIZE)
     stage = failure.get("stage", "prepare")
-    return (f"TFLM failed to {stage} {op}" + (f": {log.strip()[:160]}" if log.strip() else ""),
-            "Check the operator's types and shapes against the TFLM kernel.")
+    return (
+        f"TFLM failed to {stage} {op}" + (f": {log.strip()[:160]}" if log.strip() else ""),
+        "Check the operator's types and shapes against the TFLM kernel.",
+    )
 
 
 def check_tflm(model: Model, task: Task) -> TflmReport:
@@ -117,8 +138,13 @@ def check_tflm(model: Model, task: Task) -> TflmReport:
         path = Path(tmp) / "model.tflite"
         path.write_bytes(model.tflite)
         try:
-            result = run_in_child("tflm_check", {"model_path": str(path), "input_count": len(graph.inputs)}, task,
-                                  f"TFLM check of {model.name}", timeout_s=300)
+            result = run_in_child(
+                "tflm_check",
+                {"model_path": str(path), "input_count": len(graph.inputs)},
+                task,
+                f"TFLM check of {model.name}",
+                timeout_s=300,
+            )
         except WorkbenchError as error:
             problems.append(TflmProblem(None, "", error.message, error.hint))
             return TflmReport(False, problems, None, None, None)
@@ -126,10 +152,14 @@ def check_tflm(model: Model, task: Task) -> TflmReport:
         for op in graph.operators:
             if op.op == name and op.index not in flagged:
                 flagged.add(op.index)
-                problems.append(TflmProblem(
-                    op.index, op.op, f"TFLM has no kernel for {op.op}",
-                    "Replace this layer with operators TFLM supports, or add a kernel to your firmware.",
-                ))
+                problems.append(
+                    TflmProblem(
+                        op.index,
+                        op.op,
+                        f"TFLM has no kernel for {op.op}",
+                        "Replace this layer with operators TFLM supports, or add a kernel to your firmware.",
+                    )
+                )
     for failure in result["failures"]:
         if failure.get("node") is not None and failure["node"] in flagged:
             continue
@@ -137,7 +167,9 @@ def check_tflm(model: Model, task: Task) -> TflmReport:
             continue
         message, fix = _plain(failure)
         node = failure.get("node")
-        op_name = graph.operators[node].op if node is not None and node < len(graph.operators) else (failure.get("op") or "")
+        op_name = (
+            graph.operators[node].op if node is not None and node < len(graph.operators) else (failure.get("op") or "")
+        )
         problems.append(TflmProblem(node, op_name, message, fix))
     problems.sort(key=lambda p: (p.node is None, p.node or 0))
     arena = result.get("arena_bytes")

@@ -45,7 +45,7 @@ def captured_c_output() -> Iterator[list[str]]:
             lines.extend(sink.read().decode("utf-8", errors="replace").splitlines())
 
 
-def _interpreter(model: bytes, arena_size: int) -> tuple[Any, list[str]]:
+def _interpreter(model: bytes | bytearray, arena_size: int) -> tuple[Any, list[str]]:
     from tflite_micro.python.tflite_micro import runtime
 
     with captured_c_output() as lines:
@@ -162,8 +162,14 @@ def check_job(request: dict[str, Any]) -> dict[str, Any]:
     upper = max(int(request.get("arena_upper", 0)), 1 << 20, len(model) * 4)
     report_progress(0.1, "Preparing in TFLM")
     missing = find_unregistered_ops(model, upper)
-    result: dict[str, Any] = {"prepared": False, "missing_ops": missing, "failures": [],
-                              "arena_bytes": None, "allocation": None, "tflm_version": tflm_version}
+    result: dict[str, Any] = {
+        "prepared": False,
+        "missing_ops": missing,
+        "failures": [],
+        "arena_bytes": None,
+        "allocation": None,
+        "tflm_version": tflm_version,
+    }
     if missing:
         return result
     interpreter, lines = _interpreter(model, upper)
@@ -190,12 +196,24 @@ def _failures(lines: list[str], stage: str) -> list[dict[str, Any]]:
     for line in lines:
         match = _NODE_FAILED.search(line)
         if match:
-            failures.append({"node": int(match.group(2)), "op": match.group(1),
-                             "stage": match.group(3), "log": [r for r in reasons if r.strip()]})
+            failures.append(
+                {
+                    "node": int(match.group(2)),
+                    "op": match.group(1),
+                    "stage": match.group(3),
+                    "log": [r for r in reasons if r.strip()],
+                }
+            )
             reasons = []
         else:
             reasons.append(line.strip())
     if not failures:
-        failures.append({"node": None, "op": None, "stage": stage,
-                         "log": [r for r in reasons if r.strip()] or [f"TFLM failed to {stage}"]})
+        failures.append(
+            {
+                "node": None,
+                "op": None,
+                "stage": stage,
+                "log": [r for r in reasons if r.strip()] or [f"TFLM failed to {stage}"],
+            }
+        )
     return failures

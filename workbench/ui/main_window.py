@@ -63,8 +63,7 @@ class MainWindow(QMainWindow):
         self.session.error.connect(self.show_error)
         self.session.unsafe_model.connect(self._ask_unsafe)
         self.session.model_changed.connect(self._remember)
-        self.session.board_changed.connect(
-            lambda board: self.settings.setValue("board", board.id if board else ""))
+        self.session.board_changed.connect(lambda board: self.settings.setValue("board", board.id if board else ""))
         self.session.jobs.busy_changed.connect(self._busy)
         self.session.jobs.progress.connect(self._progress)
         board = str(self.settings.value("board", "arduino_nano33_ble_sense") or "")
@@ -81,8 +80,9 @@ class MainWindow(QMainWindow):
     # -- menus ------------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self.open_action = QAction("&Open Model…", self, shortcut=QKeySequence.StandardKey.Open,
-                                   triggered=self.open_dialog)
+        self.open_action = QAction(
+            "&Open Model…", self, shortcut=QKeySequence.StandardKey.Open, triggered=self.open_dialog
+        )
         self.open_folder_action = QAction("Open &SavedModel Folder…", self, triggered=self.open_folder_dialog)
         self.sample_action = QAction("Open the &Sample Model", self, triggered=lambda: self.open(SAMPLE_MODEL))
         self.recent_menu = file_menu.addMenu("Open &Recent")
@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
         return [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
 
     def _remember(self, model: object) -> None:
-        path = str(Path(getattr(model, "path")).resolve())
+        path = str(Path(model.path).resolve())
         recent = [path] + [p for p in self.recent_files() if p != path]
         self.settings.setValue("recent", recent[:MAX_RECENT])
         self._fill_recent()
@@ -139,7 +139,8 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         start = str(self.settings.value("last_dir", str(Path.home())))
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open a model", start, "Models (*.tflite *.keras *.h5 *.hdf5);;All files (*)")
+            self, "Open a model", start, "Models (*.tflite *.keras *.h5 *.hdf5);;All files (*)"
+        )
         if path:
             self.settings.setValue("last_dir", str(Path(path).parent))
             self.open(path)
@@ -173,10 +174,13 @@ class MainWindow(QMainWindow):
 
     def _ask_unsafe(self, path: str, error: UnsafeModelError) -> None:
         answer = QMessageBox.question(
-            self, "Allow code from this file?",
+            self,
+            "Allow code from this file?",
             f"{error.message}.\n\nLoading it runs Python code stored in the file. "
             "Allow it only for files from a source you trust.\n\nAllow code from this file?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         if answer == QMessageBox.StandardButton.Yes:
             self.open(path, allow_unsafe=True)
         else:
@@ -199,9 +203,12 @@ class MainWindow(QMainWindow):
     def _about(self) -> None:
         from workbench import __version__
 
-        QMessageBox.about(self, "About TinyML Workbench",
-                          f"TinyML Workbench {__version__}\nTake a trained model to a microcontroller "
-                          "without writing code. Everything runs on this computer.")
+        QMessageBox.about(
+            self,
+            "About TinyML Workbench",
+            f"TinyML Workbench {__version__}\nTake a trained model to a microcontroller "
+            "without writing code. Everything runs on this computer.",
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.setValue("geometry", self.saveGeometry())

@@ -51,8 +51,9 @@ class Session(QObject):
         path = str(path)
         self.jobs.cancel("tflm")
         self.model_loading.emit(path)
-        self.jobs.start("load", _load, path, allow_unsafe,
-                        on_success=self._loaded, on_error=lambda e: self._load_failed(path, e))
+        self.jobs.start(
+            "load", _load, path, allow_unsafe, on_success=self._loaded, on_error=lambda e: self._load_failed(path, e)
+        )
 
     def cancel(self) -> None:
         self.jobs.cancel_all()

@@ -46,8 +46,9 @@ class Job(QObject):
                 self.failed.emit(error)
         except Exception as error:  # noqa: BLE001 - a bug must reach the person as a message
             log.exception("job %s failed", self.key)
-            self.failed.emit(WorkbenchError(f"Unexpected error: {type(error).__name__}: {error}",
-                                            "Details are in the log file."))
+            self.failed.emit(
+                WorkbenchError(f"Unexpected error: {type(error).__name__}: {error}", "Details are in the log file.")
+            )
         finally:
             self.finished.emit()
 
@@ -63,8 +64,14 @@ class JobRunner(QObject):
         self._jobs: dict[str, tuple[Job, QThread, Callable[[Any], None], Callable[[WorkbenchError], None]]] = {}
         self._threads: dict[QThread, Job] = {}
 
-    def start(self, key: str, function: Callable[..., Any], *args: Any,
-              on_success: Callable[[Any], None], on_error: Callable[[WorkbenchError], None]) -> Job:
+    def start(
+        self,
+        key: str,
+        function: Callable[..., Any],
+        *args: Any,
+        on_success: Callable[[Any], None],
+        on_error: Callable[[WorkbenchError], None],
+    ) -> Job:
         self.cancel(key)
         job = Job(key, function, args)
         thread = QThread()

@@ -27,8 +27,12 @@ from workbench.ui.widgets.try_it import TryItPanel
 from workbench.units import FLASH_LABELS, count, kb, percent
 
 _BREAKDOWN_COLORS = {
-    "weights": "#2563eb", "biases": "#60a5fa", "quantization": "#f59e0b",
-    "tensor_names": "#a855f7", "signatures_metadata": "#ec4899", "graph_structure": "#9ca3af",
+    "weights": "#2563eb",
+    "biases": "#60a5fa",
+    "quantization": "#f59e0b",
+    "tensor_names": "#a855f7",
+    "signatures_metadata": "#ec4899",
+    "graph_structure": "#9ca3af",
 }
 
 
@@ -43,8 +47,9 @@ class InspectPage(QWidget):
         self.subtitle.setWordWrap(True)
 
         self.flash_card = Card("Flash", "The model as it would be stored in the board's flash (.tflite bytes)")
-        self.arena_card = Card("Tensor arena (RAM)",
-                               "Working memory TFLM needs for activations, measured by TFLM's own interpreter")
+        self.arena_card = Card(
+            "Tensor arena (RAM)", "Working memory TFLM needs for activations, measured by TFLM's own interpreter"
+        )
         self.compute_card = Card("Compute", "Multiply-accumulates (MACs) for one inference")
         self.tflm_card = Card("Runs on TFLM?", "Every operator prepared and run once by TFLM's interpreter")
         self.breakdown_card = Card("Where the flash goes", "What the bytes of the .tflite file are made of")
@@ -68,8 +73,14 @@ class InspectPage(QWidget):
 
         cards = QHBoxLayout()
         cards.setSpacing(8)
-        for card, stretch in ((self.flash_card, 2), (self.arena_card, 2), (self.compute_card, 2),
-                              (self.tflm_card, 2), (self.breakdown_card, 3), (self.fit_card, 3)):
+        for card, stretch in (
+            (self.flash_card, 2),
+            (self.arena_card, 2),
+            (self.compute_card, 2),
+            (self.tflm_card, 2),
+            (self.breakdown_card, 3),
+            (self.fit_card, 3),
+        ):
             cards.addWidget(card, stretch)
 
         self.graph = GraphView()
@@ -115,8 +126,7 @@ class InspectPage(QWidget):
         session.model_changed.connect(self._model_changed)
         session.analysis_changed.connect(self._analysis_changed)
         session.board_changed.connect(self._board_changed)
-        self.board_picker.currentIndexChanged.connect(
-            lambda _: session.set_board(self.board_picker.currentData()))
+        self.board_picker.currentIndexChanged.connect(lambda _: session.set_board(self.board_picker.currentData()))
         self.table.layer_selected.connect(self._layer_selected)
         self.chart.layer_clicked.connect(self.table.select_layer)
 
@@ -135,8 +145,10 @@ class InspectPage(QWidget):
         self.chart.set_layers(analysis.layers)
         totals = analysis.totals
         self.flash_card.set(kb(analysis.size_bytes), f"{analysis.size_bytes:,} bytes · {totals.params:,} parameters")
-        self.compute_card.set(f"{count(totals.macs)}MACs".replace(" M", " M ").replace(" k", " k "),
-                              f"{totals.macs:,} MACs + {count(totals.ops)} other ops per inference")
+        self.compute_card.set(
+            f"{count(totals.macs)}MACs".replace(" M", " M ").replace(" k", " k "),
+            f"{totals.macs:,} MACs + {count(totals.ops)} other ops per inference",
+        )
         self._show_breakdown(analysis)
         self._show_tflm(analysis)
         self._show_fit()
@@ -146,8 +158,10 @@ class InspectPage(QWidget):
         for key, value in analysis.flash_breakdown.items():
             share = 100.0 * value / max(analysis.size_bytes, 1)
             bar = f"<span style='background:{_BREAKDOWN_COLORS[key]}'>{'&nbsp;' * max(1, round(share / 4))}</span>"
-            rows.append(f"<tr><td>{FLASH_LABELS[key]}</td><td align='right'>&nbsp;{kb(value)}</td>"
-                        f"<td align='right'>&nbsp;{share:.1f}%</td><td>&nbsp;{bar}</td></tr>")
+            rows.append(
+                f"<tr><td>{FLASH_LABELS[key]}</td><td align='right'>&nbsp;{kb(value)}</td>"
+                f"<td align='right'>&nbsp;{share:.1f}%</td><td>&nbsp;{bar}</td></tr>"
+            )
         self.breakdown.setText(f"<table cellspacing='0' cellpadding='0'>{''.join(rows)}</table>")
 
     def _show_tflm(self, analysis: Analysis) -> None:
@@ -163,18 +177,21 @@ class InspectPage(QWidget):
             self.arena_card.set(
                 kb(report.arena_bytes),
                 f"exact: {report.arena_bytes:,} bytes · reserve {kb(report.recommended_arena_bytes)} "
-                f"(+{report.margin_percent}% margin), not the {kb(guess)} of TFLM's 10×-model default.")
+                f"(+{report.margin_percent}% margin), not the {kb(guess)} of TFLM's 10×-model default.",
+            )
         else:
             self.arena_card.set("n/a", "TFLM could not allocate this model (see pre-flight)", BAD)
         if report.compatible:
             self.tflm_card.set("Yes", f"all {len(analysis.layers)} operators prepare and run", GOOD)
             self.problems_note.setText(
-                f"✔ All {len(analysis.layers)} operators prepared and ran once in TFLM {report.tflm_version}.")
+                f"✔ All {len(analysis.layers)} operators prepared and ran once in TFLM {report.tflm_version}."
+            )
         else:
             self.tflm_card.set("No", f"{len(report.problems)} problem(s) - see TFLM pre-flight", BAD)
             self.problems_note.setText(
                 "These operators will not run on a microcontroller with TFLM. "
-                "Without this check you would find out when AllocateTensors() fails on the board.")
+                "Without this check you would find out when AllocateTensors() fails on the board."
+            )
         self.problems.setRowCount(len(report.problems))
         for row, problem in enumerate(report.problems):
             cells = ["" if problem.node is None else str(problem.node), problem.op, problem.message, problem.fix]
@@ -198,23 +215,31 @@ class InspectPage(QWidget):
             self.ram_gauge.set(None, "")
             self.fit_card.detail.setText("")
             return
-        self.flash_gauge.set(board_fit.flash_used_pct,
-                             f"{board_fit.flash_used_pct:.1f}% · {kb(board_fit.flash_bytes)} of {board.flash_kb} KB")
+        self.flash_gauge.set(
+            board_fit.flash_used_pct,
+            f"{board_fit.flash_used_pct:.1f}% · {kb(board_fit.flash_bytes)} of {board.flash_kb} KB",
+        )
         if board_fit.ram_bytes is None:
             self.ram_gauge.set(None, "waiting for the arena measurement")
         else:
-            self.ram_gauge.set(board_fit.ram_used_pct,
-                               f"{board_fit.ram_used_pct:.1f}% · {kb(board_fit.ram_bytes)} of {board.ram_kb} KB")
+            self.ram_gauge.set(
+                board_fit.ram_used_pct,
+                f"{board_fit.ram_used_pct:.1f}% · {kb(board_fit.ram_bytes)} of {board.ram_kb} KB",
+            )
         fits = board_fit.flash_ok and board_fit.ram_ok is not False
         verdict = ("Fits" if fits else "Does not fit") + f" on {board.name}"
         room = f"; leaves {kb(board_fit.flash_headroom_bytes)} flash"
         if board_fit.ram_headroom_bytes is not None:
             room += f" and {kb(board_fit.ram_headroom_bytes)} RAM"
-        color = GOOD if fits and (board_fit.ram_used_pct or 0) <= 75 and board_fit.flash_used_pct <= 75 else (
-            WARN if fits else BAD)
+        color = (
+            GOOD
+            if fits and (board_fit.ram_used_pct or 0) <= 75 and board_fit.flash_used_pct <= 75
+            else (WARN if fits else BAD)
+        )
         self.fit_card.detail.setText(
             f"<b style='color:{color}'>{verdict}</b>{room} for your firmware and the TFLM runtime "
-            f"({percent(board_fit.flash_bytes, board_fit.flash_capacity_bytes)} of flash).")
+            f"({percent(board_fit.flash_bytes, board_fit.flash_capacity_bytes)} of flash)."
+        )
 
     def _layer_selected(self, index: int) -> None:
         self.chart.mark(index)

@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable
 
 import shiboken6
-
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWebEngineCore import (
     QWebEnginePage,

@@ -54,14 +54,33 @@ class LayerTableModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         layer = self.layers[index.row()]
         column = index.column()
-        sort_values = [layer.index, layer.name, layer.op, layer.activation_bytes, layer.dtype, layer.params,
-                       layer.weight_bytes, layer.macs, layer.ops, layer.activation_bytes]
+        sort_values = [
+            layer.index,
+            layer.name,
+            layer.op,
+            layer.activation_bytes,
+            layer.dtype,
+            layer.params,
+            layer.weight_bytes,
+            layer.macs,
+            layer.ops,
+            layer.activation_bytes,
+        ]
         if role == Qt.ItemDataRole.UserRole:
             return sort_values[column]
         if role == Qt.ItemDataRole.DisplayRole:
-            return [str(layer.index), layer.name, layer.op, shape(layer.output), layer.dtype.lower(),
-                    f"{layer.params:,}", kb(layer.weight_bytes), count(layer.macs) if layer.macs else "",
-                    count(layer.ops) if layer.ops else "", kb(layer.activation_bytes)][column]
+            return [
+                str(layer.index),
+                layer.name,
+                layer.op,
+                shape(layer.output),
+                layer.dtype.lower(),
+                f"{layer.params:,}",
+                kb(layer.weight_bytes),
+                count(layer.macs) if layer.macs else "",
+                count(layer.ops) if layer.ops else "",
+                kb(layer.activation_bytes),
+            ][column]
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:
             return layer.name
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 5, 6, 7, 8, 9):

@@ -81,8 +81,10 @@ class TryItPanel(QWidget):
             self.sample_button.setEnabled(False)
             return
         tensor = model.graph.main.tensors[model.graph.main.inputs[0]]
-        self.hint.setText(f"Input: {tensor.elements} values (shape {shape(tensor.shape)}, "
-                          f"{tensor.dtype.lower()}). Float values are quantized for you when the model is int8.")
+        self.hint.setText(
+            f"Input: {tensor.elements} values (shape {shape(tensor.shape)}, "
+            f"{tensor.dtype.lower()}). Float values are quantized for you when the model is int8."
+        )
         csv = samples_for(model.path)
         if csv is not None:
             try:
@@ -121,8 +123,7 @@ class TryItPanel(QWidget):
             return
         self.result.setText("Running…")
         self.run_button.setEnabled(False)
-        self.session.jobs.start("run", run_model, model, samples,
-                                on_success=self._show, on_error=self._failed)
+        self.session.jobs.start("run", run_model, model, samples, on_success=self._show, on_error=self._failed)
 
     def _failed(self, error: WorkbenchError) -> None:
         self.run_button.setEnabled(True)
