@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
+import math
+from typing import TYPE_CHECKING
 
 from workbench.core.flatbuffer import ByteLedger, FlatBufferError, Table, file_identifier, root_table
 from workbench.core.tflite_enums import BUILTIN_OPERATORS, TENSOR_TYPES
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TFLITE_IDENTIFIER = b"TFL3"
 
@@ -105,7 +109,7 @@ class Tensor:
 
     @property
     def elements(self) -> int:
-        return int(np.prod(self.shape)) if self.shape else 1
+        return math.prod(self.shape) if self.shape else 1
 
     @property
     def nbytes(self) -> int:
@@ -113,6 +117,8 @@ class Tensor:
 
     def array(self) -> np.ndarray:
         """The constant contents as a numpy array of the tensor's shape."""
+        import numpy as np
+
         if self.data is None or self.dtype not in NUMPY_DTYPES:
             raise ValueError(f"tensor {self.name} has no readable constant data")
         return np.frombuffer(self.data, dtype=NUMPY_DTYPES[self.dtype]).reshape(self.shape)
@@ -157,7 +163,7 @@ class TfliteFile:
 
 def tensor_bytes(dtype: str, elements: int) -> int:
     per = DTYPE_BYTES.get(dtype, 4)
-    return int(np.ceil(elements * per))
+    return math.ceil(elements * per)
 
 
 def parse_tflite(data: bytes) -> TfliteFile:

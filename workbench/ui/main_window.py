@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -21,8 +23,10 @@ from workbench.core.errors import UnsafeModelError, WorkbenchError
 from workbench.core.loading import MODEL_SUFFIXES
 from workbench.logs import log_path
 from workbench.plugins import user_home
-from workbench.ui.pages.inspect import InspectPage
 from workbench.ui.session import Session
+
+if TYPE_CHECKING:
+    from workbench.ui.pages.inspect import InspectPage
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +50,13 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.session = session or Session(self)
         self.settings = settings()
-        self.inspect = InspectPage(self.session)
+        self._inspect: InspectPage | None = None
         self.steps = QTabWidget()
         self.steps.setObjectName("steps")
         self.steps.setDocumentMode(True)
-        self.steps.addTab(self.inspect, "1  Inspect")
+        # The Inspect page (web view, charts) is built right after the window first shows, so
+        # the window appears at once; anything that needs it earlier builds it on demand.
+        self.steps.addTab(QLabel("Loading…"), "1  Inspect")
         for number, (name, what) in enumerate(LATER_STEPS, start=2):
             placeholder = QLabel(f"{name}: {what}.\nThis step arrives in a coming release.")
             placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -76,6 +82,24 @@ class MainWindow(QMainWindow):
             self.resize(1440, 900)
         for problem in self.session.catalog.problems:
             self.statusBar().showMessage(f"Skipped a board file: {problem.message}", 10000)
+
+    @property
+    def inspect(self) -> InspectPage:
+        if self._inspect is None:
+            from workbench.ui.pages.inspect import InspectPage
+
+            self._inspect = InspectPage(self.session)
+            placeholder = self.steps.widget(0)
+            self.steps.removeTab(0)
+            self.steps.insertTab(0, self._inspect, "1  Inspect")
+            self.steps.setCurrentIndex(0)
+            placeholder.deleteLater()
+        return self._inspect
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if self._inspect is None:  # first paint done: now build the heavy page
+            QTimer.singleShot(0, lambda: self.inspect)
 
     # -- menus ------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -134,6 +158,7 @@ class MainWindow(QMainWindow):
 
     # -- opening ----------------------------------------------------------------------------
     def open(self, path: str | Path, allow_unsafe: bool = False) -> None:
+        self.inspect  # noqa: B018 - the page subscribes to the session before results arrive
         self.session.open(path, allow_unsafe)
 
     def open_dialog(self) -> None:
@@ -214,5 +239,6 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.session.cancel()
         self.session.jobs.wait_all(3000)
-        self.inspect.graph.shutdown()
+        if self._inspect is not None:
+            self._inspect.graph.shutdown()
         super().closeEvent(event)

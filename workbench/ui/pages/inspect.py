@@ -129,6 +129,12 @@ class InspectPage(QWidget):
         self.board_picker.currentIndexChanged.connect(lambda _: session.set_board(self.board_picker.currentData()))
         self.table.layer_selected.connect(self._layer_selected)
         self.chart.layer_clicked.connect(self.table.select_layer)
+        # Show what the session already holds (the page may be built after a model opened).
+        if session.model is not None:
+            self._model_changed(session.model)
+        if session.analysis is not None:
+            self._analysis_changed(session.analysis)
+        self._board_changed(session.board)
 
     # -- session events -------------------------------------------------------------------
     def _loading(self, path: str) -> None:
