@@ -66,8 +66,9 @@ runtime.Interpreter.from_bytes(open(sys.argv[1], 'rb').read(), arena_size=200 * 
 def _seconds_until_shown(code: str) -> float:
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True, cwd=ROOT, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env
+    )
     assert child.stdout is not None
     for line in child.stdout:
         if line.strip() == SHOWN:
@@ -95,13 +96,25 @@ def _report(title: str, ours_label: str, ours: list[float], base_label: str, bas
 def test_gui_cold_start_against_a_bare_pyside6_window() -> None:
     bare = [_seconds_until_shown(BARE_WINDOW) for _ in range(RUNS)]
     ours = [_seconds_until_shown(WORKBENCH_WINDOW) for _ in range(RUNS)]
-    _report("GUI cold start to first shown window", "TinyML Workbench main window", ours,
-            "bare PySide6 QMainWindow", bare, "at most 2x")
+    _report(
+        "GUI cold start to first shown window",
+        "TinyML Workbench main window",
+        ours,
+        "bare PySide6 QMainWindow",
+        bare,
+        "at most 2x",
+    )
 
 
 def test_analyze_person_detect_end_to_end(reference_models: Path) -> None:
     model = str(reference_models / "person_detect.tflite")
     base = [_seconds([sys.executable, "-c", TFLM_ONLY, model]) for _ in range(RUNS)]
     ours = [_seconds([sys.executable, "-m", "workbench", "analyze", model, "--json"]) for _ in range(RUNS)]
-    _report("analyze person_detect.tflite", "tinyml-workbench analyze (with TFLM arena search)", ours,
-            "script: load the model into TFLM once", base, "report only")
+    _report(
+        "analyze person_detect.tflite",
+        "tinyml-workbench analyze (with TFLM arena search)",
+        ours,
+        "script: load the model into TFLM once",
+        base,
+        "report only",
+    )

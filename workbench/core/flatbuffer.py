@@ -134,6 +134,10 @@ class Table:
         start, count = span
         return list(struct.unpack_from(f"<{count}{fmt}", self.data, start))
 
+    def ints(self, index: int) -> list[int]:
+        """An int32 vector field."""
+        return [int(v) for v in self.scalars(index, "i", 4)]
+
     def bytes_view(self, index: int) -> memoryview | None:
         span = self.vector_span(index, 1)
         if span is None:

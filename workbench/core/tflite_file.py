@@ -6,9 +6,8 @@ the TFLite schema (tensorflow/compiler/mlir/lite/schema/schema.fbs).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import math
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from workbench.core.flatbuffer import ByteLedger, FlatBufferError, Table, file_identifier, root_table
@@ -200,8 +199,8 @@ def parse_tflite(data: bytes) -> TfliteFile:
                     custom if name == "CUSTOM" and custom else name,
                     custom,
                     op_version,
-                    op_table.scalars(1, "i", 4),
-                    op_table.scalars(2, "i", 4),  # type: ignore[arg-type]
+                    op_table.ints(1),
+                    op_table.ints(2),
                     op_table.table(4),
                 )
             )
@@ -221,7 +220,7 @@ def parse_tflite(data: bytes) -> TfliteFile:
                     role = "biases" if position == bias_at else "weights"
                     roles.setdefault(tensors[tensor_index].buffer, role)
         sg.claim_vector(4, 1, "tensor_names", extra=1)
-        subgraphs.append(Subgraph(sg.string(4) or "", tensors, operators, sg.scalars(1, "i", 4), sg.scalars(2, "i", 4)))  # type: ignore[arg-type]
+        subgraphs.append(Subgraph(sg.string(4) or "", tensors, operators, sg.ints(1), sg.ints(2)))
     if not subgraphs:
         raise FlatBufferError("it has no subgraph")
 
@@ -270,8 +269,8 @@ def _tensor(index: int, tt: Table, buffers: list[Table]) -> Tensor:
             quant = Quantization(
                 [float(s) for s in scales], [int(z) for z in qt.scalars(3, "q", 8)] or [0] * len(scales), qt.i32(6)
             )
-    shape = [int(d) for d in tt.scalars(0, "i", 4)]
-    signature = [int(d) for d in tt.scalars(7, "i", 4)] or list(shape)
+    shape = tt.ints(0)
+    signature = tt.ints(7) or list(shape)
     return Tensor(
         index, tt.string(3) or f"tensor_{index}", shape, signature, dtype, buffer_index, quant, data, bool(tt.u8(5))
     )
