@@ -42,7 +42,8 @@ def test_person_detect_shows_every_part(qtbot: Any, window: MainWindow, referenc
     assert "Quantization parameters" in page.breakdown.text()
     assert len(page.chart.weights.opts["height"]) == 31
     window.session.set_board("raspberry_pi_pico")
-    assert page.flash_gauge.text.text().startswith(f"{100 * 300568 / (2048 * 1024):.1f}%")
+    assert page.flash_gauge.percent.text() == f"{100 * 300568 / (2048 * 1024):.1f}%"
+    assert page.flash_gauge.text.text() == "293.5 KB of 2048 KB"
     assert "Fits on Raspberry Pi Pico" in page.fit_card.detail.text()
     window.session.set_board("microbit_v2")
     assert "Fits" in page.fit_card.detail.text()

@@ -24,7 +24,7 @@ from workbench.ui.widgets.cards import BAD, GOOD, MUTED, WARN, Card, Gauge
 from workbench.ui.widgets.graph_view import GraphView
 from workbench.ui.widgets.layer_table import LayerBytesChart, LayerTable
 from workbench.ui.widgets.try_it import TryItPanel
-from workbench.units import FLASH_LABELS, count, kb, percent
+from workbench.units import FLASH_LABELS, count, kb
 
 _BREAKDOWN_COLORS = {
     "weights": "#2563eb",
@@ -34,6 +34,9 @@ _BREAKDOWN_COLORS = {
     "signatures_metadata": "#ec4899",
     "graph_structure": "#9ca3af",
 }
+
+
+SHORT_LABELS = {"quantization": "Quantization params", "signatures_metadata": "Signatures, metadata"}
 
 
 class InspectPage(QWidget):
@@ -61,9 +64,16 @@ class InspectPage(QWidget):
         self.fit_card.value.hide()
         self.board_picker = QComboBox()
         self.board_picker.setToolTip("The board to check the fit against")
+        self.board_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.board_picker.setMinimumContentsLength(18)
         self.board_picker.addItem("Choose a board…", None)
         for board in sorted(session.catalog.boards.values(), key=lambda b: b.name.lower()):
-            self.board_picker.addItem(f"{board.name}  ({board.flash_kb} KB flash, {board.ram_kb} KB RAM)", board.id)
+            self.board_picker.addItem(board.name, board.id)
+            self.board_picker.setItemData(
+                self.board_picker.count() - 1,
+                f"{board.mcu}, {board.clock_mhz:g} MHz, {board.flash_kb} KB flash, {board.ram_kb} KB RAM",
+                Qt.ItemDataRole.ToolTipRole,
+            )
         self.flash_gauge = Gauge("Flash")
         self.ram_gauge = Gauge("RAM (arena)")
         fit_layout = self.fit_card.layout()
@@ -163,7 +173,7 @@ class InspectPage(QWidget):
         rows = []
         for key, value in analysis.flash_breakdown.items():
             share = 100.0 * value / max(analysis.size_bytes, 1)
-            bar = f"<span style='background:{_BREAKDOWN_COLORS[key]}'>{'&nbsp;' * max(1, round(share / 4))}</span>"
+            bar = f"<span style='background:{_BREAKDOWN_COLORS[key]}'>{'&nbsp;' * max(1, round(share / 7))}</span>"
             rows.append(
                 f"<tr><td>{FLASH_LABELS[key]}</td><td align='right'>&nbsp;{kb(value)}</td>"
                 f"<td align='right'>&nbsp;{share:.1f}%</td><td>&nbsp;{bar}</td></tr>"
@@ -223,28 +233,27 @@ class InspectPage(QWidget):
             return
         self.flash_gauge.set(
             board_fit.flash_used_pct,
-            f"{board_fit.flash_used_pct:.1f}% · {kb(board_fit.flash_bytes)} of {board.flash_kb} KB",
+            f"{kb(board_fit.flash_bytes)} of {board.flash_kb} KB",
         )
         if board_fit.ram_bytes is None:
             self.ram_gauge.set(None, "waiting for the arena measurement")
         else:
             self.ram_gauge.set(
                 board_fit.ram_used_pct,
-                f"{board_fit.ram_used_pct:.1f}% · {kb(board_fit.ram_bytes)} of {board.ram_kb} KB",
+                f"{kb(board_fit.ram_bytes)} of {board.ram_kb} KB",
             )
         fits = board_fit.flash_ok and board_fit.ram_ok is not False
         verdict = ("Fits" if fits else "Does not fit") + f" on {board.name}"
-        room = f"; leaves {kb(board_fit.flash_headroom_bytes)} flash"
+        room = f": {kb(board_fit.flash_headroom_bytes)} flash"
         if board_fit.ram_headroom_bytes is not None:
-            room += f" and {kb(board_fit.ram_headroom_bytes)} RAM"
+            room += f" and {kb(board_fit.ram_headroom_bytes)} RAM left"
         color = (
             GOOD
             if fits and (board_fit.ram_used_pct or 0) <= 75 and board_fit.flash_used_pct <= 75
             else (WARN if fits else BAD)
         )
         self.fit_card.detail.setText(
-            f"<b style='color:{color}'>{verdict}</b>{room} for your firmware and the TFLM runtime "
-            f"({percent(board_fit.flash_bytes, board_fit.flash_capacity_bytes)} of flash)."
+            f"<b style='color:{color}'>{verdict}</b>{room} for your firmware and the TFLM runtime."
         )
 
     def _layer_selected(self, index: int) -> None:

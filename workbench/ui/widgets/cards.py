@@ -43,17 +43,22 @@ class Gauge(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel(title)
         self.text = QLabel("-")
-        self.text.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
         self.bar.setFixedHeight(12)
+        self.percent = QLabel("")
+        self.percent.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.text.setObjectName("cardDetail")
         layout.addWidget(self.title, 0, 0)
-        layout.addWidget(self.text, 0, 1)
+        layout.addWidget(self.percent, 0, 1)
         layout.addWidget(self.bar, 1, 0, 1, 2)
+        layout.addWidget(self.text, 2, 0, 1, 2)
 
     def set(self, percent: float | None, text: str) -> None:
+        """Show `percent` of the capacity used and a line like '293.5 KB of 1024 KB'."""
         self.text.setText(text)
+        self.percent.setText("" if percent is None else f"{percent:.1f}%")
         if percent is None:
             self.bar.setValue(0)
             return
