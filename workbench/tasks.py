@@ -57,6 +57,12 @@ class Task:
             if self._cancelled.is_set():
                 child.kill()
 
+    @property
+    def children(self) -> tuple[subprocess.Popen[bytes], ...]:
+        """Child processes this task is running now."""
+        with self._lock:
+            return tuple(self._children)
+
     def release(self, child: subprocess.Popen[bytes]) -> None:
         with self._lock:
             if child in self._children:

@@ -11,7 +11,9 @@ from workbench.ui.app import prepare_environment  # noqa: E402
 prepare_environment()
 
 import pytest  # noqa: E402
-from PySide6.QtWebEngineCore import QWebEngineProfile  # noqa: E402, F401 - before the QApplication
+from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
+
+QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)  # before pytest-qt's QApplication
 
 
 @pytest.fixture(scope="session")

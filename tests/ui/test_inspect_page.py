@@ -110,3 +110,43 @@ def test_recent_files_and_board_are_remembered(qtbot: Any, reference_models: Pat
     assert second.recent_files()[0].endswith("hello_world_float.tflite")
     assert second.session.board is not None and second.session.board.id == "esp32s3_devkitc"
     second.close()
+
+
+def test_dropping_a_model_file_opens_it(qtbot: Any, window: MainWindow, reference_models: Path) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(reference_models / "hello_world_int8.tflite"))])
+    event = QDropEvent(
+        QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
+    window.dropEvent(event)
+    _wait_measured(qtbot, window, "hello_world_int8.tflite")
+
+
+def test_code_in_a_keras_file_is_run_only_after_the_user_allows_it(
+    qtbot: Any, window: MainWindow, built_models: Path
+) -> None:
+    window.open(built_models / "lambda.keras")
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "unsafeDialog") is not None, timeout=120000)
+    dialog = window.findChild(QMessageBox, "unsafeDialog")
+    assert "Lambda layer 'doubler'" in dialog.text()
+    assert window.session.model is None
+    dialog.button(QMessageBox.StandardButton.Yes).click()
+    _wait_measured(qtbot, window, "lambda.keras")
+
+
+def test_cancel_stops_a_conversion_and_its_child_process(qtbot: Any, window: MainWindow) -> None:
+    window.open(SAMPLES / "digits.keras")
+    qtbot.waitUntil(lambda: window.session.jobs.running("load"), timeout=5000)
+    job = window.session.jobs.job("load")
+    assert job is not None
+    qtbot.waitUntil(lambda: bool(job.task.children), timeout=10000)
+    child = job.task.children[0]
+    window.cancel_button.click()
+    qtbot.waitUntil(lambda: child.poll() is not None, timeout=10000)
+    qtbot.waitUntil(lambda: not window.session.jobs.busy, timeout=10000)
+    qtbot.wait(300)
+    assert window.session.model is None
+    assert window.findChild(QMessageBox, "errorDialog") is None

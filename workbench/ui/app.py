@@ -26,9 +26,10 @@ def prepare_environment() -> None:
 def create_application(argv: list[str] | None = None):  # type: ignore[no-untyped-def]
     prepare_environment()
     from PySide6.QtCore import Qt
-    from PySide6.QtWebEngineCore import QWebEngineProfile  # noqa: F401 - must load before QApplication
     from PySide6.QtWidgets import QApplication
 
+    # With shared OpenGL contexts set, QtWebEngine may load after the QApplication exists, so the
+    # window shows first and the graph view (the heaviest part) is built after.
     QApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("TinyML Workbench")

@@ -197,18 +197,28 @@ class MainWindow(QMainWindow):
         self.inspect.subtitle.setText(self.inspect.subtitle.text().replace("Opening", "Could not open"))
 
     def _ask_unsafe(self, path: str, error: UnsafeModelError) -> None:
-        answer = QMessageBox.question(
-            self,
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
             "Allow code from this file?",
-            f"{error.message}.\n\nLoading it runs Python code stored in the file. "
-            "Allow it only for files from a source you trust.\n\nAllow code from this file?",
+            f"{error.message}.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
+            self,
         )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.open(path, allow_unsafe=True)
-        else:
-            self.statusBar().showMessage(error.message, 15000)
+        box.setObjectName("unsafeDialog")
+        box.setInformativeText(
+            "Loading it runs Python code stored in the file. Allow it only for files from a source you trust.\n\n"
+            "Allow code from this file?"
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+
+        def answered(button: object) -> None:
+            if box.standardButton(button) == QMessageBox.StandardButton.Yes:
+                self.open(path, allow_unsafe=True)
+            else:
+                self.statusBar().showMessage(error.message, 15000)
+
+        box.buttonClicked.connect(answered)
+        box.open()
 
     def _busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)

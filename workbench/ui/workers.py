@@ -110,6 +110,11 @@ class JobRunner(QObject):
     def running(self, key: str) -> bool:
         return key in self._jobs
 
+    def job(self, key: str) -> Job | None:
+        """The job running under `key`, if any."""
+        entry = self._jobs.get(key)
+        return entry[0] if entry else None
+
     def _current(self, job: QObject | None) -> tuple[Any, ...] | None:
         if isinstance(job, Job) and job.key in self._jobs and self._jobs[job.key][0] is job:
             return self._jobs[job.key]
