@@ -150,3 +150,14 @@ def test_cancel_stops_a_conversion_and_its_child_process(qtbot: Any, window: Mai
     qtbot.wait(300)
     assert window.session.model is None
     assert window.findChild(QMessageBox, "errorDialog") is None
+
+
+def test_a_model_tflm_cannot_run_is_explained(qtbot: Any, window: MainWindow, built_models: Path) -> None:
+    window.open(built_models / "small_cnn_float16.tflite")
+    _wait_measured(qtbot, window, "small_cnn_float16.tflite")
+    page = window.inspect
+    assert page.tflm_card.value.text() == "No"
+    assert page.problems.rowCount() == len(window.session.analysis.tflm.problems)  # type: ignore[union-attr]
+    assert page.problems.item(0, 1).text() == "DEQUANTIZE"
+    assert "re-quantize as full int8" in page.problems.item(0, 3).text()
+    assert "RAM unknown" in page.fit_card.detail.text()

@@ -235,8 +235,9 @@ class InspectPage(QWidget):
             board_fit.flash_used_pct,
             f"{kb(board_fit.flash_bytes)} of {board.flash_kb} KB",
         )
+        measured = self.session.analysis is not None and self.session.analysis.tflm is not None
         if board_fit.ram_bytes is None:
-            self.ram_gauge.set(None, "waiting for the arena measurement")
+            self.ram_gauge.set(None, "unknown: TFLM could not allocate this model" if measured else "measuring…")
         else:
             self.ram_gauge.set(
                 board_fit.ram_used_pct,
@@ -244,12 +245,14 @@ class InspectPage(QWidget):
             )
         fits = board_fit.flash_ok and board_fit.ram_ok is not False
         verdict = ("Fits" if fits else "Does not fit") + f" on {board.name}"
+        if fits and board_fit.ram_ok is None:
+            verdict = f"Flash fits on {board.name}; RAM unknown"
         room = f": {kb(board_fit.flash_headroom_bytes)} flash"
         if board_fit.ram_headroom_bytes is not None:
             room += f" and {kb(board_fit.ram_headroom_bytes)} RAM left"
         color = (
             GOOD
-            if fits and (board_fit.ram_used_pct or 0) <= 75 and board_fit.flash_used_pct <= 75
+            if fits and board_fit.ram_ok and (board_fit.ram_used_pct or 0) <= 75 and board_fit.flash_used_pct <= 75
             else (WARN if fits else BAD)
         )
         self.fit_card.detail.setText(
