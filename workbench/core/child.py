@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -80,9 +81,18 @@ def run_in_child(
             return result
         log.error("%s: child exited with %s; last output:\n%s", what, child.returncode, "\n".join(tail))
         raise WorkbenchError(
-            f"{what} crashed (exit code {child.returncode})",
+            f"{what} crashed ({_exit_reason(child.returncode)})",
             "The model may be corrupt or use something the runtime cannot handle; details are in the log.",
         )
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        try:
+            return f"the runtime aborted with {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
 
 
 def _collect_outputs(result: dict[str, Any]) -> dict[str, bytes]:

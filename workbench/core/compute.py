@@ -7,9 +7,12 @@ get their own count ("ops"), since a max or an add is not a multiply-accumulate.
 
 from __future__ import annotations
 
+import logging
 import math
 
 from workbench.core.tflite_file import Operator, Tensor
+
+log = logging.getLogger(__name__)
 
 # Operators that only move or reinterpret data: no arithmetic.
 _NO_COMPUTE = frozenset(
@@ -59,6 +62,14 @@ def _elements(shape: list[int]) -> int:
 
 def count_macs(op: Operator, tensors: list[Tensor]) -> int:
     """Multiply-accumulates of one inference through this operator (0 for other kinds)."""
+    try:
+        return _macs(op, tensors)
+    except (ValueError, IndexError):  # a kernel of unexpected rank: count nothing, never fail
+        log.warning("cannot count MACs of operator %d (%s)", op.index, op.op)
+        return 0
+
+
+def _macs(op: Operator, tensors: list[Tensor]) -> int:
     ins = [tensors[i] if i >= 0 else None for i in op.inputs]
     outs = [tensors[i] for i in op.outputs if i >= 0]
     if not outs:

@@ -108,7 +108,7 @@ class Tensor:
 
     @property
     def elements(self) -> int:
-        return math.prod(self.shape) if self.shape else 1
+        return math.prod(max(d, 1) for d in self.shape) if self.shape else 1
 
     @property
     def nbytes(self) -> int:

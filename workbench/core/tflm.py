@@ -95,6 +95,15 @@ def static_problems(graph: Subgraph) -> list[TflmProblem]:
                     REQUANTIZE,
                 )
             )
+        elif op.op in _WEIGHTED_OPS and activations and activations[0].dtype == "UINT8":
+            problems.append(
+                TflmProblem(
+                    op.index,
+                    op.op,
+                    "uint8 (TensorFlow 1 style) quantization; TFLM's kernels expect int8",
+                    REQUANTIZE,
+                )
+            )
         elif op.op == "DEQUANTIZE" and constants and constants[0].dtype == "FLOAT16":
             problems.append(
                 TflmProblem(
