@@ -86,6 +86,14 @@ def main(out: Path) -> None:
     lam = keras.Model(lam_in, keras.layers.Dense(2)(keras.layers.Lambda(lambda t: t * 2.0, name="doubler")(lam_in)))
     lam.save(out / "lambda.keras")
 
+    @keras.saving.register_keras_serializable(package="factory")
+    class Doubling(keras.layers.Layer):
+        def call(self, x):  # type: ignore[no-untyped-def]
+            return x * 2.0
+
+    custom_in = keras.Input((4,))
+    keras.Model(custom_in, keras.layers.Dense(2)(Doubling(name="doubling")(custom_in))).save(out / "custom_layer.keras")
+
     # A legacy Keras 2 .h5: TF 2.x wrote DepthwiseConv2D configs with `groups`, which Keras 3 refuses.
     legacy_in = keras.Input((10, 10, 2))
     legacy = keras.Model(

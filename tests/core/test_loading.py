@@ -36,6 +36,15 @@ def test_lambda_layer_is_refused_unless_allowed(built_models: Path) -> None:
     assert any(op.op == "MUL" for op in model.graph.main.operators)
 
 
+def test_unregistered_custom_layer_is_refused_and_never_run(built_models: Path) -> None:
+    with pytest.raises(UnsafeModelError, match="custom object 'factory>Doubling'"):
+        load_model(built_models / "custom_layer.keras")
+    # Even when allowed, a class whose code is not installed cannot load: a clear line, no traceback.
+    with pytest.raises(WorkbenchError) as caught:
+        load_model(built_models / "custom_layer.keras", allow_unsafe=True)
+    assert "custom_layer.keras" in caught.value.message and "\n" not in caught.value.message
+
+
 def _one_line(error: WorkbenchError) -> str:
     assert "\n" not in error.message and "Traceback" not in error.message
     return error.message

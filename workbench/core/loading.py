@@ -118,8 +118,6 @@ def _from_tflite(path: Path, data: bytes, fmt: str, layer_names: list[str], note
         raise WorkbenchError(
             f"{path.name}: not a valid TFLite model ({error})", "The file may be truncated or corrupt; export it again."
         ) from None
-    if len(data) == 0:
-        raise WorkbenchError(f"{path.name}: the file is empty")
     unknown = sorted(
         {
             op.custom_code or ""
