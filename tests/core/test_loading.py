@@ -43,6 +43,7 @@ def test_unregistered_custom_layer_is_refused_and_never_run(built_models: Path) 
     with pytest.raises(WorkbenchError) as caught:
         load_model(built_models / "custom_layer.keras", allow_unsafe=True)
     assert "custom_layer.keras" in caught.value.message and "\n" not in caught.value.message
+    assert "not installed" in caught.value.message
 
 
 def _one_line(error: WorkbenchError) -> str:

@@ -128,6 +128,12 @@ def load_keras(path: Path, allow_unsafe: bool) -> Any:
                     f"{path.name}: refused to load a layer that would run code from the file",
                     "Open it again and allow code from this file only if you trust where it came from.",
                 ) from None
+            if "could not be deserialized" in text or "Could not locate" in text:
+                raise WorkbenchError(
+                    f"{path.name}: Keras cannot load it: it needs the Python code of a custom layer or "
+                    "object that is not installed here",
+                    "Install the package that defines it, or export the model as .tflite where it was trained.",
+                ) from None
             raise WorkbenchError(f"{path.name}: Keras cannot load it ({text.splitlines()[0][:200]})") from None
     raise WorkbenchError(f"{path.name}: Keras cannot load it (too many legacy arguments)")
 
