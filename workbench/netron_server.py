@@ -92,6 +92,10 @@ class NetronServer:
         class Threaded(socketserver.ThreadingMixIn, http.server.HTTPServer):
             daemon_threads = True
 
+            def handle_error(self, request: object, client_address: object) -> None:
+                # The page went away mid-request (a new model, the window closing): nothing to report.
+                log.debug("netron request from %s ended early", client_address, exc_info=True)
+
         self._httpd = Threaded(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="netron-server", daemon=True)
         self._thread.start()
