@@ -17,6 +17,7 @@ JOBS = {
     "keras_to_tflite": "workbench.core.keras_convert:convert_job",
     "tflm_check": "workbench.core.tflm_worker:check_job",
     "run_model": "workbench.core.inference_worker:run_job",
+    "optimize": "workbench.optimize.convert_worker:optimize_job",
 }
 
 

@@ -1,0 +1,174 @@
+"""Calibration, evaluation and training data: read, check against the model, explain problems.
+
+Accepted: `.npz` with arrays `x` and optional `y`; `.npy` (inputs only); `.csv` with one sample a
+row (an extra last column is the label); a folder of images (one subfolder per class).
+Everything is checked before any conversion starts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.errors import WorkbenchError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm")
+
+
+@dataclass
+class Dataset:
+    """Inputs shaped like the model's input (batch first) and optional labels."""
+
+    x: np.ndarray
+    y: np.ndarray | None
+    source: str
+    class_names: list[str] | None = None
+
+    @property
+    def labelled(self) -> bool:
+        return self.y is not None
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def head(self, count: int) -> Dataset:
+        return Dataset(self.x[:count], None if self.y is None else self.y[:count], self.source, self.class_names)
+
+
+def load_dataset(path: str | Path, input_shape: list[int], output_size: int | None = None) -> Dataset:
+    """Read data for a model whose input has `input_shape` (batch first) and `output_size` outputs.
+
+    Raises WorkbenchError for a missing or empty file, a wrong sample size, NaNs, or labels
+    outside the model's output range.
+    """
+    path = Path(path).expanduser()
+    name = path.name
+    if not path.exists():
+        raise WorkbenchError(f"{path}: no such file or folder")
+    if path.is_dir():
+        x, y, classes = _images(path, input_shape)
+    elif path.stat().st_size == 0:
+        raise WorkbenchError(f"{name}: the file is empty")
+    else:
+        x, y = _arrays(path, input_shape)
+        classes = None
+    sample_shape = [max(d, 1) for d in input_shape[1:]]
+    per_sample = math.prod(sample_shape)
+    x = np.asarray(x)
+    if x.size == 0 or x.shape[0] == 0:
+        raise WorkbenchError(f"{name}: holds no samples")
+    if x.dtype.kind not in "fiub":
+        raise WorkbenchError(f"{name}: inputs must be numbers (found {x.dtype})")
+    if x.size // x.shape[0] != per_sample or x.size % x.shape[0]:
+        raise WorkbenchError(
+            f"{name}: each sample has {x.size // x.shape[0]} values; the model's input "
+            f"{tuple(sample_shape)} needs {per_sample}"
+        )
+    x = x.reshape([x.shape[0], *sample_shape]).astype(np.float32)
+    if not np.all(np.isfinite(x)):
+        bad = int(np.argwhere(~np.isfinite(x.reshape(x.shape[0], -1)).any(axis=1))[0][0])
+        raise WorkbenchError(f"{name}: sample {bad} contains NaN or infinite values")
+    if y is not None:
+        y = _check_labels(name, np.asarray(y), len(x), output_size)
+    return Dataset(x, y, str(path), classes)
+
+
+def synthetic_dataset(input_shape: list[int], count: int, seed: int = 0) -> Dataset:
+    """Inputs drawn uniformly over 0..1: enough to calibrate, not to judge accuracy."""
+    rng = np.random.default_rng(seed)
+    shape = [count, *[max(d, 1) for d in input_shape[1:]]]
+    return Dataset(rng.random(shape, dtype=np.float32), None, "random samples over 0..1")
+
+
+def _arrays(path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                if "x" not in archive:
+                    raise WorkbenchError(
+                        f"{path.name}: has no array named 'x' (found: {', '.join(archive.files) or 'none'})"
+                    )
+                return archive["x"], archive["y"] if "y" in archive else None
+        if suffix == ".npy":
+            return np.load(path, allow_pickle=False), None
+        if suffix in (".csv", ".txt"):
+            return _csv(path, input_shape)
+    except (ValueError, OSError, EOFError) as error:
+        raise WorkbenchError(f"{path.name}: cannot be read ({str(error).splitlines()[0][:120]})") from None
+    raise WorkbenchError(f"{path.name}: unknown data format", "Use .npz (x, y), .npy, .csv or a folder of images.")
+
+
+def _csv(path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
+    per_sample = math.prod(max(d, 1) for d in input_shape[1:])
+    rows: list[list[float]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        cells = [c.strip() for c in line.replace(";", ",").split(",") if c.strip()]
+        if not cells:
+            continue
+        try:
+            rows.append([float(c) for c in cells])
+        except ValueError:
+            if not rows and number == 1:
+                continue  # header
+            raise WorkbenchError(f"{path.name}: line {number} has a value that is not a number") from None
+    if not rows:
+        raise WorkbenchError(f"{path.name}: holds no samples")
+    widths = {len(r) for r in rows}
+    if len(widths) > 1:
+        raise WorkbenchError(f"{path.name}: rows have different lengths ({', '.join(map(str, sorted(widths)))})")
+    table = np.array(rows)
+    if table.shape[1] == per_sample + 1:
+        return table[:, :-1], table[:, -1]
+    return table, None
+
+
+def _images(folder: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
+    from PIL import Image, UnidentifiedImageError
+
+    if len(input_shape) != 4:
+        raise WorkbenchError(f"{folder.name}: a folder of images needs a model with an image input (N, H, W, C)")
+    _, height, width, channels = input_shape
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    files: list[tuple[Path, int | None]] = []
+    if classes:
+        for index, name in enumerate(classes):
+            files += [(f, index) for f in sorted((folder / name).iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+    else:
+        files = [(f, None) for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise WorkbenchError(f"{folder.name}: contains no images ({', '.join(IMAGE_SUFFIXES)})")
+    mode = "L" if channels == 1 else "RGB"
+    images = []
+    for file, _ in files:
+        try:
+            with Image.open(file) as image:
+                images.append(np.asarray(image.convert(mode).resize((width, height)), dtype=np.float32) / 255.0)
+        except (UnidentifiedImageError, OSError):
+            raise WorkbenchError(f"{file.name}: is not a readable image") from None
+    x = np.stack(images).reshape(len(images), height, width, channels)
+    y = np.array([label for _, label in files]) if classes else None
+    return x, y, classes or None
+
+
+def _check_labels(name: str, y: np.ndarray, count: int, output_size: int | None) -> np.ndarray:
+    if y.ndim == 2 and y.shape[1] > 1:
+        y = np.argmax(y, axis=1)  # one-hot labels
+    y = y.reshape(-1)
+    if len(y) != count:
+        raise WorkbenchError(f"{name}: has {count} samples but {len(y)} labels")
+    if not np.all(np.isfinite(y.astype(np.float64))):
+        raise WorkbenchError(f"{name}: labels contain NaN or infinite values")
+    if output_size is not None and output_size > 1:
+        if not np.allclose(y, np.round(y)):
+            raise WorkbenchError(f"{name}: labels must be class numbers for a classifier")
+        y = y.astype(np.int64)
+        outside = y[(y < 0) | (y >= output_size)]
+        if outside.size:
+            raise WorkbenchError(
+                f"{name}: label {int(outside[0])} is outside the model's {output_size} classes (0..{output_size - 1})"
+            )
+    return y

@@ -1,0 +1,123 @@
+"""How much an optimization costs: accuracy or MAE against labels, fidelity against the float
+model, and the signal-to-noise ratio of every quantized layer output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def snr_db(reference: np.ndarray, test: np.ndarray) -> float:
+    """Signal-to-noise ratio of `test` against `reference`, in dB (inf when identical)."""
+    reference = np.asarray(reference, dtype=np.float64).reshape(-1)
+    noise = np.asarray(test, dtype=np.float64).reshape(-1) - reference
+    noise_power = float(np.mean(noise**2))
+    signal_power = float(np.mean(reference**2))
+    if noise_power == 0.0:
+        return float("inf")
+    if signal_power == 0.0:
+        return float("-inf")
+    return 10.0 * float(np.log10(signal_power / noise_power))
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) -> list[list[int]]:
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (labels.astype(np.int64), predicted.astype(np.int64)), 1)
+    return matrix.tolist()  # type: ignore[no-any-return]
+
+
+def compare_outputs(
+    float_out: np.ndarray, optimized_out: np.ndarray, labels: np.ndarray | None, kind: str = "auto"
+) -> dict[str, Any]:
+    """Accuracy (classifiers) or MAE (regression) of both models, or fidelity without labels.
+
+    Returns {"kind", "samples", "accuracy"|"mae"|"fidelity", ...}; accuracies are fractions 0..1.
+    """
+    classes = float_out.shape[1]
+    if kind == "auto":
+        kind = "classification" if classes > 1 else "regression"
+    result: dict[str, Any] = {"kind": kind, "samples": int(len(float_out))}
+    top_float, top_opt = np.argmax(float_out, axis=1), np.argmax(optimized_out, axis=1)
+    fidelity = {"output_snr_db": _finite(snr_db(float_out, optimized_out))}
+    if kind == "classification":
+        fidelity["top1_agreement"] = float(np.mean(top_float == top_opt))
+    result["fidelity"] = fidelity
+    if labels is None:
+        return result
+    if kind == "classification":
+        truth = labels.astype(np.int64).reshape(-1)
+        result["accuracy"] = {
+            "float": float(np.mean(top_float == truth)),
+            "optimized": float(np.mean(top_opt == truth)),
+        }
+        result["confusion"] = {
+            "float": confusion_matrix(truth, top_float, classes),
+            "optimized": confusion_matrix(truth, top_opt, classes),
+        }
+    else:
+        truth = labels.astype(np.float64).reshape(len(labels), -1)
+        result["mae"] = {
+            "float": float(np.mean(np.abs(float_out - truth))),
+            "optimized": float(np.mean(np.abs(optimized_out - truth))),
+        }
+    return result
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no infinity: an exact match is reported as None with the meaning 'no error'."""
+    return None if not np.isfinite(value) else round(value, 2)
+
+
+def per_layer_snr(float_model: bytes, optimized: bytes, x: np.ndarray) -> list[dict[str, Any]]:
+    """SNR (dB) of each optimized operator output against the float model's same tensor.
+
+    Runs in the child process (TensorFlow Lite's interpreter keeps every tensor). Tensors
+    are matched by name; operators the converter added (QUANTIZE at the edges) are skipped.
+    """
+    import tensorflow as tf
+
+    def run(model: bytes) -> tuple[Any, dict[str, list[np.ndarray]]]:
+        interpreter = tf.lite.Interpreter(model_content=model, experimental_preserve_all_tensors=True)
+        interpreter.allocate_tensors()
+        inp = interpreter.get_input_details()[0]
+        details = {d["name"]: d for d in interpreter.get_tensor_details()}
+        values: dict[str, list[np.ndarray]] = {name: [] for name in details}
+        for sample in x:
+            value = sample[None].astype(np.float32)
+            scale, zero = inp["quantization"]
+            if inp["dtype"] != np.float32 and scale:
+                info = np.iinfo(inp["dtype"])
+                value = np.clip(np.round(value / scale + zero), info.min, info.max)
+            interpreter.set_tensor(inp["index"], value.astype(inp["dtype"]))
+            interpreter.invoke()
+            for name, detail in details.items():
+                try:
+                    tensor = interpreter.get_tensor(detail["index"]).astype(np.float64)
+                except ValueError:
+                    continue
+                scale, zero = detail["quantization"]
+                if detail["dtype"] not in (np.float32, np.float16) and scale:
+                    tensor = (tensor - zero) * scale
+                values[name].append(tensor)
+        return interpreter, values
+
+    float_interp, float_values = run(float_model)
+    opt_interp, opt_values = run(optimized)
+    ops = opt_interp._get_ops_details()
+    layers = []
+    for op in ops:
+        for output in op["outputs"]:
+            name = opt_interp.get_tensor_details()[output]["name"] if output >= 0 else ""
+            if not name or name not in float_values or not opt_values.get(name) or not float_values[name]:
+                continue
+            if op["op_name"] in ("QUANTIZE", "DEQUANTIZE"):
+                continue
+            reference = np.stack(float_values[name])
+            test = np.stack(opt_values[name])
+            if reference.shape != test.shape:
+                continue
+            layers.append({"index": int(op["index"]), "op": op["op_name"], "tensor": name,
+                           "snr_db": _finite(snr_db(reference, test))})
+    del float_interp
+    return layers
