@@ -49,3 +49,23 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
     return subprocess.run(
         [sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
     )
+
+
+@pytest.fixture(scope="session")
+def digits_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """scikit-learn's real digits, split as the bundled sample was trained (same seed)."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    folder = tmp_path_factory.mktemp("digits")
+    digits = load_digits()
+    x = (digits.images / 16.0).astype("float32")[..., None]
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, digits.target, test_size=0.25, random_state=7, stratify=digits.target
+    )
+    paths = {"train": folder / "train.npz", "eval": folder / "eval.npz", "calib": folder / "calib.npy"}
+    np.savez(paths["train"], x=x_train, y=y_train)
+    np.savez(paths["eval"], x=x_test, y=y_test)
+    np.save(paths["calib"], x_train[:200])
+    return paths

@@ -12,10 +12,12 @@ from typing import Any
 from workbench import __version__
 from workbench.core.errors import WorkbenchError
 from workbench.logs import setup_logging
+from workbench.units import kb
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("analyze", "boards", "run", "gui")
+COMMANDS = ("analyze", "boards", "run", "estimate", "optimize", "gui")
+QUANT_CHOICES = ("float32", "float16", "dynamic", "int8", "int16x8")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +48,37 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true")
     run.add_argument("--allow-unsafe", action="store_true")
 
+    est = sub.add_parser("estimate", help="instant flash, arena and compressed-size estimate of an optimization")
+    est.add_argument("model")
+    est.add_argument("--quant", choices=QUANT_CHOICES, default="int8")
+    est.add_argument("--sparsity", type=float, default=0.0, help="fraction of conv/dense weights pruned, 0-0.95")
+    est.add_argument("--per-tensor-dense", action="store_true")
+    est.add_argument("--strip", action="store_true")
+    est.add_argument("--json", action="store_true")
+    est.add_argument("--allow-unsafe", action="store_true")
+
+    opt = sub.add_parser("optimize", help="quantize and prune a model, verified with TFLM")
+    opt.add_argument("model")
+    opt.add_argument("--quant", choices=QUANT_CHOICES, default="int8")
+    opt.add_argument("--float-io", action="store_true", help="int8: keep float input and output")
+    opt.add_argument("--sparsity", type=float, default=0.0, help="fraction of conv/dense weights pruned, 0-0.95")
+    opt.add_argument(
+        "--per-tensor-dense",
+        action="store_true",
+        help="per-tensor instead of per-channel quantization for dense layers (smaller)",
+    )
+    opt.add_argument(
+        "--strip", action="store_true", help="drop tensor names, signatures and metadata that TFLM never reads"
+    )
+    opt.add_argument("--calib", help="calibration data: .npz (x[, y]), .npy, .csv or a folder of images")
+    opt.add_argument("--calib-samples", type=int, default=200, help="how many calibration samples to use")
+    opt.add_argument("--eval", help="evaluation data (labelled for accuracy, else fidelity)")
+    opt.add_argument("--train", help="labelled training data for fine-tuning after pruning")
+    opt.add_argument("--epochs", type=int, default=0, help="fine-tuning epochs after pruning")
+    opt.add_argument("-o", "--output", required=True, help="where to write the optimized .tflite")
+    opt.add_argument("--json", action="store_true")
+    opt.add_argument("--allow-unsafe", action="store_true")
+
     gui = sub.add_parser("gui", help="open the app (the default)")
     gui.add_argument("model", nargs="?")
     return parser
@@ -66,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             return _boards(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "estimate":
+            return _estimate(args)
+        if args.command == "optimize":
+            return _optimize(args)
     except WorkbenchError as error:
         print(f"error: {error.message}", file=sys.stderr)
         if error.hint:
@@ -103,6 +140,98 @@ def _analyze(args: argparse.Namespace) -> int:
         _print_json(data)
     else:
         print(analysis_text(result, board, board_fit))
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> Any:
+    from workbench.optimize.plan import Plan
+
+    return Plan(
+        quant=args.quant,
+        float_io=getattr(args, "float_io", False),
+        sparsity=args.sparsity,
+        per_tensor_dense=args.per_tensor_dense,
+        strip=args.strip,
+        calibration_samples=getattr(args, "calib_samples", 200),
+        epochs=getattr(args, "epochs", 0),
+    )
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    from workbench.core.analysis import analyze
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.loading import load_model
+    from workbench.optimize.estimate import estimate
+    from workbench.optimize.plan import plan_problems
+
+    plan = _plan(args)
+    model = load_model(args.model, allow_unsafe=args.allow_unsafe)
+    problems = plan_problems(plan, model.format)
+    if problems:
+        raise WorkbenchError(problems[0])
+    result = estimate(model, analyze(model), plan)
+    if args.json:
+        _print_json({"plan": plan.to_json(), **result.to_json()})
+    else:
+        print(f"{model.name}, {plan.describe()} (estimate):")
+        print(f"  flash       {kb(result.flash_bytes):>10}  ({result.flash_bytes:,} bytes)")
+        print(f"  arena       {kb(result.arena_bytes):>10}")
+        print(f"  compressed  {kb(result.compressed_bytes):>10}")
+    return 0
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    from workbench.core.analysis import analyze
+    from workbench.core.loading import load_model
+    from workbench.optimize.convert import optimize_model
+    from workbench.optimize.data import load_dataset
+
+    plan = _plan(args)
+    model = load_model(args.model, allow_unsafe=args.allow_unsafe)
+    graph = model.graph.main
+    input_shape = graph.tensors[graph.inputs[0]].shape
+    output_size = graph.tensors[graph.outputs[0]].elements
+    data = {
+        name: load_dataset(path, input_shape, output_size) if path else None
+        for name, path in (("calib", args.calib), ("eval", args.eval), ("train", args.train))
+    }
+    variant = optimize_model(
+        model,
+        analyze(model),
+        plan,
+        calibration=data["calib"],
+        evaluation=data["eval"],
+        train=data["train"],
+        allow_unsafe=args.allow_unsafe,
+    )
+    output = variant.save(args.output)
+    if args.json:
+        _print_json({"output": str(output), **variant.to_json()})
+        return 0
+    for warning in variant.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    est, act = variant.estimate, variant.actual
+    print(f"wrote {output} ({plan.describe()})")
+    print(f"{'':12} {'estimate':>10} {'actual':>10}")
+    print(f"{'flash':12} {kb(est.flash_bytes):>10} {kb(act.flash_bytes):>10}   ({variant.flash_error_pct:+.1f}%)")
+    print(f"{'arena':12} {kb(est.arena_bytes):>10} {kb(act.arena_bytes):>10}")
+    print(f"{'compressed':12} {kb(est.compressed_bytes):>10} {kb(act.compressed_bytes):>10}")
+    if plan.sparsity:
+        print(f"sparsity: {variant.sparsity:.1%} of conv and dense weights are zero")
+    tflm = variant.analysis.tflm
+    if tflm is not None:
+        print("TFLM: runs" if tflm.compatible else f"TFLM: will not run ({tflm.problems[0].message})")
+    evaluation = variant.evaluation or {}
+    if "accuracy" in evaluation:
+        acc = evaluation["accuracy"]
+        print(f"accuracy: float {acc['float']:.1%}, optimized {acc['optimized']:.1%}")
+    elif "mae" in evaluation:
+        print(f"MAE: float {evaluation['mae']['float']:.4g}, optimized {evaluation['mae']['optimized']:.4g}")
+    if "fidelity" in evaluation:
+        fid = evaluation["fidelity"]
+        agreement = f", top-1 agreement {fid['top1_agreement']:.1%}" if "top1_agreement" in fid else ""
+        snr = "exact" if fid["output_snr_db"] is None else f"{fid['output_snr_db']:.1f} dB"
+        print(f"fidelity: output SNR {snr}{agreement}")
     return 0
 
 

@@ -101,6 +101,7 @@ class Tensor:
     quantization: Quantization | None
     data: bytes | None  # constant contents, None for activations and inputs
     is_variable: bool = False
+    data_offset: int | None = None  # where the constant contents start in the file
 
     @property
     def is_constant(self) -> bool:
@@ -257,10 +258,12 @@ def _tensor(index: int, tt: Table, buffers: list[Table]) -> Tensor:
     dtype = TENSOR_TYPES.get(tt.u8(1), f"TYPE_{tt.u8(1)}")
     buffer_index = tt.u32(2)
     data = None
+    data_offset = None
     if 0 < buffer_index < len(buffers):
-        view = buffers[buffer_index].bytes_view(0)
-        if view is not None and len(view):
-            data = bytes(view)
+        span = buffers[buffer_index].vector_span(0, 1)
+        if span is not None and span[1]:
+            data_offset, length = span
+            data = bytes(tt.data[data_offset : data_offset + length])
     quant = None
     qt = tt.table(4)
     if qt is not None:
@@ -272,7 +275,16 @@ def _tensor(index: int, tt: Table, buffers: list[Table]) -> Tensor:
     shape = tt.ints(0)
     signature = tt.ints(7) or list(shape)
     return Tensor(
-        index, tt.string(3) or f"tensor_{index}", shape, signature, dtype, buffer_index, quant, data, bool(tt.u8(5))
+        index,
+        tt.string(3) or f"tensor_{index}",
+        shape,
+        signature,
+        dtype,
+        buffer_index,
+        quant,
+        data,
+        bool(tt.u8(5)),
+        data_offset,
     )
 
 

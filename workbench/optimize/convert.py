@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import zlib
 from dataclasses import dataclass, field
@@ -33,8 +34,11 @@ class Figures:
     compressed_bytes: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"flash_bytes": self.flash_bytes, "arena_bytes": self.arena_bytes,
-                "compressed_bytes": self.compressed_bytes}
+        return {
+            "flash_bytes": self.flash_bytes,
+            "arena_bytes": self.arena_bytes,
+            "compressed_bytes": self.compressed_bytes,
+        }
 
 
 @dataclass
@@ -67,7 +71,8 @@ class Variant:
             partial.write_bytes(self.tflite)
             partial.replace(target)
         except OSError as error:
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
             raise WorkbenchError(f"{target}: cannot be written ({error.strerror or error})") from None
         return target
 
@@ -79,8 +84,7 @@ class Variant:
             "actual": self.actual.to_json(),
             "estimate_error_pct": self.flash_error_pct,
             "sparsity": round(self.sparsity, 4),
-            "tflm": {"compatible": tflm.compatible,
-                     "problems": [p.__dict__ for p in tflm.problems]} if tflm else None,
+            "tflm": {"compatible": tflm.compatible, "problems": [p.__dict__ for p in tflm.problems]} if tflm else None,
             "warnings": self.warnings,
         }
         if self.evaluation is not None:
@@ -153,11 +157,24 @@ def optimize_model(
             result = run_in_child("optimize", request, task, f"Optimizing {model.name}")
         tflite = result["_files"]["optimized"]
     task.progress(0.9, "Measuring the result in TFLM")
-    optimized_model = Model(path=model.path.with_name(f"{model.path.stem}_{plan.quant}.tflite"),
-                            format="tflite", tflite=tflite, graph=parse_tflite(tflite),
-                            layer_names=[], notes=[f"Optimized: {plan.describe()}"])
+    optimized_model = Model(
+        path=model.path.with_name(f"{model.path.stem}_{plan.quant}.tflite"),
+        format="tflite",
+        tflite=tflite,
+        graph=parse_tflite(tflite),
+        layer_names=[],
+        notes=[f"Optimized: {plan.describe()}"],
+    )
     measured = analyze(optimized_model, task)
     actual = Figures(len(tflite), measured.arena_bytes, compressed_bytes(tflite))
-    return Variant(plan=plan, tflite=tflite, analysis=measured, estimate=instant, actual=actual,
-                   sparsity=float(result.get("sparsity", 0.0)), evaluation=result.get("evaluation"),
-                   per_layer=result.get("per_layer", []), warnings=warnings)
+    return Variant(
+        plan=plan,
+        tflite=tflite,
+        analysis=measured,
+        estimate=instant,
+        actual=actual,
+        sparsity=float(result.get("sparsity", 0.0)),
+        evaluation=result.get("evaluation"),
+        per_layer=result.get("per_layer", []),
+        warnings=warnings,
+    )

@@ -124,7 +124,9 @@ def _convert(converter: Any, what: str) -> bytes:
         return bytes(converter.convert())
     except Exception as error:  # noqa: BLE001 - converter errors are many and untyped
         text = str(error).strip().splitlines()
-        raise WorkbenchError(f"the converter failed on {what} ({(text[0] if text else type(error).__name__)[:200]})") from None
+        raise WorkbenchError(
+            f"the converter failed on {what} ({(text[0] if text else type(error).__name__)[:200]})"
+        ) from None
 
 
 def optimize_job(request: dict[str, Any]) -> dict[str, Any]:

@@ -56,8 +56,11 @@ class Estimate:
     quantization_bytes: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"flash_bytes": self.flash_bytes, "arena_bytes": self.arena_bytes,
-                "compressed_bytes": self.compressed_bytes}
+        return {
+            "flash_bytes": self.flash_bytes,
+            "arena_bytes": self.arena_bytes,
+            "compressed_bytes": self.compressed_bytes,
+        }
 
 
 @dataclass
@@ -102,7 +105,11 @@ def _quantized_bytes(param: _Param, plan: Plan) -> tuple[int, int]:
     if tensor.dtype != "FLOAT32" or plan.quant == "float32":
         return float_bytes + VECTOR_PREFIX_BYTES, 0
     channels = 1
-    if param.channel_axis is not None and tensor.shape and not (plan.per_tensor_dense and param.op == "FULLY_CONNECTED"):
+    if (
+        param.channel_axis is not None
+        and tensor.shape
+        and not (plan.per_tensor_dense and param.op == "FULLY_CONNECTED")
+    ):
         channels = tensor.shape[param.channel_axis]
     quant_bytes = QUANT_TABLE_BYTES + QUANT_CHANNEL_BYTES * channels
     if plan.quant == "float16":
@@ -147,14 +154,42 @@ def _sample_weights(params: list[_Param], plan: Plan) -> tuple[bytes, int]:
 
 
 def _encode(values: np.ndarray, param: _Param, plan: Plan) -> bytes:
-    if plan.quant in ("float32",) or (plan.quant == "dynamic" and param.is_bias):
+    """The bytes the converter would store for these (float) values under the plan."""
+    if plan.quant == "float32" or (plan.quant == "dynamic" and param.is_bias):
         return values.astype(np.float32).tobytes()
     if plan.quant == "float16":
         return values.astype(np.float16).tobytes()
-    scale = float(np.max(np.abs(values))) / 127.0 or 1.0
-    if param.is_bias:
-        return np.round(values / (scale * 1e-3)).astype(np.int32).tobytes()
-    return np.clip(np.round(values / scale), -127, 127).astype(np.int8).tobytes()
+    if param.is_bias:  # int32 (int64 for 16x8) in units of input scale x weight scale: near-random low bytes
+        dtype = np.int64 if plan.quant == "int16x8" else np.int32
+        return np.round(values * 2**14).astype(dtype).tobytes()
+    channels = param.tensor.shape[param.channel_axis] if param.channel_axis is not None else 1
+    axis = param.channel_axis or 0
+    shape = list(param.tensor.shape)
+    if len(values) == param.tensor.elements and channels > 1:
+        grid = np.moveaxis(values.reshape(shape), axis, 0).reshape(channels, -1)
+        scale = np.max(np.abs(grid), axis=1, keepdims=True) / 127.0
+        quantized = np.round(grid / np.where(scale == 0, 1.0, scale))
+        quantized = np.moveaxis(quantized.reshape([channels, *np.delete(shape, axis)]), 0, axis)
+    else:
+        scale = float(np.max(np.abs(values))) / 127.0 or 1.0
+        quantized = np.round(values / scale)
+    return np.clip(quantized, -127, 127).astype(np.int8).tobytes()
+
+
+def _structure_bytes(model: Model) -> bytes:
+    """The model file without its constant data: what the graph, names and metadata look like."""
+    spans = sorted(
+        (t.data_offset, t.data_offset + len(t.data))
+        for t in model.graph.main.tensors
+        if t.data_offset is not None and t.data is not None
+    )
+    pieces, position = [], 0
+    for start, end in spans:
+        if start > position:
+            pieces.append(model.tflite[position:start])
+        position = max(position, end)
+    pieces.append(model.tflite[position:])
+    return b"".join(pieces)[:SAMPLE_LIMIT_BYTES]
 
 
 def estimate(model: Model, analysis: Analysis, plan: Plan) -> Estimate:
@@ -193,10 +228,12 @@ def estimate(model: Model, analysis: Analysis, plan: Plan) -> Estimate:
         new_param_bytes, quant_bytes = float_param_bytes, breakdown.get("quantization", 0)
     else:
         flash = analysis.size_bytes - float_param_bytes + new_param_bytes - existing_quant + quant_bytes - stripped
-    sample, represented = _sample_weights(params, plan) if model.format != "tflite" else (model.tflite, len(model.tflite))
-    other = model.tflite[:4096]
-    ratio = len(zlib.compress(sample, 6)) / max(len(sample), 1) if sample else 1.0
-    other_ratio = len(zlib.compress(other, 6)) / max(len(other), 1)
+    sample, represented = (
+        _sample_weights(params, plan) if model.format != "tflite" else (model.tflite, len(model.tflite))
+    )
+    other = _structure_bytes(model)
+    ratio = len(zlib.compress(sample, 9)) / max(len(sample), 1) if sample else 1.0
+    other_ratio = len(zlib.compress(other, 9)) / max(len(other), 1)
     compressed = int(represented * ratio + max(flash - represented, 0) * other_ratio)
     return Estimate(
         flash_bytes=int(flash),

@@ -117,7 +117,13 @@ def per_layer_snr(float_model: bytes, optimized: bytes, x: np.ndarray) -> list[d
             test = np.stack(opt_values[name])
             if reference.shape != test.shape:
                 continue
-            layers.append({"index": int(op["index"]), "op": op["op_name"], "tensor": name,
-                           "snr_db": _finite(snr_db(reference, test))})
+            layers.append(
+                {
+                    "index": int(op["index"]),
+                    "op": op["op_name"],
+                    "tensor": name,
+                    "snr_db": _finite(snr_db(reference, test)),
+                }
+            )
     del float_interp
     return layers
