@@ -181,28 +181,11 @@ def _estimate(args: argparse.Namespace) -> int:
 
 
 def _optimize(args: argparse.Namespace) -> int:
-    from workbench.core.analysis import analyze
-    from workbench.core.loading import load_model
-    from workbench.optimize.convert import optimize_model
-    from workbench.optimize.data import load_dataset
+    from workbench.optimize.convert import optimize_file
 
     plan = _plan(args)
-    model = load_model(args.model, allow_unsafe=args.allow_unsafe)
-    graph = model.graph.main
-    input_shape = graph.tensors[graph.inputs[0]].shape
-    output_size = graph.tensors[graph.outputs[0]].elements
-    data = {
-        name: load_dataset(path, input_shape, output_size) if path else None
-        for name, path in (("calib", args.calib), ("eval", args.eval), ("train", args.train))
-    }
-    variant = optimize_model(
-        model,
-        analyze(model),
-        plan,
-        calibration=data["calib"],
-        evaluation=data["eval"],
-        train=data["train"],
-        allow_unsafe=args.allow_unsafe,
+    variant = optimize_file(
+        args.model, plan, calibration=args.calib, evaluation=args.eval, train=args.train, allow_unsafe=args.allow_unsafe
     )
     output = variant.save(args.output)
     if args.json:

@@ -203,6 +203,24 @@ def layer_name_for(tensor_name: str, layer_names: list[str]) -> str:
     return best
 
 
+def operator_layer_names(tflite: bytes, keras_layers: list[str]) -> list[str]:
+    """Per operator of the converted model, the Keras layer it came from ("" when unknown)."""
+    from workbench.core.tflite_file import parse_tflite
+
+    graph = parse_tflite(tflite).main
+    names = [
+        layer_name_for(graph.tensors[op.outputs[0]].name, keras_layers) if op.outputs else "" for op in graph.operators
+    ]
+    # An op the converter split off a layer (a softmax activation, say) keeps that layer's name.
+    producer = {out: op.index for op in graph.operators for out in op.outputs}
+    for op in graph.operators:
+        if not names[op.index]:
+            sources = [producer[i] for i in op.inputs if i in producer and names[producer[i]]]
+            if sources:
+                names[op.index] = f"{names[sources[0]]} ({op.op.lower()})"
+    return names
+
+
 def convert_job(request: dict[str, Any]) -> dict[str, Any]:
     """Load a Keras/SavedModel input and convert it to float TFLite with batch size 1.
 
@@ -243,19 +261,6 @@ def convert_job(request: dict[str, Any]) -> dict[str, Any]:
         raise WorkbenchError(f"{path.name}: the TFLite converter failed ({first[:200]})") from None
     out = Path(request["workdir"]) / "model.tflite"
     out.write_bytes(tflite)
-    from workbench.core.tflite_file import parse_tflite
-
-    graph = parse_tflite(tflite)
-    names = [
-        layer_name_for(graph.main.tensors[op.outputs[0]].name, keras_layers) if op.outputs else ""
-        for op in graph.main.operators
-    ]
-    # An op the converter split off a layer (a softmax activation, say) keeps that layer's name.
-    producer = {out: op.index for op in graph.main.operators for out in op.outputs}
-    for op in graph.main.operators:
-        if not names[op.index]:
-            sources = [producer[i] for i in op.inputs if i in producer and names[producer[i]]]
-            if sources:
-                names[op.index] = f"{names[sources[0]]} ({op.op.lower()})"
+    names = operator_layer_names(tflite, keras_layers)
     report_progress(1.0, "Converted")
     return {"files": {"tflite": str(out)}, "layer_names": names, "keras_layers": keras_layers}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from workbench.core.tflite_file import TfliteFile
 
@@ -25,6 +26,7 @@ class Model:
     graph: TfliteFile
     layer_names: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # derived figures
 
     @property
     def name(self) -> str:

@@ -106,6 +106,79 @@ def _save_npz(folder: Path, name: str, data: Dataset | None) -> str | None:
     return str(path)
 
 
+def _check(plan: Plan, fmt: str, train: Dataset | None) -> None:
+    problems = plan_problems(plan, fmt)
+    if problems:
+        raise WorkbenchError(problems[0], "; ".join(problems[1:]))
+    if plan.epochs and (train is None or not train.labelled):
+        raise WorkbenchError("fine-tuning needs labelled training data (--train with x and y)")
+
+
+def _calibration(plan: Plan, input_shape: list[int], given: Dataset | None, warnings: list[str]) -> Dataset | None:
+    if plan.quant not in NEEDS_CALIBRATION or given is not None:
+        return given
+    warnings.append(
+        "No calibration data: calibrated on random inputs over 0..1. Quantization ranges may not "
+        "match real data, and accuracy cannot be judged without your own samples."
+    )
+    return synthetic_dataset(input_shape, plan.calibration_samples)
+
+
+def _convert_in_child(
+    source: Path,
+    fmt: str,
+    plan: Plan,
+    data: dict[str, Dataset | None],
+    *,
+    want_float: bool,
+    allow_unsafe: bool,
+    task: Task,
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="workbench-optimize-") as tmp:
+        folder = Path(tmp)
+        request = {
+            "source": str(source.resolve()),
+            "format": fmt,
+            "allow_unsafe": allow_unsafe,
+            "plan": plan.to_json(),
+            "want_float": want_float,
+            **{name: _save_npz(folder, name, value) for name, value in data.items()},
+        }
+        return run_in_child("optimize", request, task, f"Optimizing {source.name}")
+
+
+def _variant(
+    source: Model,
+    plan: Plan,
+    tflite: bytes,
+    instant: Estimate,
+    result: dict[str, Any],
+    warnings: list[str],
+    task: Task,
+) -> Variant:
+    task.progress(0.9, "Measuring the result in TFLM")
+    optimized = Model(
+        path=source.path.with_name(f"{source.path.stem}_{plan.quant}.tflite"),
+        format="tflite",
+        tflite=tflite,
+        graph=parse_tflite(tflite),
+        layer_names=[],
+        notes=[f"Optimized: {plan.describe()}"],
+    )
+    measured = analyze(optimized, task)
+    return Variant(
+        plan=plan,
+        tflite=tflite,
+        analysis=measured,
+        estimate=instant,
+        actual=Figures(len(tflite), measured.arena_bytes, compressed_bytes(tflite)),
+        sparsity=float(result.get("sparsity", 0.0)),
+        evaluation=result.get("evaluation"),
+        per_layer=result.get("per_layer", []),
+        warnings=warnings,
+    )
+
+
 def optimize_model(
     model: Model,
     analysis: Analysis,
@@ -117,64 +190,90 @@ def optimize_model(
     allow_unsafe: bool = False,
     task: Task | None = None,
 ) -> Variant:
-    """Carry out `plan` on the model, then measure the result with TFLM.
+    """Carry out `plan` on a loaded model, then measure the result with TFLM.
 
     `analysis` is the float model's analysis (for the estimate). Raises WorkbenchError when
     the plan cannot apply to this model or the converter fails; Cancelled when cancelled.
     """
     task = task or null_task()
-    problems = plan_problems(plan, model.format)
-    if problems:
-        raise WorkbenchError(problems[0], "; ".join(problems[1:]))
-    warnings = []
+    _check(plan, model.format, train)
+    warnings: list[str] = []
     instant = estimate(model, analysis, plan)
     if model.format == "tflite":
-        task.progress(0.3, "Stripping names and metadata")
         from workbench.optimize.strip import strip_model
 
-        tflite, result = (strip_model(model.tflite) if plan.strip else model.tflite), {"sparsity": 0.0}
-    else:
-        input_shape = model.graph.main.tensors[model.graph.main.inputs[0]].shape
-        if plan.quant in NEEDS_CALIBRATION and calibration is None:
-            calibration = synthetic_dataset(input_shape, plan.calibration_samples)
-            warnings.append(
-                "No calibration data: calibrated on random inputs over 0..1. Quantization ranges may not "
-                "match real data, and accuracy cannot be judged without your own samples."
-            )
-        if plan.epochs and (train is None or not train.labelled):
-            raise WorkbenchError("fine-tuning needs labelled training data (--train with x and y)")
-        with tempfile.TemporaryDirectory(prefix="workbench-optimize-") as tmp:
-            folder = Path(tmp)
-            request = {
-                "source": str(model.path.resolve()),
-                "format": model.format,
-                "allow_unsafe": allow_unsafe,
-                "plan": plan.to_json(),
-                "calibration": _save_npz(folder, "calibration", calibration),
-                "evaluation": _save_npz(folder, "evaluation", evaluation),
-                "train": _save_npz(folder, "train", train),
-            }
-            result = run_in_child("optimize", request, task, f"Optimizing {model.name}")
-        tflite = result["_files"]["optimized"]
-    task.progress(0.9, "Measuring the result in TFLM")
-    optimized_model = Model(
-        path=model.path.with_name(f"{model.path.stem}_{plan.quant}.tflite"),
-        format="tflite",
-        tflite=tflite,
-        graph=parse_tflite(tflite),
-        layer_names=[],
-        notes=[f"Optimized: {plan.describe()}"],
+        task.progress(0.3, "Stripping names and metadata")
+        tflite = strip_model(model.tflite) if plan.strip else model.tflite
+        return _variant(model, plan, tflite, instant, {}, warnings, task)
+    input_shape = model.graph.main.tensors[model.graph.main.inputs[0]].shape
+    data = {
+        "calibration": _calibration(plan, input_shape, calibration, warnings),
+        "evaluation": evaluation,
+        "train": train,
+    }
+    result = _convert_in_child(
+        model.path, model.format, plan, data, want_float=False, allow_unsafe=allow_unsafe, task=task
     )
-    measured = analyze(optimized_model, task)
-    actual = Figures(len(tflite), measured.arena_bytes, compressed_bytes(tflite))
-    return Variant(
-        plan=plan,
-        tflite=tflite,
-        analysis=measured,
-        estimate=instant,
-        actual=actual,
-        sparsity=float(result.get("sparsity", 0.0)),
-        evaluation=result.get("evaluation"),
-        per_layer=result.get("per_layer", []),
-        warnings=warnings,
+    return _variant(model, plan, result["_files"]["optimized"], instant, result, warnings, task)
+
+
+def optimize_file(
+    path: str | Path,
+    plan: Plan,
+    *,
+    calibration: str | Path | None = None,
+    evaluation: str | Path | None = None,
+    train: str | Path | None = None,
+    allow_unsafe: bool = False,
+    task: Task | None = None,
+) -> Variant:
+    """Optimize a model file, paying for TensorFlow's start-up once (the command line's path).
+
+    The data is read and checked against the model's input before TensorFlow starts; one child
+    process converts both the float baseline (for the estimate) and the optimized model.
+    """
+    from workbench.core.loading import detect_format, load_model
+    from workbench.optimize.data import load_dataset
+    from workbench.optimize.keras_config import keras_io_shapes
+
+    task = task or null_task()
+    path = Path(path).expanduser()
+    fmt = detect_format(path) if path.exists() else "tflite"
+    shapes = keras_io_shapes(path, fmt) if fmt in ("keras", "h5") else None
+    if shapes is None:  # .tflite, SavedModel or an unusual Keras config: load it the usual way
+        model = load_model(path, allow_unsafe=allow_unsafe, task=task)
+        graph = model.graph.main
+        output_size = graph.tensors[graph.outputs[0]].elements
+        data = {
+            name: load_dataset(p, graph.tensors[graph.inputs[0]].shape, output_size) if p else None
+            for name, p in (("calibration", calibration), ("evaluation", evaluation), ("train", train))
+        }
+        return optimize_model(
+            model,
+            analyze(model, task),
+            plan,
+            calibration=data["calibration"],
+            evaluation=data["evaluation"],
+            train=data["train"],
+            allow_unsafe=allow_unsafe,
+            task=task,
+        )
+    input_shape, output_size = shapes
+    data = {
+        name: load_dataset(p, input_shape, output_size) if p else None
+        for name, p in (("calibration", calibration), ("evaluation", evaluation), ("train", train))
+    }
+    _check(plan, fmt, data["train"])
+    warnings: list[str] = []
+    data["calibration"] = _calibration(plan, input_shape, data["calibration"], warnings)
+    result = _convert_in_child(path, fmt, plan, data, want_float=True, allow_unsafe=allow_unsafe, task=task)
+    float_tflite = result["_files"]["float"]
+    source = Model(
+        path=path,
+        format=fmt,
+        tflite=float_tflite,
+        graph=parse_tflite(float_tflite),
+        layer_names=result.get("layer_names", []),
     )
+    instant = estimate(source, analyze(source, task), plan)
+    return _variant(source, plan, result["_files"]["optimized"], instant, result, warnings, task)

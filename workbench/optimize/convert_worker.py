@@ -13,7 +13,12 @@ import numpy as np
 
 from workbench.core.child import report_progress
 from workbench.core.errors import WorkbenchError
-from workbench.core.keras_convert import _batch_one_converter, _saved_model_function, load_keras
+from workbench.core.keras_convert import (
+    _batch_one_converter,
+    _saved_model_function,
+    load_keras,
+    operator_layer_names,
+)
 from workbench.optimize.evaluate import compare_outputs, per_layer_snr
 from workbench.optimize.plan import Plan
 from workbench.optimize.strip import strip_model
@@ -140,11 +145,13 @@ def optimize_job(request: dict[str, Any]) -> dict[str, Any]:
     files: dict[str, str] = {}
     result: dict[str, Any] = {"sparsity": 0.0}
     evaluation = request.get("evaluation")
-    if evaluation:
+    if evaluation or request.get("want_float"):
         report_progress(0.05, "Converting the float baseline")
         float_model = _convert(make_converter(), "the float model")
         (workdir / "float.tflite").write_bytes(float_model)
         files["float"] = str(workdir / "float.tflite")
+        if model is not None:
+            result["layer_names"] = operator_layer_names(float_model, [layer.name for layer in model.layers])
     if plan.sparsity:
         if model is None:
             raise WorkbenchError("pruning needs a Keras model")

@@ -41,7 +41,7 @@ MINMAX_TENSOR_BYTES = 16
 TFLM_CHANNEL_ARENA_BYTES = {"int8": 4, "int16x8": 27}
 TFLM_QUANTIZED_ARENA_BYTES = {"int8": 520, "int16x8": 400}
 DYNAMIC_MIN_ELEMENTS = 1024  # the converter leaves smaller weights in float for dynamic range
-SAMPLE_LIMIT_BYTES = 256 * 1024  # compress at most this much of the weights, then extrapolate
+SAMPLE_LIMIT_BYTES = 64 * 1024  # compress at most this much of the weights, then extrapolate
 
 ACTIVATION_BYTES = {"float32": 4, "float16": 4, "dynamic": 4, "int8": 1, "int16x8": 2}
 PER_CHANNEL_OPS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0, "TRANSPOSE_CONV": 0, "CONV_3D": 4}
@@ -126,30 +126,30 @@ def _quantized_bytes(param: _Param, plan: Plan) -> tuple[int, int]:
 
 
 def _sample_weights(params: list[_Param], plan: Plan) -> tuple[bytes, int]:
-    """Quantized, pruned bytes of (a sample of) the weights, and the total bytes they stand for."""
+    """Quantized, pruned bytes of a sample of the weights, and the total bytes they stand for.
+
+    Each tensor is quantized whole (per channel, as the converter does) and contributes a
+    contiguous slice in proportion to its size, so the sample compresses like the whole.
+    """
+    counted = [p for p in params if _counts(p, plan)]
+    total = sum(_quantized_bytes(p, plan)[0] for p in counted)
+    fraction = min(1.0, SAMPLE_LIMIT_BYTES / max(total, 1))
     chunks: list[bytes] = []
-    total = 0
-    budget = SAMPLE_LIMIT_BYTES
-    for param in params:
-        if not _counts(param, plan):
-            continue
+    for param in counted:
         tensor = param.tensor
         if tensor.dtype != "FLOAT32" or not tensor.data:
-            chunks.append(bytes(tensor.data or b"")[: max(budget, 0)])
-            total += len(tensor.data or b"")
+            data = bytes(tensor.data or b"")
+            chunks.append(data[: int(np.ceil(len(data) * fraction))])
             continue
         values = np.frombuffer(tensor.data, dtype=np.float32)
-        size_bytes, _ = _quantized_bytes(param, plan)
-        total += size_bytes
-        if budget <= 0:
-            continue
-        take = values[: max(1, budget // 4)]
         if plan.sparsity and not param.is_bias:
-            threshold = np.quantile(np.abs(values), plan.sparsity)
-            take = np.where(np.abs(take) <= threshold, 0.0, take).astype(np.float32)
-        encoded = _encode(take, param, plan)
-        chunks.append(encoded)
-        budget -= len(encoded)
+            magnitude = np.abs(values[:: max(1, values.size // 4096)])  # the threshold from a subsample
+            threshold = np.partition(magnitude, int(plan.sparsity * (magnitude.size - 1)))[
+                int(plan.sparsity * (magnitude.size - 1))
+            ]
+            values = np.where(np.abs(values) <= threshold, np.float32(0), values)
+        encoded = _encode(values, param, plan)
+        chunks.append(encoded[: int(np.ceil(len(encoded) * fraction))])
     return b"".join(chunks), total
 
 
@@ -228,12 +228,12 @@ def estimate(model: Model, analysis: Analysis, plan: Plan) -> Estimate:
         new_param_bytes, quant_bytes = float_param_bytes, breakdown.get("quantization", 0)
     else:
         flash = analysis.size_bytes - float_param_bytes + new_param_bytes - existing_quant + quant_bytes - stripped
-    sample, represented = (
-        _sample_weights(params, plan) if model.format != "tflite" else (model.tflite, len(model.tflite))
-    )
-    other = _structure_bytes(model)
-    ratio = len(zlib.compress(sample, 9)) / max(len(sample), 1) if sample else 1.0
-    other_ratio = len(zlib.compress(other, 9)) / max(len(other), 1)
+    sample, represented = _sample_weights(params, plan)
+    ratio = len(zlib.compress(sample, 6)) / max(len(sample), 1) if sample else 1.0
+    if "structure_ratio" not in model.cache:  # the same for every plan: compress it once per model
+        other = _structure_bytes(model)
+        model.cache["structure_ratio"] = len(zlib.compress(other, 6)) / max(len(other), 1)
+    other_ratio = model.cache["structure_ratio"]
     compressed = int(represented * ratio + max(flash - represented, 0) * other_ratio)
     return Estimate(
         flash_bytes=int(flash),

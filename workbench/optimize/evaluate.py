@@ -56,10 +56,10 @@ def compare_outputs(
             "optimized": confusion_matrix(truth, top_opt, classes),
         }
     else:
-        truth = labels.astype(np.float64).reshape(len(labels), -1)
+        targets = labels.astype(np.float64).reshape(len(labels), -1)
         result["mae"] = {
-            "float": float(np.mean(np.abs(float_out - truth))),
-            "optimized": float(np.mean(np.abs(optimized_out - truth))),
+            "float": float(np.mean(np.abs(float_out - targets))),
+            "optimized": float(np.mean(np.abs(optimized_out - targets))),
         }
     return result
 

@@ -1,0 +1,51 @@
+"""Read a Keras model's input and output shapes from its stored config, without TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+
+def _config(path: Path, fmt: str) -> dict[str, Any] | None:
+    try:
+        if fmt == "keras":
+            with zipfile.ZipFile(path) as archive:
+                return json.loads(archive.read("config.json"))  # type: ignore[no-any-return]
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            raw = handle.attrs.get("model_config")
+        if raw is None:
+            return None
+        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)  # type: ignore[no-any-return]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+def keras_io_shapes(path: Path, fmt: str) -> tuple[list[int], int] | None:
+    """([1, *input shape], number of outputs) for single-input Functional/Sequential models.
+
+    None when the config does not say (subclassed models, several inputs): the caller then
+    loads the model with TensorFlow instead.
+    """
+    config = _config(path, fmt)
+    if not config:
+        return None
+    layers = config.get("config", {}).get("layers", [])
+    inputs = [layer for layer in layers if layer.get("class_name") == "InputLayer"]
+    if len(inputs) != 1:
+        return None
+    inner = inputs[0].get("config", {})
+    shape = inner.get("batch_shape") or inner.get("batch_input_shape")
+    if not shape or any(d is None for d in shape[1:]):
+        return None
+    # The output size: the units of the last Dense layer, when only shape-keeping layers follow it.
+    for layer in reversed(layers):
+        units = layer.get("config", {}).get("units")
+        if isinstance(units, int):
+            return [1, *[int(d) for d in shape[1:]]], units
+        if layer.get("class_name") not in ("Activation", "Softmax", "Dropout", "ReLU"):
+            return None
+    return None
