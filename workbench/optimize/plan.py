@@ -10,9 +10,9 @@ QUANT_MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
 QUANT_LABELS = {
     "float32": "Float32 (no quantization)",
     "float16": "Float16 weights",
-    "dynamic": "Dynamic range (int8 weights, float activations)",
+    "dynamic": "Dynamic range (int8 weights)",
     "int8": "Full integer (int8)",
-    "int16x8": "16x8 (int16 activations, int8 weights)",
+    "int16x8": "16x8 (int16 activations)",
 }
 
 QUANT_EXPLAINED = {

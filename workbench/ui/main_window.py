@@ -26,13 +26,13 @@ from workbench.ui.session import Session
 
 if TYPE_CHECKING:
     from workbench.ui.pages.inspect import InspectPage
+    from workbench.ui.pages.optimize import OptimizePage
 
 log = logging.getLogger(__name__)
 
 SAMPLE_MODEL = Path(__file__).resolve().parents[2] / "resources" / "samples" / "digits.keras"
 MAX_RECENT = 8
 LATER_STEPS = (
-    ("Optimize", "Quantization and pruning with live size estimates"),
     ("Deploy", "Export C code and projects, or flash the board"),
     ("Monitor", "Live plots of what the board predicts"),
 )
@@ -50,13 +50,15 @@ class MainWindow(QMainWindow):
         self.session = session or Session(self)
         self.settings = settings()
         self._inspect: InspectPage | None = None
+        self._optimize: OptimizePage | None = None
         self.steps = QTabWidget()
         self.steps.setObjectName("steps")
         self.steps.setDocumentMode(True)
         # The Inspect page (web view, charts) is built right after the window first shows, so
         # the window appears at once; anything that needs it earlier builds it on demand.
         self.steps.addTab(QLabel("Loading…"), "1  Inspect")
-        for number, (name, what) in enumerate(LATER_STEPS, start=2):
+        self.steps.addTab(QLabel("Loading…"), "2  Optimize")
+        for number, (name, what) in enumerate(LATER_STEPS, start=3):
             placeholder = QLabel(f"{name}: {what}.\nThis step arrives in a coming release.")
             placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
             index = self.steps.addTab(placeholder, f"{number}  {name}")
@@ -82,23 +84,38 @@ class MainWindow(QMainWindow):
         for problem in self.session.catalog.problems:
             self.statusBar().showMessage(f"Skipped a board file: {problem.message}", 10000)
 
+    def _build_pages(self) -> None:
+        """Build the step pages (web view, charts); done after the window's first paint."""
+        if self._inspect is not None:
+            return
+        from workbench.ui.pages.inspect import InspectPage
+        from workbench.ui.pages.optimize import OptimizePage
+
+        self._inspect = InspectPage(self.session)
+        self._optimize = OptimizePage(self.session)
+        for index, (page, title) in enumerate(((self._inspect, "1  Inspect"), (self._optimize, "2  Optimize"))):
+            placeholder = self.steps.widget(index)
+            self.steps.removeTab(index)
+            self.steps.insertTab(index, page, title)
+            placeholder.deleteLater()
+        self.steps.setCurrentIndex(0)
+
     @property
     def inspect(self) -> InspectPage:
-        if self._inspect is None:
-            from workbench.ui.pages.inspect import InspectPage
-
-            self._inspect = InspectPage(self.session)
-            placeholder = self.steps.widget(0)
-            self.steps.removeTab(0)
-            self.steps.insertTab(0, self._inspect, "1  Inspect")
-            self.steps.setCurrentIndex(0)
-            placeholder.deleteLater()
+        self._build_pages()
+        assert self._inspect is not None
         return self._inspect
+
+    @property
+    def optimize(self) -> OptimizePage:
+        self._build_pages()
+        assert self._optimize is not None
+        return self._optimize
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
         if self._inspect is None:  # first paint done: now build the heavy page
-            QTimer.singleShot(0, lambda: self.inspect)
+            QTimer.singleShot(0, self._build_pages)
 
     # -- menus ------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -246,8 +263,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.setValue("geometry", self.saveGeometry())
-        self.session.cancel()
-        self.session.jobs.wait_all(3000)
+        self.session.jobs.shutdown()
         if self._inspect is not None:
             self._inspect.graph.shutdown()
         super().closeEvent(event)

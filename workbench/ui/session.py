@@ -8,6 +8,7 @@ both. On failure the model that was open stays open.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -19,6 +20,9 @@ from workbench.core.model import Model
 from workbench.core.tflm import TflmReport, check_tflm
 from workbench.tasks import Task
 from workbench.ui.workers import JobRunner
+
+if TYPE_CHECKING:
+    from workbench.optimize.convert import Variant
 
 
 def _load(path: str, allow_unsafe: bool, task: Task) -> tuple[Model, Analysis]:
@@ -37,6 +41,7 @@ class Session(QObject):
     board_changed = Signal(object)  # Board | None
     error = Signal(object)  # WorkbenchError
     unsafe_model = Signal(str, object)  # path, UnsafeModelError
+    variants_changed = Signal()  # a verified variant was added, or the chosen one changed
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +50,8 @@ class Session(QObject):
         self.analysis: Analysis | None = None
         self.catalog: BoardCatalog = load_boards()
         self.board: Board | None = None
+        self.variants: list[Variant] = []  # every verified optimization of the open model
+        self.chosen_variant: Variant | None = None  # the one to carry to Deploy
 
     def open(self, path: str | Path, allow_unsafe: bool = False) -> None:
         """Load a model in the background; superseds any load in progress."""
@@ -66,6 +73,8 @@ class Session(QObject):
 
     def _loaded(self, result: tuple[Model, Analysis]) -> None:
         self.model, self.analysis = result
+        self.variants, self.chosen_variant = [], None
+        self.variants_changed.emit()
         self.model_changed.emit(self.model)
         self.analysis_changed.emit(self.analysis)
         self.jobs.start("tflm", _measure, self.model, on_success=self._measured, on_error=self._measure_failed)
@@ -77,6 +86,14 @@ class Session(QObject):
 
     def _measure_failed(self, error: WorkbenchError) -> None:
         self.error.emit(error)
+
+    def add_variant(self, variant: Variant) -> None:
+        self.variants.append(variant)
+        self.variants_changed.emit()
+
+    def choose_variant(self, variant: Variant | None) -> None:
+        self.chosen_variant = variant
+        self.variants_changed.emit()
 
     def set_board(self, board_id: str | None) -> None:
         self.board = self.catalog.boards.get(board_id) if board_id else None

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from workbench.core.errors import Cancelled, WorkbenchError
 from workbench.tasks import Task
@@ -63,6 +63,7 @@ class JobRunner(QObject):
         super().__init__(parent)
         self._jobs: dict[str, tuple[Job, QThread, Callable[[Any], None], Callable[[WorkbenchError], None]]] = {}
         self._threads: dict[QThread, Job] = {}
+        self._closed = False
 
     def start(
         self,
@@ -71,8 +72,11 @@ class JobRunner(QObject):
         *args: Any,
         on_success: Callable[[Any], None],
         on_error: Callable[[WorkbenchError], None],
-    ) -> Job:
+    ) -> Job | None:
+        """Run `function(*args, task=...)` in a thread, cancelling the job under the same key."""
         self.cancel(key)
+        if self._closed:  # the window is closing: start nothing new
+            return None
         job = Job(key, function, args)
         thread = QThread()
         job.moveToThread(thread)
@@ -81,7 +85,8 @@ class JobRunner(QObject):
         job.failed.connect(self._on_failed)
         job.progress.connect(self._on_progress)
         job.finished.connect(self._on_finished)
-        job.finished.connect(thread.quit)
+        # Direct: QThread.quit is thread-safe, and the GUI thread may be blocked in shutdown().
+        job.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(lambda t=thread: self._thread_done(t))
         self._jobs[key] = (job, thread, on_success, on_error)
         self._threads[thread] = job
@@ -99,7 +104,10 @@ class JobRunner(QObject):
         for key in list(self._jobs):
             self.cancel(key)
 
-    def wait_all(self, timeout_ms: int = 10000) -> None:
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        """Cancel everything, refuse new jobs, and wait for the threads to end."""
+        self._closed = True
+        self.cancel_all()
         for thread in list(self._threads):
             thread.wait(timeout_ms)
 
