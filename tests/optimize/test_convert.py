@@ -46,7 +46,8 @@ def test_int8_keeps_accuracy_runs_on_tflm_and_matches_the_estimate(digits, digit
     assert variant.actual.flash_bytes == len(variant.tflite) < analysis.size_bytes / 2
     assert len(variant.evaluation["confusion"]["optimized"]) == 10  # type: ignore[index]
     snr = [layer["snr_db"] for layer in variant.per_layer]
-    assert len(snr) >= 5 and all(s is None or s > 10 for s in snr)
+    assert [layer["index"] for layer in variant.per_layer] == list(range(len(variant.analysis.layers)))
+    assert all(s is None or s > 10 for s in snr)
 
 
 def test_int16x8_runs_on_tflm(digits, digits_data) -> None:  # type: ignore[no-untyped-def]

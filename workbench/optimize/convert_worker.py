@@ -186,7 +186,10 @@ def _invoke_all(model: bytes, x: np.ndarray) -> np.ndarray:
     """Outputs of the first output tensor for every sample, de-quantized to float."""
     import tensorflow as tf
 
-    interpreter = tf.lite.Interpreter(model_content=model)
+    interpreter = tf.lite.Interpreter(
+        model_content=model,
+        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
     interpreter.allocate_tensors()
     inp = interpreter.get_input_details()[0]
     out = interpreter.get_output_details()[0]

@@ -263,3 +263,20 @@ def _arena(analysis: Analysis, model: Model, plan: Plan) -> int | None:
     scale = ACTIVATION_BYTES[plan.quant] / 4
     extra = TFLM_CHANNEL_ARENA_BYTES[plan.quant] * channels + TFLM_QUANTIZED_ARENA_BYTES[plan.quant]
     return int(activation * scale + recorded + extra)
+
+
+def expert_savings(model: Model, analysis: Analysis, plan: Plan) -> dict[str, int]:
+    """Flash bytes each expert option saves on top of `plan` (cheap: no compression)."""
+    savings = {
+        "strip": analysis.flash_breakdown.get("tensor_names", 0)
+        + analysis.flash_breakdown.get("signatures_metadata", 0)
+    }
+    dense_channels = 0
+    if plan.quant in ("int8", "int16x8", "dynamic"):
+        for param in _parameters(model):
+            if param.op == "FULLY_CONNECTED" and param.channel_axis is not None and _counts(param, plan):
+                if plan.quant == "dynamic" and (param.is_bias or param.tensor.elements < DYNAMIC_MIN_ELEMENTS):
+                    continue
+                dense_channels += max(param.tensor.shape[param.channel_axis] - 1, 0) if param.tensor.shape else 0
+    savings["per_tensor_dense"] = QUANT_CHANNEL_BYTES * dense_channels
+    return savings

@@ -78,7 +78,12 @@ def per_layer_snr(float_model: bytes, optimized: bytes, x: np.ndarray) -> list[d
     import tensorflow as tf
 
     def run(model: bytes) -> tuple[Any, dict[str, list[np.ndarray]]]:
-        interpreter = tf.lite.Interpreter(model_content=model, experimental_preserve_all_tensors=True)
+        interpreter = tf.lite.Interpreter(
+            model_content=model,
+            experimental_preserve_all_tensors=True,
+            # Reference kernels, like TFLM's; a delegate would hide the intermediate tensors.
+            experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        )
         interpreter.allocate_tensors()
         inp = interpreter.get_input_details()[0]
         details = {d["name"]: d for d in interpreter.get_tensor_details()}
@@ -111,7 +116,7 @@ def per_layer_snr(float_model: bytes, optimized: bytes, x: np.ndarray) -> list[d
             name = opt_interp.get_tensor_details()[output]["name"] if output >= 0 else ""
             if not name or name not in float_values or not opt_values.get(name) or not float_values[name]:
                 continue
-            if op["op_name"] in ("QUANTIZE", "DEQUANTIZE"):
+            if op["op_name"] in ("QUANTIZE", "DEQUANTIZE", "DELEGATE"):
                 continue
             reference = np.stack(float_values[name])
             test = np.stack(opt_values[name])

@@ -28,7 +28,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
 from workbench.optimize.convert import Variant, optimize_model
 from workbench.optimize.data import Dataset, load_dataset
-from workbench.optimize.estimate import Estimate, estimate
+from workbench.optimize.estimate import Estimate, estimate, expert_savings
 from workbench.optimize.plan import Plan, plan_problems
 from workbench.ui.session import Session
 from workbench.ui.widgets.cards import BAD, GOOD, MUTED, Card, Gauge
@@ -215,6 +215,16 @@ class OptimizePage(QWidget):
             self.last_estimate = None
         else:
             self.last_estimate = estimate(model, analysis, plan)
+            saved = expert_savings(model, analysis, plan)
+            self.settings.expert_note.setText(
+                f"Dropping names, signatures and metadata saves {kb(saved['strip'])}. "
+                + (
+                    f"Per-tensor dense quantization saves {kb(saved['per_tensor_dense'])} of per-channel "
+                    "scales and zero points."
+                    if plan.quant in ("int8", "int16x8", "dynamic")
+                    else "Per-tensor dense applies to quantized models only."
+                )
+            )
         self._show_estimate()
 
     def _show_estimate(self) -> None:
