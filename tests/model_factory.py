@@ -79,6 +79,8 @@ def main(out: Path) -> None:
         ]
     )
     (out / "mlp_dynamic.tflite").write_bytes(convert(mlp, "dynamic"))
+    no_bias = keras.Sequential([keras.Input((6,), batch_size=1), keras.layers.Dense(3, use_bias=False)])
+    (out / "dense_no_bias_int8.tflite").write_bytes(convert(no_bias, "int8"))
     (out / "topk.tflite").write_bytes(function_model(lambda x: tf.math.top_k(x, 3).values * 2.0, [1, 8]))
     (out / "custom_op.tflite").write_bytes(function_model(lambda x: tf.math.special.bessel_i0(x), [1, 4], custom=True))
 

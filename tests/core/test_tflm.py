@@ -73,3 +73,12 @@ def test_operator_without_tflm_kernel_is_named(built_models: Path) -> None:
 def test_full_int8_model_passes(built_models: Path) -> None:
     report = analyze(load_model(built_models / "small_cnn_int8.tflite")).tflm
     assert report is not None and report.compatible and report.problems == []
+
+
+def test_per_channel_dense_without_bias_is_named_before_tflm_crashes_on_it(built_models: Path) -> None:
+    """TFLM segfaults on this model; the child dies, the app names the node and the fix."""
+    report = analyze(load_model(built_models / "dense_no_bias_int8.tflite")).tflm
+    assert report is not None and not report.compatible
+    first = report.problems[0]
+    assert (first.node, first.op) == (0, "FULLY_CONNECTED") and "without a bias" in first.message
+    assert "per tensor" in first.fix

@@ -104,6 +104,23 @@ def static_problems(graph: Subgraph) -> list[TflmProblem]:
                     REQUANTIZE,
                 )
             )
+        elif (
+            op.op == "FULLY_CONNECTED"
+            and len(op.inputs) > 1
+            and op.inputs[1] >= 0
+            and tensors[op.inputs[1]].quantization is not None
+            and tensors[op.inputs[1]].quantization.per_channel  # type: ignore[union-attr]
+            and (len(op.inputs) < 3 or op.inputs[2] < 0)
+        ):
+            problems.append(
+                TflmProblem(
+                    op.index,
+                    op.op,
+                    "per-channel quantized weights without a bias: TFLM's fully connected kernel crashes on this",
+                    "Quantize dense layers per tensor (Optimize: expert option, --per-tensor-dense), "
+                    "or give the layer a bias.",
+                )
+            )
         elif op.op == "DEQUANTIZE" and constants and constants[0].dtype == "FLOAT16":
             problems.append(
                 TflmProblem(
