@@ -92,9 +92,9 @@ def _parameters(model: Model) -> list[_Param]:
 
 
 def _counts(param: _Param, plan: Plan) -> bool:
-    """Whether this use stores its own tensor: quantized biases are per operator (their scale
-    depends on the operator's input), so the converter un-shares them."""
-    return not param.shared or (param.is_bias and plan.quant in ("int8", "int16x8"))
+    """Whether this use stores its own tensor: int8 biases are per operator (their scale depends
+    on the operator's input), so the converter un-shares them; 16x8 keeps them shared."""
+    return not param.shared or (param.is_bias and plan.quant == "int8")
 
 
 def _quantized_bytes(param: _Param, plan: Plan) -> tuple[int, int]:
