@@ -55,6 +55,7 @@ def test_int16x8_runs_on_tflm(digits, digits_data) -> None:  # type: ignore[no-u
     variant = optimize_model(model, analysis, Plan(quant="int16x8"), calibration=_data(digits_data, "calib"))
     assert variant.analysis.tflm is not None and variant.analysis.tflm.compatible
     assert {layer.dtype for layer in variant.analysis.layers} == {"INT16"}
+    assert abs(variant.flash_error_pct) <= 3.0
 
 
 def test_dynamic_range_is_flagged_for_tflm(digits) -> None:  # type: ignore[no-untyped-def]
