@@ -5,30 +5,15 @@ Imported only inside `workbench.core.child_main`; this is where TensorFlow is im
 
 from __future__ import annotations
 
-import json
 import re
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from workbench.core.child import report_progress
 from workbench.core.errors import UnsafeModelError, WorkbenchError
+from workbench.optimize.keras_config import read_keras_config
 
 _UNRECOGNIZED = re.compile(r"Unrecognized keyword arguments? passed to (\w+): \{([^}]*)\}")
-
-
-def read_keras_config(path: Path, fmt: str) -> dict[str, Any] | None:
-    """The model config stored in a .keras zip or a Keras .h5 file, without deserializing it."""
-    if fmt == "keras":
-        with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read("config.json"))  # type: ignore[no-any-return]
-    import h5py
-
-    with h5py.File(path, "r") as handle:
-        raw = handle.attrs.get("model_config")
-    if raw is None:
-        return None
-    return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)  # type: ignore[no-any-return]
 
 
 def unsafe_parts(config: Any) -> list[str]:

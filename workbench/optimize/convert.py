@@ -17,7 +17,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
 from workbench.core.tflite_file import parse_tflite
 from workbench.optimize.data import Dataset, synthetic_dataset
-from workbench.optimize.estimate import Estimate, estimate
+from workbench.optimize.estimate import Estimate, Figures, estimate
 from workbench.optimize.plan import NEEDS_CALIBRATION, Plan, plan_problems
 from workbench.tasks import Task, null_task
 
@@ -25,20 +25,6 @@ from workbench.tasks import Task, null_task
 def compressed_bytes(data: bytes) -> int:
     """What a zip, an OTA update or a compressed flash image would carry (zlib, level 9)."""
     return len(zlib.compress(data, 9))
-
-
-@dataclass
-class Figures:
-    flash_bytes: int
-    arena_bytes: int | None
-    compressed_bytes: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "flash_bytes": self.flash_bytes,
-            "arena_bytes": self.arena_bytes,
-            "compressed_bytes": self.compressed_bytes,
-        }
 
 
 @dataclass

@@ -19,7 +19,7 @@ from workbench.core.keras_convert import (
     load_keras,
     operator_layer_names,
 )
-from workbench.optimize.evaluate import compare_outputs, per_layer_snr
+from workbench.optimize.evaluate import compare_outputs, outputs_for, per_layer_snr
 from workbench.optimize.plan import Plan
 from workbench.optimize.strip import strip_model
 
@@ -170,7 +170,7 @@ def optimize_job(request: dict[str, Any]) -> dict[str, Any]:
         with np.load(evaluation) as data:
             x, y = data["x"], data["y"] if "y" in data else None
         result["evaluation"] = compare_outputs(
-            _invoke_all(float_model, x), _invoke_all(optimized, x), y, request.get("task_kind", "auto")
+            outputs_for(float_model, x), outputs_for(optimized, x), y, request.get("task_kind", "auto")
         )
         result["per_layer"] = per_layer_snr(float_model, optimized, x[: min(len(x), 16)])
     if plan.strip:
@@ -180,31 +180,3 @@ def optimize_job(request: dict[str, Any]) -> dict[str, Any]:
     report_progress(1.0, "Converted")
     result["files"] = files
     return result
-
-
-def _invoke_all(model: bytes, x: np.ndarray) -> np.ndarray:
-    """Outputs of the first output tensor for every sample, de-quantized to float."""
-    import tensorflow as tf
-
-    interpreter = tf.lite.Interpreter(
-        model_content=model,
-        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-    )
-    interpreter.allocate_tensors()
-    inp = interpreter.get_input_details()[0]
-    out = interpreter.get_output_details()[0]
-    outputs = []
-    for sample in x:
-        value = sample[None].astype(np.float32)
-        scale, zero = inp["quantization"]
-        if inp["dtype"] != np.float32 and scale:
-            info = np.iinfo(inp["dtype"])
-            value = np.clip(np.round(value / scale + zero), info.min, info.max)
-        interpreter.set_tensor(inp["index"], value.astype(inp["dtype"]))
-        interpreter.invoke()
-        result = interpreter.get_tensor(out["index"]).astype(np.float64)
-        scale, zero = out["quantization"]
-        if out["dtype"] != np.float32 and scale:
-            result = (result - zero) * scale
-        outputs.append(result.reshape(-1))
-    return np.stack(outputs)

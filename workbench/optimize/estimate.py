@@ -48,12 +48,12 @@ PER_CHANNEL_OPS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0, "
 
 
 @dataclass
-class Estimate:
+class Figures:
+    """What a model costs: flash, tensor arena and compressed size, in bytes."""
+
     flash_bytes: int
     arena_bytes: int | None
     compressed_bytes: int
-    weight_bytes: int
-    quantization_bytes: int
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +61,14 @@ class Estimate:
             "arena_bytes": self.arena_bytes,
             "compressed_bytes": self.compressed_bytes,
         }
+
+
+@dataclass
+class Estimate(Figures):
+    """Figures predicted without converting, plus the parts they were built from."""
+
+    weight_bytes: int = 0
+    quantization_bytes: int = 0
 
 
 @dataclass

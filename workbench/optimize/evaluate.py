@@ -69,42 +69,71 @@ def _finite(value: float) -> float | None:
     return None if not np.isfinite(value) else round(value, 2)
 
 
+def reference_interpreter(model: bytes, preserve_all_tensors: bool = False) -> Any:
+    """TensorFlow Lite's interpreter on its reference kernels (as TFLM runs them; no delegate,
+    which would also hide intermediate tensors). Child processes only: imports TensorFlow."""
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(
+        model_content=model,
+        experimental_preserve_all_tensors=preserve_all_tensors,
+        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def set_float_input(interpreter: Any, detail: dict[str, Any], sample: np.ndarray) -> None:
+    """Feed one float sample, quantized when the input tensor is integer."""
+    value = sample[None].astype(np.float32)
+    scale, zero = detail["quantization"]
+    if detail["dtype"] != np.float32 and scale:
+        info = np.iinfo(detail["dtype"])
+        value = np.clip(np.round(value / scale + zero), info.min, info.max)
+    interpreter.set_tensor(detail["index"], value.astype(detail["dtype"]))
+
+
+def _dequantized(tensor: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    scale, zero = detail["quantization"]
+    if detail["dtype"] not in (np.float32, np.float16) and scale:
+        return (tensor - zero) * scale
+    return tensor
+
+
+def outputs_for(model: bytes, x: np.ndarray) -> np.ndarray:
+    """The first output of the model for every sample, de-quantized to float."""
+    interpreter = reference_interpreter(model)
+    inp = interpreter.get_input_details()[0]
+    out = interpreter.get_output_details()[0]
+    outputs = []
+    for sample in x:
+        set_float_input(interpreter, inp, sample)
+        interpreter.invoke()
+        outputs.append(_dequantized(interpreter.get_tensor(out["index"]).astype(np.float64), out).reshape(-1))
+    return np.stack(outputs)
+
+
 def per_layer_snr(float_model: bytes, optimized: bytes, x: np.ndarray) -> list[dict[str, Any]]:
     """SNR (dB) of each optimized operator output against the float model's same tensor.
 
     Runs in the child process (TensorFlow Lite's interpreter keeps every tensor). Tensors
     are matched by name; operators the converter added (QUANTIZE at the edges) are skipped.
     """
-    import tensorflow as tf
 
     def run(model: bytes) -> tuple[Any, dict[str, list[np.ndarray]]]:
-        interpreter = tf.lite.Interpreter(
-            model_content=model,
-            experimental_preserve_all_tensors=True,
-            # Reference kernels, like TFLM's; a delegate would hide the intermediate tensors.
-            experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-        )
-        interpreter.allocate_tensors()
+        interpreter = reference_interpreter(model, preserve_all_tensors=True)
         inp = interpreter.get_input_details()[0]
         details = {d["name"]: d for d in interpreter.get_tensor_details()}
         values: dict[str, list[np.ndarray]] = {name: [] for name in details}
         for sample in x:
-            value = sample[None].astype(np.float32)
-            scale, zero = inp["quantization"]
-            if inp["dtype"] != np.float32 and scale:
-                info = np.iinfo(inp["dtype"])
-                value = np.clip(np.round(value / scale + zero), info.min, info.max)
-            interpreter.set_tensor(inp["index"], value.astype(inp["dtype"]))
+            set_float_input(interpreter, inp, sample)
             interpreter.invoke()
             for name, detail in details.items():
                 try:
                     tensor = interpreter.get_tensor(detail["index"]).astype(np.float64)
                 except ValueError:
                     continue
-                scale, zero = detail["quantization"]
-                if detail["dtype"] not in (np.float32, np.float16) and scale:
-                    tensor = (tensor - zero) * scale
-                values[name].append(tensor)
+                values[name].append(_dequantized(tensor, detail))
         return interpreter, values
 
     float_interp, float_values = run(float_model)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 
-def _config(path: Path, fmt: str) -> dict[str, Any] | None:
+def read_keras_config(path: Path, fmt: str) -> dict[str, Any] | None:
+    """The model config stored in a .keras zip or a Keras .h5 file (None if unreadable), not deserialized."""
     try:
         if fmt == "keras":
             with zipfile.ZipFile(path) as archive:
@@ -30,7 +31,7 @@ def keras_io_shapes(path: Path, fmt: str) -> tuple[list[int], int] | None:
     None when the config does not say (subclassed models, several inputs): the caller then
     loads the model with TensorFlow instead.
     """
-    config = _config(path, fmt)
+    config = read_keras_config(path, fmt)
     if not config:
         return None
     layers = config.get("config", {}).get("layers", [])
