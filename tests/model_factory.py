@@ -117,7 +117,17 @@ def main(out: Path) -> None:
     )
     tf.saved_model.save(module, str(out / "saved_model"), signatures={"serving_default": module.f})
 
+    # Default layer names (conv2d, conv2d_1, ...) collide with TensorFlow's scope suffixes.
+    res_in = keras.Input((16, 16, 3))
+    first = keras.layers.Conv2D(8, 3, padding="same")(res_in)
+    second = keras.layers.Conv2D(8, 3, padding="same")(first)
+    merged = keras.layers.Add()([first, second])
+    up = keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same")(merged)
+    residual = keras.Model(res_in, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(up)))
+    residual.save(out / "residual.keras")
+
     facts = {
+        "residual_layers": [layer.name for layer in residual.layers[1:]],
         "small_cnn": {
             "params_by_layer": {layer.name: int(layer.count_params()) for layer in cnn.layers},
             "params": int(cnn.count_params()),

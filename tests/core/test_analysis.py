@@ -76,3 +76,18 @@ def test_json_has_the_documented_fields(reference_models: Path) -> None:
         assert key in layer
     assert data["layers"][0]["macs"] == 16  # FC 1 -> 16
     assert data["totals"]["macs"] == 16 + 16 * 16 + 16
+
+
+def test_default_keras_layer_names_map_to_their_operators(built_models: Path) -> None:
+    """conv2d and conv2d_1 against TensorFlow scopes conv2d_1 and conv2d_1_1: each op gets its own layer."""
+    expected = json.loads((built_models / "facts.json").read_text())["residual_layers"]
+    analysis = graph_figures(load_model(built_models / "residual.keras"))
+    assert [layer.op for layer in analysis.layers] == [
+        "CONV_2D",
+        "CONV_2D",
+        "ADD",
+        "TRANSPOSE_CONV",
+        "MEAN",
+        "FULLY_CONNECTED",
+    ]
+    assert [layer.name for layer in analysis.layers] == expected

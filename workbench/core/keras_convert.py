@@ -177,25 +177,55 @@ def _saved_model_function(path: Path) -> tuple[Any, Any]:
     return function.get_concrete_function(**specs), loaded
 
 
-def layer_name_for(tensor_name: str, layer_names: list[str]) -> str:
-    """The Keras layer whose name is a component of a converted tensor's name."""
-    parts = set(re.split(r"[/;:]", tensor_name))
-    best = ""
-    for name in layer_names:
-        candidates = {name, f"{name}_1"}
-        if parts & candidates and len(name) > len(best):
-            best = name
-    return best
+def layer_candidates(tensor_name: str, layer_names: list[str]) -> list[int]:
+    """Indexes of the Keras layers a converted tensor's name may come from.
+
+    The converter names tensors by TensorFlow scopes, which add `_1`, `_2`... to a layer's name
+    when it is called again (as the batch-1 copy does): scope `conv2d_1` is layer `conv2d_1`
+    or the second call of layer `conv2d`.
+    """
+    index = {name: i for i, name in enumerate(layer_names)}
+    found = set()
+    for part in re.split(r"[/;:]", tensor_name):
+        if part in index:
+            found.add(index[part])
+        stripped = re.sub(r"_\d+$", "", part)
+        if stripped != part and stripped in index:
+            found.add(index[stripped])
+    return sorted(found)
 
 
-def operator_layer_names(tflite: bytes, keras_layers: list[str]) -> list[str]:
-    """Per operator of the converted model, the Keras layer it came from ("" when unknown)."""
-    from workbench.core.tflite_file import parse_tflite
+def operator_layer_names(tflite: bytes, keras_layers: list[str], weighted: set[str] | None = None) -> list[str]:
+    """Per operator of the converted model, the Keras layer it came from ("" when unknown).
 
+    Layers run in order, so each operator takes a candidate not before the previous operator's
+    layer. An operator with weights takes the first candidate layer that has weights (a fused
+    pad/conv/batch-norm/relu chain is named after its conv); other operators the last candidate
+    (the end of a fused chain). An output tensor the converter renamed takes the next layer with
+    weights when the operator has weights.
+    """
+    from workbench.core.tflite_file import BIAS_INPUT, parse_tflite
+
+    weighted = weighted or set()
     graph = parse_tflite(tflite).main
-    names = [
-        layer_name_for(graph.tensors[op.outputs[0]].name, keras_layers) if op.outputs else "" for op in graph.operators
-    ]
+    names = []
+    last = 0
+    for op in graph.operators:
+        candidates = layer_candidates(graph.tensors[op.outputs[0]].name, keras_layers) if op.outputs else []
+        later = [c for c in candidates if c >= last] or candidates
+        has_weights = op.op in BIAS_INPUT
+        choice: int | None = None
+        if has_weights:
+            heavy = [c for c in later if keras_layers[c] in weighted]
+            choice = heavy[0] if heavy else (later[0] if later else None)
+            if choice is None:
+                following = [i for i, name in enumerate(keras_layers) if name in weighted and i > last]
+                choice = following[0] if following else None
+        elif later:
+            choice = later[-1]
+        if choice is not None:
+            last = choice
+        names.append(keras_layers[choice] if choice is not None else "")
     # An op the converter split off a layer (a softmax activation, say) keeps that layer's name.
     producer = {out: op.index for op in graph.operators for out in op.outputs}
     for op in graph.operators:
@@ -231,12 +261,14 @@ def convert_job(request: dict[str, Any]) -> dict[str, Any]:
 
     report_progress(0.3, "Loading the model")
     keras_layers: list[str] = []
+    weighted: set[str] = set()
     if fmt == "saved_model":
         function, keep = _saved_model_function(path)
         converter = tf.lite.TFLiteConverter.from_concrete_functions([function], keep)
     else:
         model = load_keras(path, allow_unsafe)
         keras_layers = [layer.name for layer in model.layers]
+        weighted = {layer.name for layer in model.layers if layer.weights}
         converter, keep = _batch_one_converter(model)
     report_progress(0.6, "Converting to TFLite (float32, batch 1)")
     try:
@@ -246,6 +278,6 @@ def convert_job(request: dict[str, Any]) -> dict[str, Any]:
         raise WorkbenchError(f"{path.name}: the TFLite converter failed ({first[:200]})") from None
     out = Path(request["workdir"]) / "model.tflite"
     out.write_bytes(tflite)
-    names = operator_layer_names(tflite, keras_layers)
+    names = operator_layer_names(tflite, keras_layers, weighted)
     report_progress(1.0, "Converted")
     return {"files": {"tflite": str(out)}, "layer_names": names, "keras_layers": keras_layers}

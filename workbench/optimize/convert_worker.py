@@ -151,7 +151,11 @@ def optimize_job(request: dict[str, Any]) -> dict[str, Any]:
         (workdir / "float.tflite").write_bytes(float_model)
         files["float"] = str(workdir / "float.tflite")
         if model is not None:
-            result["layer_names"] = operator_layer_names(float_model, [layer.name for layer in model.layers])
+            result["layer_names"] = operator_layer_names(
+                float_model,
+                [layer.name for layer in model.layers],
+                {layer.name for layer in model.layers if layer.weights},
+            )
     if plan.sparsity:
         if model is None:
             raise WorkbenchError("pruning needs a Keras model")
