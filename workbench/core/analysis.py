@@ -150,6 +150,14 @@ def graph_figures(model: Model) -> Analysis:
         activation_peak_bytes=max((layer.activation_bytes for layer in layers), default=0),
     )
     breakdown = {key: model.graph.flash_breakdown.get(key, 0) for key in FLASH_CATEGORIES}
+    notes = list(model.notes)
+    nested = model.graph.subgraphs[1:]
+    if nested:
+        count = sum(len(sg.operators) for sg in nested)
+        notes.append(
+            f"{count} operators in {len(nested)} nested subgraph(s) run inside control flow (WHILE/IF); "
+            "the table lists the main graph, so their parameters and MACs are not counted."
+        )
     return Analysis(
         file=str(model.path),
         format=model.format,
@@ -159,7 +167,7 @@ def graph_figures(model: Model) -> Analysis:
         flash_breakdown=breakdown,
         inputs=[_info(tensors[i]) for i in graph.inputs],
         outputs=[_info(tensors[i]) for i in graph.outputs],
-        notes=list(model.notes),
+        notes=notes,
     )
 
 

@@ -152,11 +152,16 @@ class InspectPage(QWidget):
 
     def _model_changed(self, model: Model) -> None:
         self.title.setText(model.name)
-        notes = " ".join(model.notes)
-        self.subtitle.setText(f"{model.format} · {model.path.parent}" + (f" · {notes}" if notes else ""))
+        self._subtitle(model, model.notes)
         self.graph.show_model(model.tflite, model.name)
 
+    def _subtitle(self, model: Model, notes: list[str]) -> None:
+        text = " ".join(notes)
+        self.subtitle.setText(f"{model.format} · {model.path.parent}" + (f" · {text}" if text else ""))
+
     def _analysis_changed(self, analysis: Analysis) -> None:
+        if self.session.model is not None:
+            self._subtitle(self.session.model, analysis.notes)
         self.table.set_layers(analysis.layers)
         self.chart.set_layers(analysis.layers)
         totals = analysis.totals
