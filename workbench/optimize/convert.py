@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,5 +262,9 @@ def optimize_file(
         graph=parse_tflite(float_tflite),
         layer_names=result.get("layer_names", []),
     )
-    instant = estimate(source, analyze(source, task), plan)
-    return _variant(source, plan, result["_files"]["optimized"], instant, result, warnings, task)
+    # TFLM measures the float baseline (for the estimate) while this thread measures the result.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        baseline = pool.submit(analyze, source, task)
+        variant = _variant(source, plan, result["_files"]["optimized"], Estimate(0, None, 0), result, warnings, task)
+        variant.estimate = estimate(source, baseline.result(), plan)
+    return variant

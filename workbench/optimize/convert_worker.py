@@ -93,7 +93,16 @@ def _converter(source: Path, fmt: str, allow_unsafe: bool) -> tuple[Any, Any, An
         function, keep = _saved_model_function(source)
         return None, lambda: tf.lite.TFLiteConverter.from_concrete_functions([function], keep), keep
     model = load_keras(source, allow_unsafe)
-    return model, lambda: _batch_one_converter(model)[0], model
+    _, single = _batch_one_converter(model)
+    if single is model:  # a subclassed model: traced again each time
+        return model, lambda: _batch_one_converter(model)[0], model
+
+    def fresh() -> Any:
+        # The batch-1 copy is cloned once; it takes the (possibly pruned) weights when converted.
+        single.set_weights(model.get_weights())
+        return tf.lite.TFLiteConverter.from_keras_model(single)
+
+    return model, fresh, model
 
 
 def configure(converter: Any, plan: Plan, calibration: np.ndarray | None) -> None:
