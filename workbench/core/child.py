@@ -7,6 +7,7 @@ cancel() on the Task kills the child. Requests and results travel as JSON files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -106,10 +107,8 @@ def _read_stderr(child: subprocess.Popen[bytes], task: Task, tail: list[str]) ->
         line = raw.decode("utf-8", errors="replace").rstrip()
         if line.startswith(PROGRESS_MARK):
             fraction, _, status = line[len(PROGRESS_MARK) :].partition(" ")
-            try:
+            with contextlib.suppress(Cancelled, ValueError):
                 task.progress(float(fraction), status)
-            except Cancelled:
-                pass
             continue
         tail.append(line)
         del tail[:-40]
