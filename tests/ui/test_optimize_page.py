@@ -103,3 +103,18 @@ def test_a_tflite_model_explains_why_pruning_is_unavailable(qtbot: Any, window: 
     assert not settings.sparsity.isEnabled()
     assert "already converted" in settings.prune_note.text()
     assert not settings.quant_buttons["int8"].isEnabled()
+
+
+def test_optimize_choices_are_remembered(qtbot: Any, window: MainWindow) -> None:
+    settings = window.optimize.settings
+    window.optimize.timer.setInterval(10**6)
+    settings.quant_buttons["int16x8"].setChecked(True)
+    settings.strip.setChecked(True)
+    window.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.optimize.settings.quant() == "int16x8"
+    assert again.optimize.settings.strip.isChecked()
+    again.optimize.settings.quant_buttons["int8"].setChecked(True)  # leave the defaults for other tests
+    again.optimize.settings.strip.setChecked(False)
+    again.close()

@@ -93,6 +93,9 @@ class MainWindow(QMainWindow):
 
         self._inspect = InspectPage(self.session)
         self._optimize = OptimizePage(self.session)
+        saved = self.settings.value("optimize")
+        if isinstance(saved, dict):
+            self._optimize.settings.restore(saved)
         for index, (page, title) in enumerate(((self._inspect, "1  Inspect"), (self._optimize, "2  Optimize"))):
             placeholder = self.steps.widget(index)
             self.steps.removeTab(index)
@@ -263,6 +266,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.setValue("geometry", self.saveGeometry())
+        if self._optimize is not None:
+            self.settings.setValue("optimize", self._optimize.settings.state())
         self.session.jobs.shutdown()
         if self._inspect is not None:
             self._inspect.graph.shutdown()

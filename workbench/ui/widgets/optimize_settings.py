@@ -194,6 +194,30 @@ class OptimizeSettings(QWidget):
             epochs=self.epochs.value() if self.sparsity.value() and self.training.path else 0,
         )
 
+    def state(self) -> dict[str, object]:
+        """The choices worth remembering between sessions (not the data files)."""
+        return {
+            "quant": self.quant(),
+            "float_io": self.float_io.isChecked(),
+            "per_tensor_dense": self.per_tensor_dense.isChecked(),
+            "strip": self.strip.isChecked(),
+            "calibration_samples": self.calibration_samples.value(),
+            "expert": self.expert_toggle.isChecked(),
+        }
+
+    def restore(self, state: dict[str, object]) -> None:
+        quant = str(state.get("quant", "int8"))
+        if quant in self.quant_buttons:
+            self.quant_buttons[quant].setChecked(True)
+        self.float_io.setChecked(_truthy(state.get("float_io")))
+        self.per_tensor_dense.setChecked(_truthy(state.get("per_tensor_dense")))
+        self.strip.setChecked(_truthy(state.get("strip")))
+        try:
+            self.calibration_samples.setValue(int(str(state.get("calibration_samples", 200))))
+        except ValueError:
+            pass
+        self.expert_toggle.setChecked(_truthy(state.get("expert")))
+
     def set_model_format(self, fmt: str) -> None:
         """Enable what applies to this kind of model, and say why the rest does not."""
         self.model_format = fmt
@@ -233,3 +257,8 @@ class OptimizeSettings(QWidget):
         else:
             self.data_note.setText("")
         self.plan_changed.emit(self.plan())
+
+
+def _truthy(value: object) -> bool:
+    """QSettings gives booleans back as strings from .ini files."""
+    return value is True or str(value).lower() in ("true", "1")
