@@ -173,7 +173,7 @@ def _estimate(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"plan": plan.to_json(), **result.to_json()})
     else:
-        print(f"{model.name}, {plan.describe()} (estimate):")
+        print(f"{model.name}, {plan.describe(model.format)} (estimate):")
         print(f"  flash       {kb(result.flash_bytes):>10}  ({result.flash_bytes:,} bytes)")
         print(f"  arena       {kb(result.arena_bytes):>10}")
         print(f"  compressed  {kb(result.compressed_bytes):>10}")
@@ -194,7 +194,7 @@ def _optimize(args: argparse.Namespace) -> int:
     for warning in variant.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     est, act = variant.estimate, variant.actual
-    print(f"wrote {output} ({plan.describe()})")
+    print(f"wrote {output} ({variant.label})")
     print(f"{'':12} {'estimate':>10} {'actual':>10}")
     print(f"{'flash':12} {kb(est.flash_bytes):>10} {kb(act.flash_bytes):>10}   ({variant.flash_error_pct:+.1f}%)")
     print(f"{'arena':12} {kb(est.arena_bytes):>10} {kb(act.arena_bytes):>10}")

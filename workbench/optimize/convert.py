@@ -41,6 +41,12 @@ class Variant:
     evaluation: dict[str, Any] | None = None
     per_layer: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    source_format: str = "keras"
+
+    @property
+    def label(self) -> str:
+        """The settings in a few words, e.g. 'int8, stripped' ('as converted' for a .tflite source)."""
+        return self.plan.describe(self.source_format)
 
     @property
     def flash_error_pct(self) -> float:
@@ -150,7 +156,7 @@ def _variant(
         tflite=tflite,
         graph=parse_tflite(tflite),
         layer_names=[],
-        notes=[f"Optimized: {plan.describe()}"],
+        notes=[f"Optimized: {plan.describe(source.format)}"],
     )
     measured = analyze(optimized, task)
     return Variant(
@@ -163,6 +169,7 @@ def _variant(
         evaluation=result.get("evaluation"),
         per_layer=result.get("per_layer", []),
         warnings=warnings,
+        source_format=source.format,
     )
 
 

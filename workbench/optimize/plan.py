@@ -47,8 +47,9 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
-    def describe(self) -> str:
-        parts = [self.quant]
+    def describe(self, source_format: str = "keras") -> str:
+        """A short label such as 'int8, 50% pruned, stripped'."""
+        parts = ["as converted" if source_format == "tflite" else self.quant]
         if self.quant == "int8" and self.float_io:
             parts.append("float I/O")
         if self.sparsity:

@@ -112,7 +112,9 @@ class OptimizePage(QWidget):
         accuracy_box = QWidget()
         accuracy_layout = QVBoxLayout(accuracy_box)
         accuracy_layout.addWidget(self.accuracy)
-        accuracy_layout.addWidget(Caption("Confusion matrix (optimized)", self.confusion), 1)
+        self.confusion_box = Caption("Confusion matrix (optimized)", self.confusion)
+        accuracy_layout.addWidget(self.confusion_box, 1)
+        accuracy_layout.addStretch(0)
         details.addTab(accuracy_box, "Accuracy")
         details.addTab(self.layer_error, "Per-layer error")
         details.addTab(compare_box, "Compare variants")
@@ -272,7 +274,7 @@ class OptimizePage(QWidget):
             return
         self.result_card.set(
             "converting…",
-            f"{plan.describe()} - in the background; keep changing settings or press Esc to cancel",
+            f"{plan.describe(model.format)} - in the background; keep changing settings or press Esc to cancel",
             MUTED,
         )
         self.session.jobs.start(
@@ -301,13 +303,14 @@ class OptimizePage(QWidget):
             self.result_card.set("-", "Change a setting to start a verified conversion.", MUTED)
             self.accuracy.setText("")
             self.confusion.show_matrix(None)
+            self.confusion_box.hide()
             self.layer_error.show_layers([])
             return
         actual = variant.actual
         tflm = variant.analysis.tflm
         runs = tflm is not None and tflm.compatible
         detail = (
-            f"{variant.plan.describe()}: flash {actual.flash_bytes:,} B (estimate off by "
+            f"{variant.label}: flash {actual.flash_bytes:,} B (estimate off by "
             f"{variant.flash_error_pct:+.1f}%), arena {kb(actual.arena_bytes)}, compressed "
             f"{kb(actual.compressed_bytes)}. "
             + (
@@ -324,6 +327,7 @@ class OptimizePage(QWidget):
         self.accuracy.setText(accuracy_text(variant))
         confusion = (variant.evaluation or {}).get("confusion", {})
         self.confusion.show_matrix(confusion.get("optimized"))
+        self.confusion_box.setVisible(bool(confusion.get("optimized")))
         self.layer_error.show_layers(variant.per_layer)
 
     # -- compare, choose, save ------------------------------------------------------------
@@ -343,7 +347,7 @@ class OptimizePage(QWidget):
         variant = self.session.chosen_variant
         if variant is not None:
             self.session.choose_variant(variant)
-            self.window().statusBar().showMessage(f"{variant.plan.describe()} will be used in Deploy", 8000)
+            self.window().statusBar().showMessage(f"{variant.label} will be used in Deploy", 8000)
 
     def _save(self) -> None:
         variant = self.session.chosen_variant

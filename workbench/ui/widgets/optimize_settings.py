@@ -224,6 +224,7 @@ class OptimizeSettings(QWidget):
         converted = fmt == "tflite"
         for mode, button in self.quant_buttons.items():
             button.setEnabled(not converted or mode == "float32")
+        self.quant_buttons["float32"].setText("Keep as converted" if converted else QUANT_LABELS["float32"])
         if converted:
             self.quant_buttons["float32"].setChecked(True)
         self.sparsity.setEnabled(fmt in ("keras", "h5"))
@@ -245,7 +246,13 @@ class OptimizeSettings(QWidget):
         self.float_io.setEnabled(quant == "int8")
         self.per_tensor_dense.setEnabled(quant in ("int8", "int16x8", "dynamic"))
         self.epochs.setEnabled(bool(self.sparsity.value()) and self.training.path is not None)
-        note = QUANT_EXPLAINED[quant]
+        if self.model_format == "tflite":
+            note = (
+                "This .tflite file is already converted: its quantization stays as it is. Only "
+                "'Drop names, signatures and metadata' (expert options) can still shrink it."
+            )
+        else:
+            note = QUANT_EXPLAINED[quant]
         self.quant_note.setText(note)
         if quant in ("int8", "int16x8") and self.calibration.path is None and self.model_format != "tflite":
             self.data_note.setText(

@@ -138,7 +138,7 @@ class CompareTable(QTableWidget):
                 accuracy = "-"
             tflm = variant.analysis.tflm
             cells = [
-                variant.plan.describe(),
+                variant.label,
                 kb(variant.actual.flash_bytes),
                 kb(variant.actual.arena_bytes),
                 kb(variant.actual.compressed_bytes),
