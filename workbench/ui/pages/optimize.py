@@ -236,14 +236,11 @@ class OptimizePage(QWidget):
             for card in (self.flash_card, self.arena_card, self.compressed_card):
                 card.set("-", "")
             return
-        saved = analysis.size_bytes - value.flash_bytes
+        change = (value.flash_bytes - analysis.size_bytes) / analysis.size_bytes
+        source = "the original" if self.session.model and self.session.model.format == "tflite" else "float"
         self.flash_card.set(
             kb(value.flash_bytes),
-            f"{saved / analysis.size_bytes:+.0%} vs float".replace("+", "−")
-            if saved > 0
-            else "same as float"
-            if saved == 0
-            else "larger than float",
+            f"same as {source}" if round(change, 3) == 0 else f"{change:+.0%} vs {source}".replace("-", "−"),
         )
         self.arena_card.set(
             kb(value.arena_bytes),
