@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from workbench.core.analysis import Layer
+from workbench.ui.widgets.operator_chart import OperatorChart
 from workbench.units import count, kb, shape
 
 Index = QModelIndex | QPersistentModelIndex
@@ -125,18 +126,13 @@ class LayerTable(QTableView):
             self.layer_selected.emit(self.source.layers[row].index)
 
 
-class LayerBytesChart(pg.PlotWidget):
+class LayerBytesChart(OperatorChart):
     """Per-layer weight bytes and activation bytes, in KB, side by side."""
 
     layer_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=True, y=False)
-        self.showGrid(y=True, alpha=0.25)
-        self.setLabel("left", "KB")
-        self.setLabel("bottom", "operator #")
+        super().__init__("KB", parent)
         self.legend = self.addLegend(offset=(-10, 10))
         self.weights = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#2563eb", pen=None, name="weights")
         self.activations = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#f59e0b", pen=None, name="activations")

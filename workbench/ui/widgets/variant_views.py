@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.optimize.convert import Variant
+from workbench.ui.widgets.operator_chart import OperatorChart
 from workbench.units import kb
 
 
@@ -87,16 +88,11 @@ class ConfusionMatrix(QTableWidget):
         )
 
 
-class LayerErrorChart(pg.PlotWidget):
+class LayerErrorChart(OperatorChart):
     """Signal-to-noise ratio of every quantized layer output against the float model."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=True, y=False)
-        self.showGrid(y=True, alpha=0.25)
-        self.setLabel("left", "SNR (dB, higher is better)")
-        self.setLabel("bottom", "operator #")
+        super().__init__("SNR (dB, higher is better)", parent)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brushes=[], pen=None)
         self.addItem(self.bars)
 
