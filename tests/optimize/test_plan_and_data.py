@@ -85,3 +85,12 @@ def test_keras_input_shape_is_read_without_tensorflow(built_models: Path) -> Non
     assert keras_io_shapes(SAMPLES / "digits.keras", "keras") == ([1, 8, 8, 1], 10)
     assert keras_io_shapes(built_models / "small_cnn.keras", "keras") == ([1, 12, 12, 3], 5)
     assert keras_io_shapes(built_models / "legacy.h5", "h5") == ([1, 10, 10, 2], 3)
+
+
+def test_csv_problems_name_the_line(tmp_path: Path) -> None:
+    (tmp_path / "words.csv").write_text("x1,x2\n" + ",".join(["0.5"] * 64) + "\n" + ",".join(["n/a"] * 64) + "\n")
+    with pytest.raises(WorkbenchError, match="'n/a' on line 3 is not a number"):
+        load_dataset(tmp_path / "words.csv", DIGITS_INPUT, 10)
+    (tmp_path / "ragged.csv").write_text("1,2,3\n1,2\n")
+    with pytest.raises(WorkbenchError, match=r"different lengths \(2, 3\)"):
+        load_dataset(tmp_path / "ragged.csv", DIGITS_INPUT, 10)

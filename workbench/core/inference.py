@@ -48,7 +48,16 @@ def parse_inputs(text_or_path: str) -> np.ndarray:
         source = candidate.name
     else:
         text, source = text_or_path, "input"
-    rows = []
+    return number_table(text, source, header_allowed=is_file)
+
+
+def number_table(text: str, source: str, header_allowed: bool = True) -> np.ndarray:
+    """Comma- (or semicolon-) separated numbers as a 2-D float array, one row per line.
+
+    A first line that is not numbers is taken as a header when `header_allowed`. Raises
+    WorkbenchError naming `source` for a non-number, no numbers at all, or ragged rows.
+    """
+    rows: list[list[float]] = []
     for line_number, row in enumerate(csv.reader(io.StringIO(text.replace(";", ","))), start=1):
         cells = [c.strip() for c in row if c.strip()]
         if not cells:
@@ -56,14 +65,15 @@ def parse_inputs(text_or_path: str) -> np.ndarray:
         try:
             rows.append([float(c) for c in cells])
         except ValueError:
-            if line_number == 1 and is_file:
+            if line_number == 1 and header_allowed:
                 continue  # a header row
             bad = next(c for c in cells if not _is_number(c))
             raise WorkbenchError(f"{source}: '{bad}' on line {line_number} is not a number") from None
     if not rows:
         raise WorkbenchError(f"{source}: no numbers found")
-    if len({len(r) for r in rows}) > 1:
-        raise WorkbenchError(f"{source}: rows have different lengths")
+    widths = {len(r) for r in rows}
+    if len(widths) > 1:
+        raise WorkbenchError(f"{source}: rows have different lengths ({', '.join(map(str, sorted(widths)))})")
     return np.array(rows, dtype=np.float64)
 
 

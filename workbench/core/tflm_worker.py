@@ -56,14 +56,17 @@ def _interpreter(model: bytes | bytearray, arena_size: int) -> tuple[Any, list[s
     return interpreter, lines
 
 
-def _opcode_fields(model: bytes) -> list[tuple[int | None, int | None]]:
-    """For each OperatorCode: absolute offsets of its deprecated byte and int32 builtin code."""
-    root = root_table(model)
+def _opcodes(model: bytes) -> list[tuple[str, int | None, int | None]]:
+    """For each OperatorCode: its builtin name and the absolute offsets of its deprecated byte
+    and int32 builtin code (None where the field is absent)."""
+    from workbench.core.tflite_enums import BUILTIN_OPERATORS
+
     out = []
-    for code in root.tables(1):
+    for code in root_table(model).tables(1):
         dep = code._field(0)
         new = code._field(3)
-        out.append((code.pos + dep if dep else None, code.pos + new if new else None))
+        name = BUILTIN_OPERATORS.get(max(code.u8(0), code.i32(3)), "")
+        out.append((name, code.pos + dep if dep else None, code.pos + new if new else None))
     return out
 
 
@@ -74,10 +77,10 @@ def find_unregistered_ops(model: bytes, arena_size: int) -> list[str]:
     has (in a copy) and the model is tried again, until none is missing.
     """
     patched = bytearray(model)
-    fields = _opcode_fields(model)
-    names = _opcode_names(model)
+    opcodes = _opcodes(model)
+    names = [name for name, _, _ in opcodes]
     missing: list[str] = []
-    for _ in range(len(fields) + 1):
+    for _ in range(len(opcodes) + 1):
         interpreter, lines = _interpreter(patched, arena_size)
         found = next((m for m in map(_MISSING_OP.search, lines) if m), None)
         if interpreter is not None or found is None:
@@ -88,23 +91,13 @@ def find_unregistered_ops(model: bytes, arena_size: int) -> list[str]:
         if not indexes:
             break
         for i in indexes:
-            dep, new = fields[i]
+            _, dep, new = opcodes[i]
             if dep is not None:
                 patched[dep] = _PLACEHOLDER_OP
             if new is not None:
                 struct.pack_into("<i", patched, new, _PLACEHOLDER_OP)
             names[i] = "ADD"
     return missing
-
-
-def _opcode_names(model: bytes) -> list[str]:
-    from workbench.core.tflite_enums import BUILTIN_OPERATORS
-
-    out = []
-    for code in root_table(model).tables(1):
-        builtin = max(code.u8(0), code.i32(3))
-        out.append(BUILTIN_OPERATORS.get(builtin, str(builtin)))
-    return out
 
 
 def minimum_arena(model: bytes, upper: int) -> int:

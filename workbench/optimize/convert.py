@@ -234,14 +234,17 @@ def optimize_file(
     path = Path(path).expanduser()
     fmt = detect_format(path) if path.exists() else "tflite"
     shapes = keras_io_shapes(path, fmt) if fmt in ("keras", "h5") else None
+    model = None
     if shapes is None:  # .tflite, SavedModel or an unusual Keras config: load it the usual way
         model = load_model(path, allow_unsafe=allow_unsafe, task=task)
         graph = model.graph.main
-        output_size = graph.tensors[graph.outputs[0]].elements
-        data = {
-            name: load_dataset(p, graph.tensors[graph.inputs[0]].shape, output_size) if p else None
-            for name, p in (("calibration", calibration), ("evaluation", evaluation), ("train", train))
-        }
+        shapes = graph.tensors[graph.inputs[0]].shape, graph.tensors[graph.outputs[0]].elements
+    input_shape, output_size = shapes
+    data = {
+        name: load_dataset(p, input_shape, output_size) if p else None
+        for name, p in (("calibration", calibration), ("evaluation", evaluation), ("train", train))
+    }
+    if model is not None:
         return optimize_model(
             model,
             analyze(model, task),
@@ -252,11 +255,6 @@ def optimize_file(
             allow_unsafe=allow_unsafe,
             task=task,
         )
-    input_shape, output_size = shapes
-    data = {
-        name: load_dataset(p, input_shape, output_size) if p else None
-        for name, p in (("calibration", calibration), ("evaluation", evaluation), ("train", train))
-    }
     _check(plan, fmt, data["train"])
     warnings: list[str] = []
     data["calibration"] = _calibration(plan, input_shape, data["calibration"], warnings)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.inference import number_table
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm")
 
@@ -33,9 +34,6 @@ class Dataset:
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
-
-    def head(self, count: int) -> Dataset:
-        return Dataset(self.x[:count], None if self.y is None else self.y[:count], self.source, self.class_names)
 
 
 def load_dataset(path: str | Path, input_shape: list[int], output_size: int | None = None) -> Dataset:
@@ -103,24 +101,9 @@ def _arrays(path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray 
 
 
 def _csv(path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
+    """One sample a row; a row one value longer than the model's input carries its label last."""
     per_sample = math.prod(max(d, 1) for d in input_shape[1:])
-    rows: list[list[float]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-        cells = [c.strip() for c in line.replace(";", ",").split(",") if c.strip()]
-        if not cells:
-            continue
-        try:
-            rows.append([float(c) for c in cells])
-        except ValueError:
-            if not rows and number == 1:
-                continue  # header
-            raise WorkbenchError(f"{path.name}: line {number} has a value that is not a number") from None
-    if not rows:
-        raise WorkbenchError(f"{path.name}: holds no samples")
-    widths = {len(r) for r in rows}
-    if len(widths) > 1:
-        raise WorkbenchError(f"{path.name}: rows have different lengths ({', '.join(map(str, sorted(widths)))})")
-    table = np.array(rows)
+    table = number_table(path.read_text(encoding="utf-8", errors="replace"), path.name)
     if table.shape[1] == per_sample + 1:
         return table[:, :-1], table[:, -1]
     return table, None
