@@ -143,11 +143,12 @@ class OptimizePage(QWidget):
         self.timer.setInterval(SETTLE_MS)
         self.timer.timeout.connect(self.convert)
         self.settings.plan_changed.connect(self.plan_changed)
-        for name, picker in (
-            ("calibration", self.settings.calibration),
-            ("evaluation", self.settings.evaluation),
-            ("train", self.settings.training),
-        ):
+        self.pickers = {
+            "calibration": self.settings.calibration,
+            "evaluation": self.settings.evaluation,
+            "train": self.settings.training,
+        }
+        for name, picker in self.pickers.items():
             picker.changed.connect(lambda path, n=name: self._data_chosen(n, path))
         self.convert_button.clicked.connect(self.convert)
         self.compare.variant_selected.connect(self._variant_selected)
@@ -165,10 +166,8 @@ class OptimizePage(QWidget):
     def _model_changed(self, model: Model) -> None:
         self.title.setText(f"Optimize {model.name}")
         self.data = dict.fromkeys(self.data)
-        for picker in (self.settings.calibration, self.settings.evaluation, self.settings.training):
-            picker.blockSignals(True)
-            picker.set_path(None)
-            picker.blockSignals(False)
+        for picker in self.pickers.values():
+            picker.clear_quietly()
         self.settings.set_model_format(model.format)
         self._show_result(None)
 
@@ -187,16 +186,9 @@ class OptimizePage(QWidget):
                 )
             except WorkbenchError as error:
                 self.data[name] = None
-                picker = {
-                    "calibration": self.settings.calibration,
-                    "evaluation": self.settings.evaluation,
-                    "train": self.settings.training,
-                }[name]
-                picker.blockSignals(True)
-                picker.set_path(None)
-                picker.blockSignals(False)
+                self.pickers[name].clear_quietly()
                 self.session.error.emit(error)
-        self.settings._changed()
+        self.settings.refresh()
 
     # -- estimate (instant) ---------------------------------------------------------------
     def plan_changed(self, plan: Plan) -> None:

@@ -67,6 +67,12 @@ class DataPicker(QWidget):
         self.label.setText(Path(path).name if path else "none")
         self.changed.emit(path)
 
+    def clear_quietly(self) -> None:
+        """Forget the chosen data without announcing it (the page already dropped it)."""
+        self.blockSignals(True)
+        self.set_path(None)
+        self.blockSignals(False)
+
 
 class OptimizeSettings(QWidget):
     """Emits `plan_changed` on every change; the page estimates at once and converts later."""
@@ -167,12 +173,12 @@ class OptimizeSettings(QWidget):
         layout.addStretch(1)
 
         self.expert_toggle.toggled.connect(self._toggle_expert)
-        self.quant_group.buttonToggled.connect(lambda *_: self._changed())
+        self.quant_group.buttonToggled.connect(lambda *_: self.refresh())
         for checkbox in (self.float_io, self.per_tensor_dense, self.strip):
-            checkbox.toggled.connect(self._changed)
-        self.sparsity.valueChanged.connect(self._changed)
-        self.epochs.valueChanged.connect(self._changed)
-        self.calibration_samples.valueChanged.connect(self._changed)
+            checkbox.toggled.connect(self.refresh)
+        self.sparsity.valueChanged.connect(self.refresh)
+        self.epochs.valueChanged.connect(self.refresh)
+        self.calibration_samples.valueChanged.connect(self.refresh)
         self.model_format = "keras"
 
     def _toggle_expert(self, shown: bool) -> None:
@@ -238,9 +244,10 @@ class OptimizeSettings(QWidget):
             self.prune_note.setText("Pruning needs a Keras model (.keras or .h5).")
         else:
             self.prune_note.setText("")
-        self._changed()
+        self.refresh()
 
-    def _changed(self) -> None:
+    def refresh(self) -> None:
+        """Update the notes and enabled states, and announce the current plan."""
         quant = self.quant()
         self.sparsity_label.setText(f"{self.sparsity.value()}%")
         self.float_io.setEnabled(quant == "int8")
