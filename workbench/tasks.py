@@ -2,10 +2,16 @@
 
 Engine functions take a Task and never know whether a thread, a child process or the
 command line drives them. The GUI connects `on_progress`; the CLI leaves it empty.
+Nested work gets a span of its parent's progress (`task.span(0.5, 1.0)`), so progress
+never runs backwards; work running beside the main thread gets a `quiet()` task that
+shares cancellation but reports nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import threading
 from collections.abc import Callable
@@ -27,20 +33,33 @@ class Task:
         self.status = ""
 
     def progress(self, fraction: float, status: str = "") -> None:
-        """Report progress (0..1) with a short status line; raises Cancelled if cancelled."""
+        """Report progress (0..1) with a short status line; raises Cancelled if cancelled.
+
+        Progress never goes down: a smaller fraction keeps the one already reached.
+        """
         self.check()
-        self.fraction = max(0.0, min(1.0, fraction))
-        self.status = status or self.status
+        with self._lock:
+            self.fraction = max(self.fraction, min(1.0, fraction))
+            self.status = status or self.status
+            fraction, status = self.fraction, self.status
         if self._on_progress is not None:
-            self._on_progress(self.fraction, self.status)
+            self._on_progress(fraction, status)
+
+    def span(self, start: float, end: float) -> Task:
+        """A task for nested work whose 0..1 fills [start, end] of this one; cancels with it."""
+        return _SubTask(self, start, end)
+
+    def quiet(self) -> Task:
+        """A task for work beside the main line: it shares cancellation and reports nothing."""
+        return _SubTask(self, 0.0, 0.0, silent=True)
 
     def cancel(self) -> None:
         """Ask the work to stop; child processes it started are ended at once."""
         self._cancelled.set()
         with self._lock:
-            for child in self._children:
-                if child.poll() is None:
-                    child.kill()
+            children = list(self._children)
+        for child in children:
+            kill_tree(child)
 
     @property
     def cancelled(self) -> bool:
@@ -54,8 +73,8 @@ class Task:
         """Register a child process so that cancel() ends it."""
         with self._lock:
             self._children.append(child)
-            if self._cancelled.is_set():
-                child.kill()
+        if self._cancelled.is_set():
+            kill_tree(child)
 
     @property
     def children(self) -> tuple[subprocess.Popen[bytes], ...]:
@@ -67,6 +86,51 @@ class Task:
         with self._lock:
             if child in self._children:
                 self._children.remove(child)
+
+
+class _SubTask(Task):
+    """A view of a parent task: its own progress maps into a span of the parent's."""
+
+    def __init__(self, parent: Task, start: float, end: float, silent: bool = False) -> None:
+        super().__init__()
+        self._parent = parent
+        self._start = start
+        self._end = end
+        self._silent = silent
+        self._cancelled = parent._cancelled  # one cancellation for the whole tree
+
+    def progress(self, fraction: float, status: str = "") -> None:
+        self.check()
+        self.fraction = max(self.fraction, min(1.0, fraction))
+        self.status = status or self.status
+        if not self._silent:
+            self._parent.progress(self._start + (self._end - self._start) * self.fraction, status)
+
+    def cancel(self) -> None:
+        self._parent.cancel()
+
+    def adopt(self, child: subprocess.Popen[bytes]) -> None:
+        self._parent.adopt(child)
+
+    def release(self, child: subprocess.Popen[bytes]) -> None:
+        self._parent.release(child)
+
+    @property
+    def children(self) -> tuple[subprocess.Popen[bytes], ...]:
+        return self._parent.children
+
+
+def kill_tree(child: subprocess.Popen[bytes]) -> None:
+    """End a child process and, where it leads its own session, everything it started."""
+    if child.poll() is not None:
+        return
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getpgid(child.pid) == child.pid:
+                os.killpg(child.pid, signal.SIGKILL)
+                return
+    with contextlib.suppress(ProcessLookupError):
+        child.kill()
 
 
 def null_task() -> Task:

@@ -83,7 +83,7 @@ def test_a_converter_crash_leaves_the_app_alive(
     crash = tmp_path / "crash"
     crash.mkdir()
     (crash / "sitecustomize.py").write_text(
-        "import os, sys\nif 'workbench.core.child_main' in ' '.join(sys.argv) or 'optimize' in sys.argv:\n"
+        "import os, sys\nif any('optimize_job' in a for a in sys.argv):\n"
         "    os.abort()\n"
     )
     monkeypatch.setenv("PYTHONPATH", str(crash))

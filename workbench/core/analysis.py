@@ -177,6 +177,6 @@ def analyze(model: Model, task: Task | None = None, *, measure: bool = True) -> 
     analysis = graph_figures(model)
     task.progress(0.5, "Graph read")
     if measure:
-        analysis.tflm = check_tflm(model, task)
+        analysis.tflm = check_tflm(model, task.span(0.5, 1.0))
     task.progress(1.0, "Analysis done")
     return analysis

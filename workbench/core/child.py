@@ -2,29 +2,33 @@
 
 TensorFlow and TFLM can take seconds, hang, print to the C-level stdout or crash the
 process outright on a bad model. A child keeps the app alive and makes cancel instant:
-cancel() on the Task kills the child. Requests and results travel as JSON files.
+cancel() on the Task kills the child. Requests and results travel as JSON files; the
+child runs under the one process runner (`workbench.core.process`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import ERROR_KINDS, Cancelled, WorkbenchError
+from workbench.core.errors import ERROR_KINDS, WorkbenchError
+from workbench.core.process import PROGRESS_MARK, LineCallback, ProcessResult, run_process
 from workbench.tasks import Task
 
 log = logging.getLogger(__name__)
 
-PROGRESS_MARK = "\x1eprogress "
+
+class ChildCrashed(WorkbenchError):
+    """The child process died without writing a result (a segfault or abort in native code)."""
+
+    def __init__(self, message: str, hint: str, process: ProcessResult) -> None:
+        super().__init__(message, hint, "\n".join(process.tail))
+        self.process = process
 
 
 def child_env() -> dict[str, str]:
@@ -39,79 +43,53 @@ def child_env() -> dict[str, str]:
 
 
 def run_in_child(
-    job: str, request: dict[str, Any], task: Task, what: str, timeout_s: float | None = None
+    job: str,
+    request: dict[str, Any],
+    task: Task,
+    what: str,
+    timeout_s: float | None = None,
+    on_line: LineCallback | None = None,
 ) -> dict[str, Any]:
-    """Run `job` (a name in workbench.core.child_main.JOBS) and return its JSON result.
+    """Run `job` ("package.module:function", a function of the request dict) in a child process
+    and return its JSON result, with the files it named under 'files' read into '_files'.
 
-    Raises WorkbenchError with the child's message, or a plain one if the child crashed;
-    raises Cancelled when the task was cancelled.
+    Raises WorkbenchError with the child's message, ChildCrashed if the child died without a
+    result, or Cancelled when the task was cancelled.
     """
-    task.check()
     with tempfile.TemporaryDirectory(prefix="workbench-") as tmp:
         request_path = Path(tmp) / "request.json"
         result_path = Path(tmp) / "result.json"
         request_path.write_text(json.dumps({**request, "workdir": tmp}))
-        child = subprocess.Popen(
+        process = run_process(
             [sys.executable, "-m", "workbench.core.child_main", job, str(request_path), str(result_path)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            task,
+            what=what,
+            on_line=on_line,
+            timeout_s=timeout_s,
             env=child_env(),
         )
-        task.adopt(child)
-        tail: list[str] = []
-        reader = threading.Thread(target=_read_stderr, args=(child, task, tail), daemon=True)
-        reader.start()
-        try:
-            child.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-            raise WorkbenchError(f"{what} took longer than {timeout_s:.0f} s and was stopped") from None
-        finally:
-            task.release(child)
-            reader.join(timeout=5)
-        if task.cancelled:
-            raise Cancelled()
         if result_path.exists():
             result: dict[str, Any] = json.loads(result_path.read_text())
             if "error" in result:
                 kind = ERROR_KINDS.get(result.get("kind", ""), WorkbenchError)
-                raise kind(result["error"], result.get("hint", ""))
+                error = kind(result["error"], result.get("hint", ""))
+                error.details = result.get("details", "")
+                if error.details:
+                    log.warning("%s: %s\n%s", what, error.message, error.details)
+                raise error
             result["_files"] = _collect_outputs(result)
             return result
-        log.error("%s: child exited with %s; last output:\n%s", what, child.returncode, "\n".join(tail))
-        raise WorkbenchError(
-            f"{what} crashed ({_exit_reason(child.returncode)})",
+        log.error("%s: child exited with %s; last output:\n%s", what, process.returncode, "\n".join(process.tail))
+        raise ChildCrashed(
+            f"{what} failed: {process.reason}",
             "The model may be corrupt or use something the runtime cannot handle; details are in the log.",
+            process,
         )
-
-
-def _exit_reason(code: int) -> str:
-    if code < 0:
-        try:
-            return f"the runtime aborted with {signal.Signals(-code).name}"
-        except ValueError:
-            return f"signal {-code}"
-    return f"exit code {code}"
 
 
 def _collect_outputs(result: dict[str, Any]) -> dict[str, bytes]:
     """Read the files the child named under 'files' before its folder disappears."""
     return {key: Path(path).read_bytes() for key, path in result.get("files", {}).items()}
-
-
-def _read_stderr(child: subprocess.Popen[bytes], task: Task, tail: list[str]) -> None:
-    assert child.stderr is not None
-    for raw in child.stderr:
-        line = raw.decode("utf-8", errors="replace").rstrip()
-        if line.startswith(PROGRESS_MARK):
-            fraction, _, status = line[len(PROGRESS_MARK) :].partition(" ")
-            with contextlib.suppress(Cancelled, ValueError):
-                task.progress(float(fraction), status)
-            continue
-        tail.append(line)
-        del tail[:-40]
 
 
 def report_progress(fraction: float, status: str) -> None:

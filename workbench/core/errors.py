@@ -4,12 +4,17 @@ from __future__ import annotations
 
 
 class WorkbenchError(Exception):
-    """Something a person can act on. `message` is one line; `hint` says what to do."""
+    """Something a person can act on. `message` is one line; `hint` says what to do.
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    `details` is the raw text behind it (a converter's or runtime's own log): shown one click
+    away in the GUI and written to the log file, never as the message itself.
+    """
+
+    def __init__(self, message: str, hint: str = "", details: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details
 
     def __str__(self) -> str:
         return self.message

@@ -130,7 +130,7 @@ def run_model(model: Model, samples: np.ndarray, task: Task | None = None) -> li
         inputs_path = Path(tmp) / "inputs.npz"
         np.savez(inputs_path, **arrays)  # type: ignore[arg-type]
         result = run_in_child(
-            "run_model",
+            "workbench.core.inference_worker:run_job",
             {
                 "model_path": str(model_path),
                 "inputs_path": str(inputs_path),

@@ -101,9 +101,9 @@ def load_model(path: str | Path, *, allow_unsafe: bool = False, task: Task | Non
     if fmt == "keras" and not zipfile.is_zipfile(path):
         raise WorkbenchError(f"{path.name}: the .keras archive is damaged or truncated")
     result = run_in_child(
-        "keras_to_tflite",
+        "workbench.core.keras_convert:convert_job",
         {"path": str(path.resolve()), "format": fmt, "allow_unsafe": allow_unsafe},
-        task,
+        task.span(0.05, 1.0),
         f"Converting {path.name}",
     )
     tflite = result["_files"]["tflite"]

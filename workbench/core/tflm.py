@@ -165,7 +165,7 @@ def check_tflm(model: Model, task: Task) -> TflmReport:
         path.write_bytes(model.tflite)
         try:
             result = run_in_child(
-                "tflm_check",
+                "workbench.core.tflm_worker:check_job",
                 {"model_path": str(path), "input_count": len(graph.inputs)},
                 task,
                 f"TFLM check of {model.name}",

@@ -137,7 +137,9 @@ def _convert_in_child(
             "want_float": want_float,
             **{name: _save_npz(folder, name, value) for name, value in data.items()},
         }
-        return run_in_child("optimize", request, task, f"Optimizing {source.name}")
+        return run_in_child(
+            "workbench.optimize.convert_worker:optimize_job", request, task.span(0.0, 0.9), f"Optimizing {source.name}"
+        )
 
 
 def _variant(
@@ -158,7 +160,7 @@ def _variant(
         layer_names=[],
         notes=[f"Optimized: {plan.describe(source.format)}"],
     )
-    measured = analyze(optimized, task)
+    measured = analyze(optimized, task.span(0.9, 1.0))
     return Variant(
         plan=plan,
         tflite=tflite,
@@ -269,7 +271,7 @@ def optimize_file(
     )
     # TFLM measures the float baseline (for the estimate) while this thread measures the result.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        baseline = pool.submit(analyze, source, task)
+        baseline = pool.submit(analyze, source, task.quiet())
         variant = _variant(source, plan, result["_files"]["optimized"], Estimate(0, None, 0), result, warnings, task)
         variant.estimate = estimate(source, baseline.result(), plan)
     return variant
