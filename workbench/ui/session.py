@@ -1,14 +1,17 @@
 """Session: the open model, its analysis and the chosen board; pages subscribe to its signals.
 
 Loading a model runs in two jobs: the model and its graph figures first (the page fills
-at once), then TFLM's pre-flight and arena measurement. Opening another model cancels
-both. On failure the model that was open stays open.
+at once), then TFLM's pre-flight and arena measurement. Each model that opens gets a new
+`generation`; jobs started for a model with `start_for_model` deliver their results only
+while that model is still the open one, and are cancelled once another model has opened.
+A load that fails leaves the open model, and its jobs, as they were.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -52,17 +55,46 @@ class Session(QObject):
         self.board: Board | None = None
         self.variants: list[Variant] = []  # every verified optimization of the open model
         self.chosen_variant: Variant | None = None  # the one to carry to Deploy
+        self.generation = 0  # numbers each opened model; results of older ones are dropped
+        self._model_jobs: set[str] = set()
 
     def open(self, path: str | Path, allow_unsafe: bool = False) -> None:
-        """Load a model in the background; superseds any load in progress."""
+        """Load a model in the background; supersedes any load in progress (not the open model)."""
         path = str(path)
-        self.jobs.cancel("tflm")
         self.model_loading.emit(path)
         self.jobs.start(
             "load", _load, path, allow_unsafe, on_success=self._loaded, on_error=lambda e: self._load_failed(path, e)
         )
 
+    def start_for_model(
+        self,
+        key: str,
+        function: Callable[..., Any],
+        *args: Any,
+        on_success: Callable[[Any], None],
+        on_error: Callable[[WorkbenchError], None],
+    ) -> Any:
+        """Start a job that belongs to the open model: its result or error is delivered only if
+        that model is still open, and opening another model cancels it."""
+        generation = self.generation
+        self._model_jobs.add(key)
+
+        def current() -> bool:
+            return generation == self.generation
+
+        return self.jobs.start(
+            key,
+            function,
+            *args,
+            on_success=lambda result: on_success(result) if current() else None,
+            on_error=lambda error: on_error(error) if current() else None,
+        )
+
     def cancel(self) -> None:
+        """Cancel the job in front (the one the progress bar shows)."""
+        self.jobs.cancel_front()
+
+    def cancel_all(self) -> None:
         self.jobs.cancel_all()
 
     def _load_failed(self, path: str, error: WorkbenchError) -> None:
@@ -72,12 +104,16 @@ class Session(QObject):
             self.error.emit(error)
 
     def _loaded(self, result: tuple[Model, Analysis]) -> None:
+        for key in self._model_jobs:  # work for the model this one replaces
+            self.jobs.cancel(key)
+        self._model_jobs.clear()
+        self.generation += 1
         self.model, self.analysis = result
         self.variants, self.chosen_variant = [], None
         self.variants_changed.emit()
         self.model_changed.emit(self.model)
         self.analysis_changed.emit(self.analysis)
-        self.jobs.start("tflm", _measure, self.model, on_success=self._measured, on_error=self._measure_failed)
+        self.start_for_model("tflm", _measure, self.model, on_success=self._measured, on_error=self._measure_failed)
 
     def _measured(self, report: TflmReport) -> None:
         if self.analysis is not None:
@@ -87,9 +123,14 @@ class Session(QObject):
     def _measure_failed(self, error: WorkbenchError) -> None:
         self.error.emit(error)
 
-    def add_variant(self, variant: Variant) -> None:
+    def add_variant(self, variant: Variant, generation: int) -> bool:
+        """Add a verified variant of the model of `generation`; False (and dropped) when another
+        model has opened since."""
+        if generation != self.generation:
+            return False
         self.variants.append(variant)
         self.variants_changed.emit()
+        return True
 
     def choose_variant(self, variant: Variant | None) -> None:
         self.chosen_variant = variant

@@ -104,6 +104,16 @@ class JobRunner(QObject):
         for key in list(self._jobs):
             self.cancel(key)
 
+    def cancel_front(self) -> None:
+        """Cancel the job in front: the one started last that is still running."""
+        if self._jobs:
+            self.cancel(next(reversed(self._jobs)))
+
+    @property
+    def front(self) -> Job | None:
+        """The job the progress bar shows: the one started last that is still running."""
+        return next(reversed(self._jobs.values()))[0] if self._jobs else None
+
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Cancel everything, refuse new jobs, and wait for the threads to end."""
         self._closed = True
@@ -143,7 +153,7 @@ class JobRunner(QObject):
     @Slot(float, str)
     def _on_progress(self, fraction: float, status: str) -> None:
         job = self.sender()
-        if self._current(job) is not None:
+        if self._current(job) is not None and job is self.front:
             self.progress.emit(job.key, fraction, status)  # type: ignore[union-attr]
 
     @Slot()

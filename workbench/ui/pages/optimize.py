@@ -266,7 +266,8 @@ class OptimizePage(QWidget):
             f"{plan.describe(model.format)} - in the background; keep changing settings or press Esc to cancel",
             MUTED,
         )
-        self.session.jobs.start(
+        generation = self.session.generation
+        self.session.start_for_model(
             "convert",
             _convert,
             model,
@@ -275,14 +276,14 @@ class OptimizePage(QWidget):
             self.data["calibration"],
             self.data["evaluation"],
             self.data["train"],
-            on_success=self._converted,
+            on_success=lambda variant: self._converted(variant, generation),
             on_error=self._failed,
         )
 
-    def _converted(self, variant: Variant) -> None:
-        self.session.add_variant(variant)
-        self.session.choose_variant(variant)
-        self._show_result(variant)
+    def _converted(self, variant: Variant, generation: int) -> None:
+        if self.session.add_variant(variant, generation):
+            self.session.choose_variant(variant)
+            self._show_result(variant)
 
     def _failed(self, error: WorkbenchError) -> None:
         self.result_card.set("failed", error.message, BAD)
