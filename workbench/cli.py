@@ -125,14 +125,15 @@ def _print_json(data: Any) -> None:
 
 def _analyze(args: argparse.Namespace) -> int:
     from workbench.core.analysis import analyze
-    from workbench.core.boards import fit, load_boards
+    from workbench.core.boards import load_boards
+    from workbench.core.fit import analysis_fit
     from workbench.core.loading import load_model
     from workbench.text_report import analysis_text
 
     board = load_boards().get(args.board) if args.board else None
     model = load_model(args.model, allow_unsafe=args.allow_unsafe)
     result = analyze(model, measure=not args.no_tflm)
-    board_fit = fit(result.size_bytes, result.arena_bytes, board) if board else None
+    board_fit = analysis_fit(result, board) if board else None
     if args.json:
         data = result.to_json()
         if board_fit:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from workbench.core.analysis import Analysis
-from workbench.core.boards import Board, Fit
+from workbench.core.boards import Board
+from workbench.core.fit import Fit
 from workbench.units import FLASH_LABELS, count, kb, percent, shape
 
 
@@ -60,4 +61,5 @@ def analysis_text(result: Analysis, board: Board | None = None, board_fit: Fit |
             )
         else:
             lines.append("  RAM   unknown (the arena could not be measured)")
+        lines.append(f"  {board_fit.verdict}; {board_fit.headroom}")
     return "\n".join(lines)

@@ -1,19 +1,13 @@
-"""Boards as TOML data, user boards, malformed files, and fit arithmetic."""
+"""Boards as TOML data, user boards and malformed files."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from workbench.core.boards import FLASHERS, fit, load_boards
-from workbench.plugins import builtin_plugin_dir, user_plugin_dir
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from workbench.core.boards import FLASHERS, load_boards
+from workbench.plugins import user_plugin_dir
 
 REQUIRED_BOARDS = {
     "arduino_nano33_ble_sense",
@@ -40,19 +34,6 @@ def test_builtin_boards_are_all_valid() -> None:
         assert board.flasher in FLASHERS, board.id
         assert board.flash_kb > 0 and board.ram_kb > 0 and board.clock_mhz > 0
         assert board.usb_ids, board.id
-
-
-def test_fit_is_the_arithmetic_of_the_toml() -> None:
-    path = builtin_plugin_dir() / "boards" / "arduino_nano33_ble_sense.toml"
-    raw = tomllib.loads(path.read_text())
-    board = load_boards().get("arduino_nano33_ble_sense")
-    result = fit(300_568, 85_264, board)
-    assert result.flash_used_pct == round(100 * 300_568 / (raw["flash_kb"] * 1024), 2)
-    assert result.ram_used_pct == round(100 * 85_264 / (raw["ram_kb"] * 1024), 2)
-    assert result.flash_headroom_bytes == raw["flash_kb"] * 1024 - 300_568
-    assert result.flash_ok and result.ram_ok
-    too_big = fit(raw["flash_kb"] * 1024 + 1, raw["ram_kb"] * 1024 + 1, board)
-    assert not too_big.flash_ok and not too_big.ram_ok
 
 
 def test_user_board_is_added_and_malformed_ones_are_skipped(isolated_home: Path) -> None:

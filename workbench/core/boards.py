@@ -1,4 +1,4 @@
-"""Boards are data: one TOML file a board. fit(flash, arena, board) says whether a model fits."""
+"""Boards are data: one TOML file a board (workbench.core.fit says whether a model fits one)."""
 
 from __future__ import annotations
 
@@ -135,60 +135,3 @@ def load_boards(extra_folders: list[Path] | None = None) -> BoardCatalog:
                 log.warning("skipping board file %s: %s", path, error)
                 catalog.problems.append(BoardProblem(str(path), f"{path.name}: {error}"))
     return catalog
-
-
-@dataclass
-class Fit:
-    """How much of a board's flash and RAM the model takes (model bytes and arena only)."""
-
-    board: str
-    flash_bytes: int
-    flash_capacity_bytes: int
-    ram_bytes: int | None
-    ram_capacity_bytes: int
-
-    @property
-    def flash_used_pct(self) -> float:
-        return round(100.0 * self.flash_bytes / self.flash_capacity_bytes, 2)
-
-    @property
-    def ram_used_pct(self) -> float | None:
-        if self.ram_bytes is None:
-            return None
-        return round(100.0 * self.ram_bytes / self.ram_capacity_bytes, 2)
-
-    @property
-    def flash_ok(self) -> bool:
-        return self.flash_bytes <= self.flash_capacity_bytes
-
-    @property
-    def ram_ok(self) -> bool | None:
-        return None if self.ram_bytes is None else self.ram_bytes <= self.ram_capacity_bytes
-
-    @property
-    def flash_headroom_bytes(self) -> int:
-        return self.flash_capacity_bytes - self.flash_bytes
-
-    @property
-    def ram_headroom_bytes(self) -> int | None:
-        return None if self.ram_bytes is None else self.ram_capacity_bytes - self.ram_bytes
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "board": self.board,
-            "flash_ok": self.flash_ok,
-            "ram_ok": self.ram_ok,
-            "flash_used_pct": self.flash_used_pct,
-            "ram_used_pct": self.ram_used_pct,
-            "flash_bytes": self.flash_bytes,
-            "flash_capacity_bytes": self.flash_capacity_bytes,
-            "flash_headroom_bytes": self.flash_headroom_bytes,
-            "ram_bytes": self.ram_bytes,
-            "ram_capacity_bytes": self.ram_capacity_bytes,
-            "ram_headroom_bytes": self.ram_headroom_bytes,
-        }
-
-
-def fit(flash_bytes: int, arena_bytes: int | None, board: Board) -> Fit:
-    """Model flash (the .tflite size) against board flash; tensor arena against board RAM."""
-    return Fit(board.id, flash_bytes, board.flash_bytes, arena_bytes, board.ram_bytes)

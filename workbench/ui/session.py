@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from workbench.core.analysis import Analysis, graph_figures
-from workbench.core.boards import Board, BoardCatalog, Fit, fit, load_boards
+from workbench.core.boards import Board, BoardCatalog, load_boards
 from workbench.core.errors import UnsafeModelError, WorkbenchError
+from workbench.core.fit import Fit, analysis_fit
 from workbench.core.loading import load_model
 from workbench.core.model import Model
 from workbench.core.tflm import TflmReport, check_tflm
@@ -143,4 +144,4 @@ class Session(QObject):
     def fit(self) -> Fit | None:
         if self.board is None or self.analysis is None:
             return None
-        return fit(self.analysis.size_bytes, self.analysis.arena_bytes, self.board)
+        return analysis_fit(self.analysis, self.board)

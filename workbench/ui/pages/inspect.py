@@ -20,7 +20,7 @@ from workbench.core.analysis import Analysis
 from workbench.core.boards import Board
 from workbench.core.model import Model
 from workbench.ui.session import Session
-from workbench.ui.widgets.cards import BAD, GOOD, MUTED, WARN, Card, Gauge
+from workbench.ui.widgets.cards import BAD, GOOD, LEVEL_COLORS, MUTED, Card, Gauge
 from workbench.ui.widgets.graph_view import GraphView
 from workbench.ui.widgets.layer_table import LayerBytesChart, LayerTable
 from workbench.ui.widgets.try_it import TryItPanel
@@ -248,20 +248,10 @@ class InspectPage(QWidget):
                 board_fit.ram_used_pct,
                 f"{kb(board_fit.ram_bytes)} of {board.ram_kb} KB",
             )
-        fits = board_fit.flash_ok and board_fit.ram_ok is not False
-        verdict = ("Fits" if fits else "Does not fit") + f" on {board.name}"
-        if fits and board_fit.ram_ok is None:
-            verdict = f"Flash fits on {board.name}; RAM unknown"
-        room = f": {kb(board_fit.flash_headroom_bytes)} flash"
-        if board_fit.ram_headroom_bytes is not None:
-            room += f" and {kb(board_fit.ram_headroom_bytes)} RAM left"
-        color = (
-            GOOD
-            if fits and board_fit.ram_ok and (board_fit.ram_used_pct or 0) <= 75 and board_fit.flash_used_pct <= 75
-            else (WARN if fits else BAD)
-        )
+        color = LEVEL_COLORS[board_fit.level]
         self.fit_card.detail.setText(
-            f"<b style='color:{color}'>{verdict}</b>{room} for your firmware and the TFLM runtime."
+            f"<b style='color:{color}'>{board_fit.verdict}</b>: {board_fit.headroom} for your firmware and the "
+            "TFLM runtime."
         )
 
     def _layer_selected(self, index: int) -> None:

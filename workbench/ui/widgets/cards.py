@@ -5,7 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from workbench.core import fit
+
 GOOD, WARN, BAD, MUTED = "#1b873f", "#b7791f", "#c53030", "#6b7280"
+LEVEL_COLORS = {fit.GOOD: GOOD, fit.TIGHT: WARN, fit.BAD: BAD, fit.UNKNOWN: MUTED}
 
 
 class Card(QFrame):
@@ -63,5 +66,5 @@ class Gauge(QWidget):
             self.bar.setValue(0)
             return
         self.bar.setValue(int(min(percent, 100.0) * 10))
-        color = GOOD if percent <= 75 else WARN if percent <= 100 else BAD
+        color = LEVEL_COLORS[fit.usage_level(percent)]
         self.bar.setStyleSheet(f"QProgressBar::chunk {{ background: {color}; border-radius: 5px; }}")
