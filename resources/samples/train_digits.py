@@ -2,14 +2,19 @@
 
 Writes, beside this script: digits.keras, digits_float.tflite, digits_int8.tflite,
 digits_samples.csv (ten held-out test images, one per row, pixel values 0..1),
-digits_samples_labels.txt, labels.txt and digits_accuracy.json.
-Run: make sample  (or .venv/bin/python resources/samples/train_digits.py)
+digits_samples_labels.txt, labels.txt and digits_accuracy.json; and the data the Optimize page
+preselects for the sample: digits_calib.npz (300 labelled training images) and digits_eval.npz
+(all 450 held-out test images with labels). Pixels are stored as float16, which holds the
+digits' k/16 grey levels exactly.
+Run: make sample  (or .venv/bin/python resources/samples/train_digits.py); with --data-only it
+writes only the data files and leaves the trained models as they are.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,30 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SEED = 7
+CALIBRATION_SAMPLES = 300
+
+
+def split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's digits scaled to 0..1, 25% held out for test (x_train, x_test, y_train, y_test)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    x = (digits.images / 16.0).astype("float32")[..., None]
+    y = digits.target.astype("int64")
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=SEED, stratify=y)
+    return x_train, x_test, y_train, y_test
+
+
+def write_data(x_train: np.ndarray, x_test: np.ndarray, y_train: np.ndarray, y_test: np.ndarray) -> None:
+    """The sample's calibration and evaluation data, small: compressed, float16 pixels, uint8 labels."""
+    for name, x, y in (
+        ("digits_calib.npz", x_train[:CALIBRATION_SAMPLES], y_train[:CALIBRATION_SAMPLES]),
+        ("digits_eval.npz", x_test, y_test),
+    ):
+        pixels = x.astype(np.float16)
+        assert np.array_equal(pixels.astype(np.float32), x), "float16 must hold the pixels exactly"
+        np.savez_compressed(HERE / name, x=pixels, y=y.astype(np.uint8))
 
 
 def build(keras: Any, batch_size: int | None) -> Any:
@@ -33,16 +62,14 @@ def build(keras: Any, batch_size: int | None) -> Any:
 
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    x_train, x_test, y_train, y_test = split()
+    write_data(x_train, x_test, y_train, y_test)
+    if "--data-only" in sys.argv[1:]:
+        return
     import keras
     import tensorflow as tf
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
 
     keras.utils.set_random_seed(SEED)
-    digits = load_digits()
-    x = (digits.images / 16.0).astype("float32")[..., None]
-    y = digits.target.astype("int64")
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=SEED, stratify=y)
 
     model = build(keras, batch_size=None)
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
