@@ -16,7 +16,7 @@ from workbench.units import kb
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("analyze", "boards", "run", "estimate", "optimize", "gui")
+COMMANDS = ("analyze", "boards", "plugins", "run", "estimate", "optimize", "gui")
 QUANT_CHOICES = ("float32", "float16", "dynamic", "int8", "int16x8")
 
 
@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     boards = sub.add_parser("boards", help="list the boards the workbench knows")
     boards.add_argument("--json", action="store_true", help="print a JSON list")
+
+    plugins = sub.add_parser("plugins", help="list boards, flashers and parsers with their origin, and skipped plugins")
+    plugins.add_argument("--json", action="store_true", help="print one JSON object")
 
     run = sub.add_parser("run", help="run the model on an input and print the prediction")
     run.add_argument("model")
@@ -97,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             return _analyze(args)
         if args.command == "boards":
             return _boards(args)
+        if args.command == "plugins":
+            return _plugins(args)
         if args.command == "run":
             return _run(args)
         if args.command == "estimate":
@@ -232,6 +237,24 @@ def _boards(args: argparse.Namespace) -> int:
     print(f"{'id':<28} {'name':<30} {'MCU':<14} {'MHz':>5} {'flash':>9} {'RAM':>8}  flasher")
     for b in boards:
         print(f"{b.id:<28} {b.name:<30} {b.mcu:<14} {b.clock_mhz:>5g} {b.flash_kb:>6} KB {b.ram_kb:>5} KB  {b.flasher}")
+    return 0
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from workbench.plugins import discover
+
+    catalog = discover()
+    if args.json:
+        _print_json(catalog.to_json())
+        return 0
+    print(f"{'kind':<8} {'name':<28} {'origin':<12} description")
+    for plugin in catalog.plugins:
+        replaces = f" (replaces {plugin.overrides})" if plugin.overrides else ""
+        print(f"{plugin.kind:<8} {plugin.name:<28} {plugin.origin:<12} {plugin.description}{replaces}")
+    if catalog.problems:
+        print(f"\nskipped {len(catalog.problems)}:")
+    for problem in catalog.problems:
+        print(f"{problem.kind:<8} {problem.origin:<12} {problem.source}: {problem.message}")
     return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from dataclasses import asdict, dataclass, field
@@ -10,14 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import WorkbenchError
-from workbench.plugins import plugin_folders
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
-
-log = logging.getLogger(__name__)
 
 _USB_ID = re.compile(r"^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$")
 FLASHERS = ("uf2", "esptool", "arduino-cli", "platformio", "pyocd", "dfu-util", "openocd")
@@ -42,6 +38,7 @@ class Board:
     chip: str = ""
     target: str = ""
     source: str = ""
+    origin: str = ""
 
     @property
     def flash_bytes(self) -> int:
@@ -84,8 +81,11 @@ def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> A
     return value
 
 
-def board_from_toml(path: Path) -> Board:
-    """Read one board file; raises ValueError with a short reason when it is malformed."""
+def board_from_toml(path: Path, origin: str = "") -> Board:
+    """Read one board file; raises ValueError with a short reason when it is malformed.
+
+    `origin` says where the file came from (built-in, entry-point or user; see workbench.plugins).
+    """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -119,19 +119,22 @@ def board_from_toml(path: Path) -> Board:
         chip=str(flash.get("chip", "")),
         target=str(flash.get("target", "")),
         source=str(path),
+        origin=origin,
     )
 
 
 def load_boards(extra_folders: list[Path] | None = None) -> BoardCatalog:
-    """All boards: built-ins first, then user folders (a user file overrides a built-in id)."""
+    """All boards: built-ins, then entry-point packages, then the user folder and `extra_folders`.
+
+    A later file with the same id overrides an earlier one; each board says its origin and source.
+    """
+    from workbench.plugins import discover  # discovery reads boards with this module: import late
+
+    found = discover(kinds=("board",), extra_board_folders=extra_folders or [])
     catalog = BoardCatalog()
-    for folder in plugin_folders("boards") + list(extra_folders or []):
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.toml")):
-            try:
-                catalog.boards[path.stem] = board_from_toml(path)
-            except (ValueError, OSError) as error:
-                log.warning("skipping board file %s: %s", path, error)
-                catalog.problems.append(BoardProblem(str(path), f"{path.name}: {error}"))
+    for plugin in found.of_kind("board"):
+        catalog.boards[plugin.name] = plugin.implementation
+    for problem in found.problems:
+        if problem.kind == "board":
+            catalog.problems.append(BoardProblem(problem.source, problem.message))
     return catalog

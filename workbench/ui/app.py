@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+from workbench.shipped import resources_dir
+
+RESOURCES = resources_dir()
 
 # Chromium flags for the embedded graph view: nothing in the background may reach out.
 _WEBENGINE_FLAGS = (

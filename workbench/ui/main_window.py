@@ -22,6 +22,7 @@ from workbench.core.errors import UnsafeModelError, WorkbenchError
 from workbench.core.loading import MODEL_SUFFIXES
 from workbench.logs import log_path
 from workbench.plugins import user_home
+from workbench.shipped import sample_model
 from workbench.ui.session import Session
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SAMPLE_MODEL = Path(__file__).resolve().parents[2] / "resources" / "samples" / "digits.keras"
+SAMPLE_MODEL = sample_model()
 MAX_RECENT = 8
 LATER_STEPS = (
     ("Deploy", "Export C code and projects, or flash the board"),

@@ -1,0 +1,72 @@
+"""The Flasher contract: what a flasher plugin declares and the three things it does.
+
+A flasher plugin is a subclass of `Flasher` in a file under a plugin folder's `flashers/`, or
+named by an entry point (see workbench/plugins.py). It declares `name` (the id boards use in
+`[flash] flasher = ...`) and `description`, and implements:
+
+- `available()`: whether it can run here, and if not what is missing and how to get it;
+- `plan(job)`: the steps it would take, each a sentence and, when it runs a program, the
+  command line (what `--dry-run` prints);
+- `flash(job, task)`: do it, reporting progress through `task` and stopping when it is cancelled;
+  problems a person can act on are raised as `WorkbenchError`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from workbench.core.boards import Board
+from workbench.tasks import Task
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a flasher can run on this computer; `missing` and `hint` say why not."""
+
+    ok: bool
+    missing: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class FlashJob:
+    """One firmware file for one board. Empty `port` or `drive` means: find it."""
+
+    firmware: Path
+    board: Board
+    port: str = ""
+    drive: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a flash: a sentence for people, and the command line when it runs a program."""
+
+    description: str
+    command: tuple[str, ...] = field(default=())
+
+    def __str__(self) -> str:
+        return f"{self.description}: {shlex.join(self.command)}" if self.command else self.description
+
+
+class Flasher(ABC):
+    """Base of every flasher plugin; see the module docstring for the contract."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    def available(self) -> Availability:
+        """Whether this flasher can run here (its programs are installed, and so on)."""
+
+    @abstractmethod
+    def plan(self, job: FlashJob) -> list[Step]:
+        """The steps `flash(job, ...)` would take, without doing anything."""
+
+    @abstractmethod
+    def flash(self, job: FlashJob, task: Task) -> None:
+        """Write the firmware to the board; raises WorkbenchError on a problem a person can fix."""

@@ -1,0 +1,1 @@
+"""Reading what a board prints: the Parser contract and Record (parse.py)."""

@@ -1,0 +1,48 @@
+"""Files shipped with the app: the built-in plugins and the resources (sample model, theme).
+
+In the source tree they are the top-level `plugins/` and `resources/` folders, where a reader
+expects them. pyproject.toml maps those folders into this package as `workbench.shipped.plugins`
+and `workbench.shipped.resources`, so a wheel carries them and an editable install finds them,
+and they are read through importlib.resources. Running straight from a checkout that was never
+installed, or from a PyInstaller bundle, the folders are found beside the package or in the bundle.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _folder(name: str) -> Path:
+    """The shipped folder `name` (plugins or resources) as a path on disk."""
+    try:
+        root = resources.files(f"{__name__}.{name}")
+    except ModuleNotFoundError:  # never installed: a bare checkout or a bundle
+        bundled = Path(getattr(sys, "_MEIPASS", "")) / name
+        return bundled if bundled.is_dir() else SOURCE_ROOT / name
+    # Installed as a folder (wheel or editable), the package root is a real directory; plugin
+    # files are imported from it by path, so a zipped install is not supported.
+    return Path(str(root))
+
+
+def builtin_plugin_dir() -> Path:
+    """The built-in plugins: boards/*.toml, flashers/*.py, parsers/*.py."""
+    return _folder("plugins")
+
+
+def resources_dir() -> Path:
+    """The resources folder: samples/ and themes/."""
+    return _folder("resources")
+
+
+def sample_model() -> Path:
+    """The bundled sample model the app opens first."""
+    return resources_dir() / "samples" / "digits.keras"
+
+
+def theme_path(name: str = "light") -> Path:
+    """A Qt style sheet from resources/themes."""
+    return resources_dir() / "themes" / f"{name}.qss"
