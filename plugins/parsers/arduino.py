@@ -14,7 +14,6 @@ import re
 from workbench.monitor.parse import Parser, Record, number
 
 _SEPARATORS = re.compile(r"[ \t,]+")
-_AROUND_COLON = re.compile(r"\s*:\s*")
 
 
 class ArduinoPlotterParser(Parser):
@@ -25,7 +24,16 @@ class ArduinoPlotterParser(Parser):
         self.labels: dict[int, str] = {}
 
     def _parts(self, line: str) -> list[str]:
-        return [part for part in _SEPARATORS.split(_AROUND_COLON.sub(":", line.strip())) if part]
+        """The parts of a line; `label : value` and `label: value` are one part, as `label:value`."""
+        parts: list[str] = []
+        for token in _SEPARATORS.split(line.strip()):
+            if not token:
+                continue
+            if parts and (token.startswith(":") or (parts[-1].endswith(":") and number(token) is not None)):
+                parts[-1] += token
+            else:
+                parts.append(token)
+        return parts
 
     def _read(self, line: str) -> tuple[dict[str, float], dict[int, str], bool] | None:
         """(values, labels set, whether any part was labelled) or None when the line is not plotter data."""
@@ -67,18 +75,22 @@ class ArduinoPlotterParser(Parser):
         return [Record(time, values)] if values else []
 
     def sniff(self, lines: list[str]) -> float:
-        """Share of lines that are plotter data; full confidence only with labelled parts."""
+        """Share of lines holding values (lines naming positions left out); full confidence only
+        with `label:value` parts, since bare numbers fit many formats."""
         probe = ArduinoPlotterParser()
-        lines = [line for line in lines if line.strip()]
-        data = labelled = 0
+        counted = data = labelled = 0
         for line in lines:
-            read = probe._read(line)
-            if read is None:
+            if not line.strip():
                 continue
-            probe.labels.update(read[1])
-            data += 1
-            labelled += read[2]
+            read = probe._read(line)
+            if read is not None and not read[0]:
+                probe.labels.update(read[1])
+                labelled += read[2]
+                continue
+            counted += 1
+            if read is not None:
+                data += 1
+                labelled += read[2]
         if not data:
             return 0.0
-        # Bare numbers fit many formats; `label:value` is this one's own.
-        return data / len(lines) * (1.0 if labelled else 0.5)
+        return data / counted * (1.0 if labelled else 0.5)

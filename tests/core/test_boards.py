@@ -1,4 +1,4 @@
-"""Boards as TOML data, user boards and malformed files."""
+"""Boards as TOML data, user boards, malformed files, and where each board came from."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from workbench.core.boards import FLASHERS, load_boards
-from workbench.plugins import user_plugin_dir
+from workbench.plugins import builtin_plugin_dir, user_plugin_dir
 
 REQUIRED_BOARDS = {
     "arduino_nano33_ble_sense",
@@ -63,3 +63,31 @@ def test_unknown_board_lists_known_ones() -> None:
     with pytest.raises(WorkbenchError) as caught:
         load_boards().get("nope")
     assert "raspberry_pi_pico" in caught.value.hint
+
+
+def test_each_board_says_where_it_came_from_and_a_user_file_overrides_a_built_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TINYML_WORKBENCH_HOME", str(tmp_path / "home"))
+    builtin = builtin_plugin_dir() / "boards"
+    user = tmp_path / "home" / "plugins" / "boards"
+    user.mkdir(parents=True)
+    pico = (builtin / "raspberry_pi_pico.toml").read_text()
+    (user / "raspberry_pi_pico.toml").write_text(pico.replace("ram_kb = 264", "ram_kb = 200"))
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "lab_pico.toml").write_text(pico.replace('name = "Raspberry Pi Pico"', 'name = "Lab Pico"'))
+
+    catalog = load_boards(extra_folders=[extra])
+    assert catalog.problems == []
+    nano = catalog.get("arduino_nano33_ble_sense")
+    assert (nano.origin, nano.source) == ("built-in", str(builtin / "arduino_nano33_ble_sense.toml"))
+    overridden = catalog.get("raspberry_pi_pico")
+    assert (overridden.origin, overridden.source, overridden.ram_kb) == (
+        "user",
+        str(user / "raspberry_pi_pico.toml"),
+        200,
+    )
+    lab = catalog.get("lab_pico")
+    assert (lab.origin, lab.name) == ("user", "Lab Pico")
+    assert nano.to_json()["origin"] == "built-in"

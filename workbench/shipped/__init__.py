@@ -10,7 +10,10 @@ installed, or from a PyInstaller bundle, the folders are found beside the packag
 from __future__ import annotations
 
 import sys
-from importlib import resources
+
+# Not `from importlib import resources`: importing the subpackage workbench.shipped.resources
+# binds the name `resources` in this module, over anything else of that name.
+from importlib.resources import files
 from pathlib import Path
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +22,7 @@ SOURCE_ROOT = Path(__file__).resolve().parents[2]
 def _folder(name: str) -> Path:
     """The shipped folder `name` (plugins or resources) as a path on disk."""
     try:
-        root = resources.files(f"{__name__}.{name}")
+        root = files(f"{__name__}.{name}")
     except ModuleNotFoundError:  # never installed: a bare checkout or a bundle
         bundled = Path(getattr(sys, "_MEIPASS", "")) / name
         return bundled if bundled.is_dir() else SOURCE_ROOT / name

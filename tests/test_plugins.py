@@ -1,0 +1,398 @@
+"""Plugin discovery (built-ins, entry points, user folder) and the built-in flasher and parsers."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench.core.boards import load_boards
+from workbench.core.errors import Cancelled, WorkbenchError
+from workbench.flash.api import FlashJob
+from workbench.monitor.parse import Parser, Record, detect
+from workbench.plugins import BUILTIN, ENTRY_POINT, USER, builtin_plugin_dir, discover
+from workbench.tasks import Task
+
+# Written from the UF2 specification (github.com/microsoft/uf2), not from the flasher under test.
+UF2_RP2040, UF2_NRF52840 = 0xE48BFF56, 0xADA52840
+FLASHER_HEADER = "from workbench.flash.api import Availability, Flasher, FlashJob, Step\n"
+PARSER_HEADER = "from workbench.monitor.parse import Parser, Record\n"
+GOOD_FLASHER = """
+class MyFlasher(Flasher):
+    name = "mine"
+    description = "Copies nothing"
+    def available(self): return Availability(ok=False, missing="mytool", hint="pip install mytool")
+    def plan(self, job): return [Step("Run mytool", ("mytool", str(job.firmware)))]
+    def flash(self, job, task): pass
+"""
+GOOD_PARSER = """
+class {cls}(Parser):
+    name = "{name}"
+    description = "Every line is one value"
+    def sniff(self, lines): return 0.0
+    def feed(self, line, time): return [Record(time, {{"line": float(len(line))}})]
+"""
+
+
+@pytest.fixture()
+def user_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty user plugin folder of this test's own."""
+    monkeypatch.setenv("TINYML_WORKBENCH_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "home" / "plugins"
+    for kind in ("boards", "flashers", "parsers"):
+        (folder / kind).mkdir(parents=True)
+    return folder
+
+
+def write(path: Path, text: str) -> None:
+    path.write_text(textwrap.dedent(text))
+
+
+def test_built_ins_of_every_kind_are_found_with_their_origin(user_plugins: Path) -> None:
+    catalog = discover()
+    assert catalog.problems == []
+    boards = {p.name for p in catalog.of_kind("board")}
+    assert boards == {path.stem for path in (builtin_plugin_dir() / "boards").glob("*.toml")}
+    assert {p.name for p in catalog.of_kind("flasher")} >= {"uf2"}
+    assert {p.name for p in catalog.of_kind("parser")} >= {"arduino", "csv"}
+    for plugin in catalog.plugins:
+        assert plugin.origin == BUILTIN
+        assert Path(plugin.source).is_relative_to(builtin_plugin_dir()), plugin.source
+        assert plugin.description
+
+
+def test_user_plugins_are_added_and_replace_built_ins_of_the_same_name(user_plugins: Path) -> None:
+    write(user_plugins / "flashers" / "my_flasher.py", FLASHER_HEADER + GOOD_FLASHER)
+    write(user_plugins / "parsers" / "my_csv.py", PARSER_HEADER + GOOD_PARSER.format(cls="MyCsv", name="csv"))
+    pico = (builtin_plugin_dir() / "boards" / "raspberry_pi_pico.toml").read_text()
+    (user_plugins / "boards" / "raspberry_pi_pico.toml").write_text(pico.replace("flash_kb = 2048", "flash_kb = 4096"))
+
+    catalog = discover()
+    assert catalog.problems == []
+    mine = catalog.get("flasher", "mine")
+    assert (mine.origin, mine.source) == (USER, str(user_plugins / "flashers" / "my_flasher.py"))
+    job = FlashJob(Path("fw.bin"), load_boards().get("raspberry_pi_pico"))
+    assert [str(step) for step in catalog.flasher("mine").plan(job)] == ["Run mytool: mytool fw.bin"]
+    assert catalog.flasher("mine").available().missing == "mytool"
+
+    csv = catalog.get("parser", "csv")
+    assert csv.origin == USER and Path(csv.overrides).parent == builtin_plugin_dir() / "parsers"
+    assert catalog.parser("csv").feed("abc", 2.0) == [Record(2.0, {"line": 3.0})]
+    assert [p.name for p in catalog.of_kind("parser")].count("csv") == 1
+
+    board = catalog.get("board", "raspberry_pi_pico")
+    assert board.origin == USER and board.implementation.flash_kb == 4096
+    assert board.overrides == str(builtin_plugin_dir() / "boards" / "raspberry_pi_pico.toml")
+
+
+def test_a_bad_plugin_is_reported_and_skipped_and_the_rest_still_load(user_plugins: Path) -> None:
+    flashers, parsers = user_plugins / "flashers", user_plugins / "parsers"
+    write(flashers / "syntax.py", "def broken(:\n")
+    write(flashers / "raises.py", "raise RuntimeError('no hardware here')\n")
+    write(flashers / "exits.py", "import sys\nsys.exit(3)\n")
+    write(flashers / "nameless.py", FLASHER_HEADER + GOOD_FLASHER.replace('name = "mine"', ""))
+    write(flashers / "undescribed.py", FLASHER_HEADER + GOOD_FLASHER.replace('description = "Copies nothing"', ""))
+    write(flashers / "spaced.py", FLASHER_HEADER + GOOD_FLASHER.replace('"mine"', '"my flasher"'))
+    write(flashers / "no_flash.py", FLASHER_HEADER + GOOD_FLASHER.replace("def flash(self, job, task)", "def go(self)"))
+    write(flashers / "no_job.py", FLASHER_HEADER + GOOD_FLASHER.replace("def plan(self, job)", "def plan(self)"))
+    write(parsers / "no_time.py", PARSER_HEADER + GOOD_PARSER.format(cls="P", name="p").replace(", time)", ")"))
+    write(parsers / "nothing.py", "X = 1\n")
+    write(
+        parsers / "init_fails.py",
+        PARSER_HEADER
+        + GOOD_PARSER.format(cls="P", name="p")
+        + "    def __init__(self):\n        raise OSError('no port')\n",
+    )
+    write(parsers / "good.py", PARSER_HEADER + GOOD_PARSER.format(cls="Good", name="good"))
+    write(parsers / "_helper.py", "raise RuntimeError('helpers are not loaded')\n")
+
+    catalog = discover()
+    problems = {Path(p.source).name: p.message for p in catalog.problems}
+    assert all(p.origin == USER for p in catalog.problems)
+    assert "could not be loaded (SyntaxError" in problems["syntax.py"]
+    assert "could not be loaded (RuntimeError: no hardware here)" in problems["raises.py"]
+    assert "could not be loaded (SystemExit: 3)" in problems["exits.py"]
+    assert problems["nameless.py"] == "MyFlasher has no name"
+    assert problems["undescribed.py"] == "MyFlasher has no description"
+    assert "'my flasher' must be letters" in problems["spaced.py"]
+    assert problems["no_flash.py"] == "MyFlasher does not implement flash()"
+    assert problems["no_job.py"] == "MyFlasher.plan() must take (self, job)"
+    assert problems["no_time.py"] == "P.feed() must take (self, line, time)"
+    assert problems["nothing.py"] == "nothing.py: defines no Parser subclass"
+    assert problems["init_fails.py"] == "P could not be created (OSError: no port)"
+    assert "_helper.py" not in problems and len(problems) == 11
+    assert {p.kind for p in catalog.problems} == {"flasher", "parser"}
+    assert catalog.get("parser", "good").origin == USER
+    assert {"uf2", "arduino", "csv"} <= {p.name for p in catalog.plugins}
+    with pytest.raises(WorkbenchError, match="unknown flasher 'mine'") as caught:
+        catalog.get("flasher", "mine")
+    assert "uf2" in caught.value.hint
+
+
+@pytest.fixture()
+def installed_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_plugins: Path) -> Iterator[Path]:
+    """A package installed on sys.path whose metadata declares tinyml_workbench.plugins entry points."""
+    site = tmp_path / "site"
+    package = site / "wbtest_vendor"
+    (package / "boards").mkdir(parents=True)
+    write(package / "__init__.py", "from wbtest_vendor.flashing import VendorFlasher\n")
+    write(
+        package / "flashing.py",
+        FLASHER_HEADER + GOOD_FLASHER.replace('"mine"', '"vendor"').replace("MyFlasher", "VendorFlasher"),
+    )
+    write(
+        package / "parsing.py",
+        PARSER_HEADER
+        + GOOD_PARSER.format(cls="SoloParser", name="solo")
+        + "class NotAPlugin:\n    pass\ndef helper():\n    pass\n",
+    )
+    write(package / "empty.py", "from workbench.flash.api import Flasher\n")
+    pico = (builtin_plugin_dir() / "boards" / "raspberry_pi_pico.toml").read_text()
+    (package / "boards" / "vendor_board.toml").write_text(pico.replace("Raspberry Pi Pico", "Vendor Board"))
+    info = site / "wbtest_vendor-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: wbtest-vendor\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[tinyml_workbench.plugins]\n"
+        "vendor = wbtest_vendor\n"
+        "solo = wbtest_vendor.parsing:SoloParser\n"
+        "missing = wbtest_not_installed\n"
+        "helper = wbtest_vendor.parsing:helper\n"
+        "stranger = wbtest_vendor.parsing:NotAPlugin\n"
+        "empty = wbtest_vendor.empty\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    yield site
+    for name in [m for m in sys.modules if m.startswith("wbtest_vendor")]:
+        del sys.modules[name]
+
+
+def test_entry_points_name_a_module_or_a_class(installed_package: Path) -> None:
+    catalog = discover()
+    package = installed_package / "wbtest_vendor"
+    vendor = catalog.get("flasher", "vendor")
+    assert vendor.origin == ENTRY_POINT and vendor.source == "wbtest-vendor: vendor = wbtest_vendor (VendorFlasher)"
+    solo = catalog.get("parser", "solo")
+    assert (solo.origin, solo.source) == (ENTRY_POINT, "wbtest-vendor: solo = wbtest_vendor.parsing:SoloParser")
+    board = catalog.get("board", "vendor_board")
+    assert (board.origin, board.source) == (ENTRY_POINT, str(package / "boards" / "vendor_board.toml"))
+    assert load_boards().get("vendor_board").origin == ENTRY_POINT
+    problems = {p.source.split(":")[1].split("=")[0].strip(): p.message for p in catalog.problems}
+    assert problems == {
+        "missing": "could not be loaded (ModuleNotFoundError: No module named 'wbtest_not_installed')",
+        "helper": "names neither a module nor a class",
+        "stranger": "NotAPlugin is neither a Flasher nor a Parser",
+        "empty": "holds no Flasher or Parser subclass and no boards/ folder",
+    }
+    assert {p.kind for p in catalog.problems} == {"plugin"}
+
+
+def test_the_plugins_command_lists_kind_name_origin_and_problems(installed_package: Path, tmp_path: Path) -> None:
+    home = Path(os.environ["TINYML_WORKBENCH_HOME"])
+    write(home / "plugins" / "parsers" / "good.py", PARSER_HEADER + GOOD_PARSER.format(cls="Good", name="good"))
+    write(home / "plugins" / "flashers" / "broken.py", "import not_a_module\n")
+    paths = [str(installed_package), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    command = [sys.executable, "-m", "workbench", "plugins"]
+    listed = subprocess.run([*command, "--json"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    data = json.loads(listed.stdout)
+    rows = {(p["kind"], p["name"]): p["origin"] for p in data["plugins"]}
+    assert rows[("flasher", "uf2")] == BUILTIN and rows[("board", "raspberry_pi_pico")] == BUILTIN
+    assert rows[("parser", "good")] == USER and rows[("flasher", "vendor")] == ENTRY_POINT
+    broken = [p for p in data["problems"] if p["source"].endswith("broken.py")]
+    assert broken == [
+        {
+            "kind": "flasher",
+            "origin": USER,
+            "source": str(home / "plugins" / "flashers" / "broken.py"),
+            "message": "broken.py: could not be loaded (ModuleNotFoundError: No module named 'not_a_module')",
+        }
+    ]
+    text = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert text.returncode == 0, text.stderr
+    assert "parser   good" in text.stdout and "skipped 5:" in text.stdout
+    assert "broken.py: could not be loaded" in text.stdout
+
+
+# --- the built-in uf2 flasher -----------------------------------------------------------------
+
+
+def make_uf2(path: Path, payload: bytes, family: int) -> bytes:
+    """A UF2 file of 256-byte payloads, as picotool and uf2conv write them."""
+    chunks = [payload[i : i + 256] for i in range(0, len(payload), 256)]
+    blocks = [
+        struct.pack("<8I", 0x0A324655, 0x9E5D5157, 0x2000, 0x10000000 + 256 * n, 256, n, len(chunks), family)
+        + chunk.ljust(476, b"\0")
+        + struct.pack("<I", 0x0AB16F30)
+        for n, chunk in enumerate(chunks)
+    ]
+    data = b"".join(blocks)
+    path.write_bytes(data)
+    return data
+
+
+@pytest.fixture()
+def pico_drive(tmp_path: Path) -> Path:
+    """A folder standing for a Pico in BOOTSEL mode, as its bootloader shows it."""
+    drive = tmp_path / "RPI-RP2"
+    drive.mkdir()
+    (drive / "INFO_UF2.TXT").write_text("UF2 Bootloader v3.0\nModel: Raspberry Pi RP2\nBoard-ID: RPI-RP2\n")
+    return drive
+
+
+def test_uf2_flasher_needs_nothing_and_plans_its_steps(tmp_path: Path) -> None:
+    uf2 = discover(kinds=("flasher",)).flasher("uf2")
+    assert uf2.available().ok
+    job = FlashJob(tmp_path / "blink.uf2", load_boards().get("raspberry_pi_pico"))
+    steps = [str(step) for step in uf2.plan(job)]
+    assert len(steps) == 3
+    assert str(job.firmware) in steps[0] and "RP2040" in steps[0]
+    assert "Raspberry Pi Pico" in steps[1] and "bootloader" in steps[1]
+    assert "INFO_UF2.TXT" in steps[2]
+
+
+def test_uf2_flasher_copies_a_checked_file_to_the_drive_with_progress(tmp_path: Path, pico_drive: Path) -> None:
+    firmware = tmp_path / "model.uf2"
+    data = make_uf2(firmware, os.urandom(60_000), UF2_RP2040)
+    reports: list[float] = []
+    task = Task(on_progress=lambda fraction, status: reports.append(fraction))
+    job = FlashJob(firmware, load_boards().get("raspberry_pi_pico"), drive=str(pico_drive))
+    discover(kinds=("flasher",)).flasher("uf2").flash(job, task)
+    assert (pico_drive / "model.uf2").read_bytes() == data
+    assert reports[-1] == 1.0 and len(reports) > 3 and reports == sorted(reports)
+
+
+def test_uf2_flasher_refuses_what_the_bootloader_would_ignore(tmp_path: Path, pico_drive: Path) -> None:
+    uf2 = discover(kinds=("flasher",)).flasher("uf2")
+    pico = load_boards().get("raspberry_pi_pico")
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(os.urandom(1024))
+    nrf = tmp_path / "nrf.uf2"
+    make_uf2(nrf, os.urandom(1000), UF2_NRF52840)
+    with pytest.raises(WorkbenchError, match="not a UF2 file"):
+        uf2.flash(FlashJob(raw, pico, drive=str(pico_drive)), Task())
+    with pytest.raises(WorkbenchError, match=r"UF2 family 0xada52840 is not the board's RP2040 \(0xe48bff56\)"):
+        uf2.flash(FlashJob(nrf, pico, drive=str(pico_drive)), Task())
+    assert sorted(p.name for p in pico_drive.iterdir()) == ["INFO_UF2.TXT"]
+    nrf_board = load_boards().get("xiao_nrf52840_sense")
+    uf2.flash(FlashJob(nrf, nrf_board, drive=str(pico_drive)), Task())
+    assert (pico_drive / "nrf.uf2").read_bytes() == nrf.read_bytes()
+
+
+def test_uf2_flasher_finds_the_one_bootloader_drive(tmp_path: Path, pico_drive: Path) -> None:
+    uf2_module = sys.modules[discover(kinds=("flasher",)).get("flasher", "uf2").implementation.__module__]
+    other = tmp_path / "USB_STICK"
+    other.mkdir()
+    assert uf2_module.find_drive([other, pico_drive]) == pico_drive
+    with pytest.raises(WorkbenchError, match="no UF2 drive found") as caught:
+        uf2_module.find_drive([other])
+    assert "bootloader mode" in caught.value.hint
+    (other / "INFO_UF2.TXT").write_text("Board-ID: NRF52840-XIAO\n")
+    with pytest.raises(WorkbenchError, match="2 UF2 drives found"):
+        uf2_module.find_drive([other, pico_drive])
+
+
+def test_uf2_flasher_stops_copying_when_cancelled(tmp_path: Path, pico_drive: Path) -> None:
+    firmware = tmp_path / "big.uf2"
+    make_uf2(firmware, os.urandom(300_000), UF2_RP2040)
+    task = Task(on_progress=lambda fraction, status: fraction > 0 and task.cancel())
+    job = FlashJob(firmware, load_boards().get("raspberry_pi_pico"), drive=str(pico_drive))
+    with pytest.raises(Cancelled):
+        discover(kinds=("flasher",)).flasher("uf2").flash(job, task)
+    assert (pico_drive / "big.uf2").stat().st_size < firmware.stat().st_size
+
+
+# --- the built-in parsers ---------------------------------------------------------------------
+
+
+def feed_all(parser: Parser, lines: list[str]) -> list[Record]:
+    return [record for time, line in enumerate(lines) for record in parser.feed(line, float(time))]
+
+
+def test_arduino_parser_reads_the_serial_plotter_protocol() -> None:
+    parser = discover(kinds=("parser",)).parser("arduino")
+    records = feed_all(
+        parser,
+        [
+            "Booting sketch v2, 3 sensors",  # words and numbers: text, not data
+            "temp:21.5,humidity:40",
+            "x:1 y:-2.5\tz:3e2",
+            "accel : 0.25",
+            "42",
+            "ax:\tay:",  # names positions 1 and 2 from now on
+            "0.1\t0.2",
+            "score:nan",
+            "Error: sensor not found",
+        ],
+    )
+    assert [(r.time, r.values) for r in records[:4]] == [
+        (1.0, {"temp": 21.5, "humidity": 40.0}),
+        (2.0, {"x": 1.0, "y": -2.5, "z": 300.0}),
+        (3.0, {"accel": 0.25}),
+        (4.0, {"value 1": 42.0}),
+    ]
+    assert records[4] == Record(6.0, {"ax": 0.1, "ay": 0.2})
+    assert records[5].time == 7.0 and math.isnan(records[5].values["score"])
+    assert len(records) == 6
+
+
+def test_arduino_parser_takes_a_line_of_words_as_names() -> None:
+    parser = discover(kinds=("parser",)).parser("arduino")
+    records = feed_all(parser, ["pitch roll", "1 2", "3 4 5"])
+    assert [r.values for r in records] == [{"pitch": 1.0, "roll": 2.0}, {"pitch": 3.0, "roll": 4.0, "value 3": 5.0}]
+
+
+def test_csv_parser_reads_a_header_and_rows_of_numbers() -> None:
+    parser = discover(kinds=("parser",)).parser("csv")
+    assert feed_all(parser, ["1,2,3"]) == [Record(0.0, {"column 1": 1.0, "column 2": 2.0, "column 3": 3.0})]
+    records = feed_all(
+        parser,
+        [
+            '"ax", ay ,az',
+            "0.5,-1,2e-3",
+            "1,2",  # wrong number of fields: dropped
+            "1,two,3",  # words and numbers: dropped
+            "millis,score",  # printed again after a reset: new names
+            "1000,0.9",
+        ],
+    )
+    assert [(r.time, r.values) for r in records] == [
+        (1.0, {"ax": 0.5, "ay": -1.0, "az": 0.002}),
+        (5.0, {"millis": 1000.0, "score": 0.9}),
+    ]
+
+
+ARDUINO_OUTPUT = ["Starting", "yes:0.91 no:0.09", "yes:0.12 no:0.88", "yes:0.95 no:0.05"]
+CSV_OUTPUT = ["millis,yes,no", "100,0.91,0.09", "200,0.12,0.88", "300,0.95,0.05"]
+
+
+def test_detect_picks_the_parser_for_what_the_board_prints() -> None:
+    parsers = discover(kinds=("parser",)).parsers()
+    assert [p.name for p in parsers][:2] == ["arduino", "csv"]
+    assert detect(ARDUINO_OUTPUT, parsers).name == "arduino"  # type: ignore[union-attr]
+    assert detect(CSV_OUTPUT, parsers).name == "csv"  # type: ignore[union-attr]
+    assert detect(["Hello from the board", "Wi-Fi connected, IP 10.0.0.2"], parsers) is None
+
+
+def test_detect_leaves_out_a_parser_that_fails() -> None:
+    class Failing(Parser):
+        name = "failing"
+        description = "Always fails"
+
+        def sniff(self, lines: list[str]) -> float:
+            raise ValueError("bug")
+
+        def feed(self, line: str, time: float) -> list[Record]:
+            return []
+
+    csv = discover(kinds=("parser",)).parser("csv")
+    assert detect(CSV_OUTPUT, [Failing(), csv]) is csv
