@@ -30,15 +30,17 @@ import sys
 import types
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.boards import board_from_toml
 from workbench.core.errors import WorkbenchError
 from workbench.flash.api import Flasher
 from workbench.monitor.parse import Parser
 from workbench.shipped import builtin_plugin_dir
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 log = logging.getLogger(__name__)
 
@@ -280,12 +282,14 @@ def _add_class(collector: _Collector, origin: str, source: str, kind: str, cls: 
     collector.add(Plugin(kind, cls.name, cls.description, origin, source, cls))
 
 
-def _entry_points() -> list[metadata.EntryPoint]:
+def _entry_points() -> list[EntryPoint]:
+    from importlib import metadata  # 40 ms: only when plugins are looked for, not for user_home()
+
     points = metadata.entry_points(group=ENTRY_POINT_GROUP)
     return sorted(points, key=lambda ep: (ep.dist.name if ep.dist else "", ep.name))
 
 
-def _scan_entry_point(collector: _Collector, entry_point: metadata.EntryPoint) -> None:
+def _scan_entry_point(collector: _Collector, entry_point: EntryPoint) -> None:
     distribution = entry_point.dist.name if entry_point.dist else "?"
     source = f"{distribution}: {entry_point.name} = {entry_point.value}"
     if entry_point.attr and not collector.kinds & set(CONTRACTS):
