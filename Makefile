@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint sample benchmark screenshot clean
+.PHONY: run test test-fast lint sample benchmark screenshot clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.10-3.12 is needed"; exit 1; }
@@ -26,9 +26,15 @@ lint: $(TEST_STAMP)
 	$(PY) -m ruff check workbench tests tools resources
 	$(PY) -m ruff format --check workbench tests tools resources
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests --ignore=tests/benchmarks
+
+# Everything that does not start TensorFlow, in well under a minute; a test that imports it
+# unmarked fails here (tests/fast_guard), so the split stays honest.
+test-fast: $(TEST_STAMP)
+	QT_QPA_PLATFORM=offscreen PYTHONPATH=tests/fast_guard $(PY) -m pytest -q -m "not slow" tests --ignore=tests/benchmarks
 
 benchmark: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s tests/benchmarks

@@ -14,6 +14,16 @@ SHARED_MODELS = ROOT.parent / "shared" / "models"
 SAMPLES = ROOT / "resources" / "samples"
 
 
+SLOW_FIXTURES = {"built_models", "digits_data"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use a fixture built by TensorFlow are slow, like those marked by hand."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Settings, user plugins and logs of the tests live in a temporary folder."""

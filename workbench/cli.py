@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -87,10 +89,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def unknown_command(word: str) -> str | None:
+    """The error for a first argument that is neither a command nor an existing path, else None."""
+    if word in COMMANDS or word.startswith("-") or Path(word).expanduser().exists():
+        return None
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
+    if close:
+        return f"unknown command '{word}' (did you mean '{close[0]}'?)"
+    looks_like_a_file = Path(word).suffix or os.sep in word or (os.altsep or os.sep) in word
+    if looks_like_a_file:
+        return f"{word}: no such file or folder"
+    return f"unknown command '{word}' (commands: {', '.join(COMMANDS)})"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     setup_logging()
-    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+    if argv and (problem := unknown_command(argv[0])):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if not argv or argv[0] not in COMMANDS and not argv[0].startswith("-"):
         return _gui(argv[0] if argv else None)
     args = build_parser().parse_args(argv)
     if args.command in (None, "gui"):
@@ -119,9 +137,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _gui(model: str | None) -> int:
+    if model is not None and not Path(model).expanduser().exists():
+        print(f"error: {model}: no such file or folder", file=sys.stderr)
+        return 2
+    if not _display_available():
+        print(
+            "error: no display to open the app on (DISPLAY and WAYLAND_DISPLAY are not set)\n"
+            "hint: run it on a desktop, set QT_QPA_PLATFORM=offscreen, or use a command: "
+            f"{', '.join(c for c in COMMANDS if c != 'gui')}",
+            file=sys.stderr,
+        )
+        return 2
     from workbench.ui.app import run_app
 
     return run_app(model)
+
+
+def _display_available() -> bool:
+    """Whether Qt has a screen to open a window on (always on Windows and macOS)."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _print_json(data: Any) -> None:
@@ -210,17 +246,10 @@ def _optimize(args: argparse.Namespace) -> int:
     tflm = variant.analysis.tflm
     if tflm is not None:
         print("TFLM: runs" if tflm.compatible else f"TFLM: will not run ({tflm.problems[0].message})")
-    evaluation = variant.evaluation or {}
-    if "accuracy" in evaluation:
-        acc = evaluation["accuracy"]
-        print(f"accuracy: float {acc['float']:.1%}, optimized {acc['optimized']:.1%}")
-    elif "mae" in evaluation:
-        print(f"MAE: float {evaluation['mae']['float']:.4g}, optimized {evaluation['mae']['optimized']:.4g}")
-    if "fidelity" in evaluation:
-        fid = evaluation["fidelity"]
-        agreement = f", top-1 agreement {fid['top1_agreement']:.1%}" if "top1_agreement" in fid else ""
-        snr = "exact" if fid["output_snr_db"] is None else f"{fid['output_snr_db']:.1f} dB"
-        print(f"fidelity: output SNR {snr}{agreement}")
+    if variant.evaluation is not None:
+        print(variant.evaluation.summary)
+        for warning in variant.evaluation.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -65,6 +65,8 @@ def _one_line(error: WorkbenchError) -> str:
         (lambda d, r: _mkdir(d / "folder"), "not a SavedModel"),
         (lambda d, r: _write(d / "fake.keras", b"not a zip"), "not a Keras model file"),
         (lambda d, r: _write(d / "fake.h5", b"text"), "not an HDF5 file"),
+        (lambda d, r: _write(d / "corrupt.h5", b"\x89HDF\r\n\x1a\n" + b"garbage" * 40), "damaged or truncated"),
+        (lambda d, r: _weights_only(d / "weights.h5"), "holds only weights"),
     ],
 )
 def test_bad_inputs_give_one_line_naming_the_file(tmp_path: Path, reference_models: Path, make, expected: str) -> None:  # type: ignore[no-untyped-def]
@@ -74,6 +76,25 @@ def test_bad_inputs_give_one_line_naming_the_file(tmp_path: Path, reference_mode
     message = _one_line(caught.value)
     assert expected in message
     assert path.name in message
+
+
+def test_a_keras_model_opened_before_opens_from_the_cache_without_tensorflow(
+    built_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second open of the same bytes needs no child: one that would abort proves it."""
+    source = tmp_path / "copy.keras"
+    shutil.copy(built_models / "small_cnn.keras", source)
+    monkeypatch.setenv("TINYML_WORKBENCH_HOME", str(tmp_path / "home"))
+    first = load_model(source)
+    crash = tmp_path / "crash"
+    crash.mkdir()
+    (crash / "sitecustomize.py").write_text("import os, sys\nif 'child_main' in sys.argv[0]:\n    os.abort()\n")
+    monkeypatch.setenv("PYTHONPATH", str(crash))
+    again = load_model(source)
+    assert again.tflite == first.tflite and again.layer_names == first.layer_names
+    source.write_bytes(source.read_bytes() + b"\0")  # other content: converted again, in the aborting child
+    with pytest.raises(WorkbenchError, match="crashed"):
+        load_model(source)
 
 
 def test_corrupt_flatbuffer_offsets_do_not_crash(tmp_path: Path, reference_models: Path) -> None:
@@ -106,6 +127,17 @@ def test_saved_model_copy_without_variables_fails_cleanly(tmp_path: Path, built_
 
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
+    return path
+
+
+def _weights_only(path: Path) -> Path:
+    """What Keras' save_weights writes: layer names and weights, no model config."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(path, "w") as handle:
+        handle.attrs["layer_names"] = [b"dense"]
+        handle.create_group("dense").create_dataset("kernel:0", data=np.zeros((2, 2), "float32"))
     return path
 
 

@@ -6,6 +6,7 @@ import logging
 import zipfile
 from pathlib import Path
 
+from workbench.core import conversion_cache
 from workbench.core.child import run_in_child
 from workbench.core.errors import WorkbenchError
 from workbench.core.flatbuffer import FlatBufferError
@@ -97,18 +98,59 @@ def load_model(path: str | Path, *, allow_unsafe: bool = False, task: Task | Non
     fmt = detect_format(path)
     task.progress(0.05, f"Reading {path.name}")
     if fmt == "tflite":
-        return _from_tflite(path, path.read_bytes(), fmt, [], [])
+        return _from_tflite(path, _read(path), fmt, [], [])
     if fmt == "keras" and not zipfile.is_zipfile(path):
         raise WorkbenchError(f"{path.name}: the .keras archive is damaged or truncated")
+    if fmt == "h5":
+        check_hdf5(path)
+    notes = [f"Converted from {fmt} to float TFLite with batch size 1 for analysis."]
+    key = conversion_cache.content_key(path, fmt)
+    cached = conversion_cache.lookup(key)
+    # A conversion made with code allowed is reused only when code is allowed again: otherwise
+    # the child converts and decides, as the first time, whether the file holds code.
+    if cached is not None and (allow_unsafe or not cached[1].get("code_allowed")):
+        tflite, facts = cached
+        task.progress(1.0, f"Opened {path.name} (converted before)")
+        return _from_tflite(path, tflite, fmt, facts.get("layer_names", []), notes)
+    task.progress(0.06, f"Converting {path.name}: starting TensorFlow (the first time takes a while)")
     result = run_in_child(
         "workbench.core.keras_convert:convert_job",
         {"path": str(path.resolve()), "format": fmt, "allow_unsafe": allow_unsafe},
-        task.span(0.05, 1.0),
+        task.span(0.06, 1.0),
         f"Converting {path.name}",
     )
     tflite = result["_files"]["tflite"]
-    notes = [f"Converted from {fmt} to float TFLite with batch size 1 for analysis."]
-    return _from_tflite(path, tflite, fmt, result.get("layer_names", []), notes)
+    model = _from_tflite(path, tflite, fmt, result.get("layer_names", []), notes)
+    conversion_cache.store(key, tflite, {"layer_names": model.layer_names, "code_allowed": allow_unsafe})
+    return model
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise WorkbenchError(f"{path.name}: cannot be read ({error.strerror or error})") from None
+
+
+def check_hdf5(path: Path) -> None:
+    """Open an .h5 file far enough to know it is an intact Keras model file, without TensorFlow."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            has_model = "model_config" in handle.attrs
+            has_weights = "model_weights" in handle or "layer_names" in handle.attrs
+    except OSError:
+        raise WorkbenchError(
+            f"{path.name}: the HDF5 file is damaged or truncated and cannot be opened",
+            "Copy or download the file again, or save the model again where it was trained.",
+        ) from None
+    if not has_model:
+        what = "only weights" if has_weights else "no Keras model"
+        raise WorkbenchError(
+            f"{path.name}: this .h5 file holds {what}, not a whole model (it has no model_config)",
+            "Save the whole model where it was trained: model.save('model.h5') or model.save('model.keras').",
+        )
 
 
 def _from_tflite(path: Path, data: bytes, fmt: str, layer_names: list[str], notes: list[str]) -> Model:

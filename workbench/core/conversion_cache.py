@@ -1,0 +1,95 @@
+"""A cache of Keras/SavedModel conversions, keyed by the file's content.
+
+Converting a Keras model starts TensorFlow (seconds). A model opened before, unchanged,
+opens from here without TensorFlow. The key covers the file's bytes (every file of a
+SavedModel folder), the converter's version and this app's version, so a changed file or
+an upgraded TensorFlow converts again. Entries are written atomically; the oldest are
+dropped past `MAX_ENTRIES`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from workbench import __version__
+from workbench.plugins import user_home
+
+log = logging.getLogger(__name__)
+
+MAX_ENTRIES = 40
+_CHUNK_BYTES = 1 << 20
+
+
+def cache_dir() -> Path:
+    return user_home() / "cache" / "conversions"
+
+
+def _versions() -> str:
+    found = []
+    for package in ("tensorflow", "tf-keras", "keras"):
+        try:
+            found.append(f"{package}={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{package}=none")
+    return ";".join(found)
+
+
+def content_key(path: Path, fmt: str) -> str:
+    """A hex digest of the model's content, the format and the converter's version."""
+    digest = hashlib.sha256(f"{__version__};{fmt};{_versions()}".encode())
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode() + b"\0")
+        with file.open("rb") as handle:
+            while chunk := handle.read(_CHUNK_BYTES):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def lookup(key: str) -> tuple[bytes, dict[str, Any]] | None:
+    """The cached TFLite bytes and facts for `key`, or None."""
+    folder = cache_dir()
+    model, facts = folder / f"{key}.tflite", folder / f"{key}.json"
+    try:
+        data = model.read_bytes()
+        info: dict[str, Any] = json.loads(facts.read_text())
+    except (OSError, ValueError):
+        return None
+    if info.get("size_bytes") != len(data):
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(facts)  # most recently used
+    return data, info
+
+
+def store(key: str, tflite: bytes, facts: dict[str, Any]) -> None:
+    """Remember a conversion; a failure to write is logged and otherwise ignored."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in (
+            (f"{key}.tflite", tflite),
+            (f"{key}.json", json.dumps({**facts, "size_bytes": len(tflite)}).encode()),
+        ):
+            partial = folder / f"{name}.partial"
+            partial.write_bytes(content)
+            partial.replace(folder / name)
+        _trim(folder)
+    except OSError as error:
+        log.warning("could not cache the conversion: %s", error)
+
+
+def _trim(folder: Path) -> None:
+    entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[MAX_ENTRIES:]:
+        for path in (old, old.with_suffix(".tflite")):
+            with contextlib.suppress(OSError):
+                path.unlink()
