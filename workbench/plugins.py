@@ -151,7 +151,7 @@ class _Collector:
         self.found[(plugin.kind, plugin.name)] = plugin
 
     def problem(self, kind: str, origin: str, source: str, message: str) -> None:
-        log.warning("skipping %s plugin %s: %s", kind, source, message)
+        log.warning("skipping %s %s: %s", kind, source, message)
         self.problems.append(PluginProblem(kind, origin, source, message))
 
     def catalog(self) -> PluginCatalog:
