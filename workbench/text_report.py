@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.core.analysis import Analysis
+from workbench.core.analysis import Analysis, Layer
 from workbench.core.boards import Board
 from workbench.core.fit import Fit
 from workbench.units import FLASH_LABELS, count, kb, percent, shape
@@ -12,19 +12,17 @@ def analysis_text(result: Analysis, board: Board | None = None, board_fit: Fit |
     lines = [f"{result.file}  ({result.format}, {result.size_bytes:,} bytes = {kb(result.size_bytes)})"]
     lines += [f"note: {note}" for note in result.notes]
     lines.append("")
-    header = f"{'#':>3}  {'op':<20} {'name':<34} {'output':<14} {'dtype':<7} {'params':>8} {'weights':>10} {'MACs':>9} {'ops':>8} {'act.':>9}"
+    header = f"{'#':>5}  {'op':<20} {'name':<34} {'output':<14} {'dtype':<7} {'params':>8} {'weights':>10} {'MACs':>9} {'ops':>8} {'act.':>9}"
     lines += [header, "-" * len(header)]
     for layer in result.layers:
-        name = layer.name if len(layer.name) <= 34 else "…" + layer.name[-33:]
-        lines.append(
-            f"{layer.index:>3}  {layer.op:<20} {name:<34} {shape(layer.output):<14} {layer.dtype.lower():<7} "
-            f"{layer.params:>8,} {kb(layer.weight_bytes):>10} {count(layer.macs):>9} {count(layer.ops):>8} "
-            f"{kb(layer.activation_bytes):>9}"
-        )
+        lines.append(_row(layer))
+        if layer.calls:
+            lines += [_row(inner, nested=True) for inner in _inside(layer, result.nested_layers)]
     totals = result.totals
+    nested = " (inside control flow included)" if result.nested_layers else ""
     lines += [
         "",
-        f"totals: {totals.params:,} parameters, {kb(totals.weight_bytes)} of weights, "
+        f"totals{nested}: {totals.params:,} parameters, {kb(totals.weight_bytes)} of weights, "
         f"{totals.macs:,} MACs, {totals.ops:,} other ops",
     ]
     lines += ["", "where the flash goes:"]
@@ -39,12 +37,15 @@ def analysis_text(result: Analysis, board: Board | None = None, board_fit: Fit |
                 f"{kb(tflm.arena_bytes)}; recommended {kb(tflm.recommended_arena_bytes)} "
                 f"(+{tflm.margin_percent}% margin, whole KB)"
             )
+        if tflm.crash_note:
+            lines.append(f"warning: {tflm.crash_note}")
         if tflm.compatible:
             lines.append("TFLM pre-flight: every operator prepares and runs on TFLM")
         else:
             lines.append(f"TFLM pre-flight: {len(tflm.problems)} problem(s)")
             for p in tflm.problems:
                 where = f"node {p.node} {p.op}" if p.node is not None else "model"
+                where = f"subgraph {p.subgraph} {where}" if p.subgraph else where
                 lines.append(f"  {where}: {p.message}\n    fix: {p.fix}")
     if board and board_fit:
         lines += ["", f"fit on {board.name} ({board.mcu}, {board.flash_kb} KB flash, {board.ram_kb} KB RAM):"]
@@ -63,3 +64,27 @@ def analysis_text(result: Analysis, board: Board | None = None, board_fit: Fit |
             lines.append("  RAM   unknown (the arena could not be measured)")
         lines.append(f"  {board_fit.verdict}; {board_fit.headroom}")
     return "\n".join(lines)
+
+
+def _row(layer: Layer, nested: bool = False) -> str:
+    """One line of the layer table; an operator inside a subgraph is indented under the one that
+    runs it, numbered subgraph:operator, with how often it runs ('x8')."""
+    number = f"{layer.subgraph}:{layer.index}" if nested else str(layer.index)
+    op = ("  " + layer.op) if nested else layer.op
+    runs = "" if not nested else (" x?" if layer.runs is None else f" x{layer.runs}")
+    name = layer.name if len(layer.name) + len(runs) <= 34 else "…" + layer.name[-(33 - len(runs)) :]
+    return (
+        f"{number:>5}  {op:<20} {name + runs:<34} {shape(layer.output):<14} {layer.dtype.lower():<7} "
+        f"{layer.params:>8,} {kb(layer.weight_bytes):>10} {count(layer.macs):>9} {count(layer.ops):>8} "
+        f"{kb(layer.activation_bytes):>9}"
+    )
+
+
+def _inside(layer: Layer, nested: list[Layer]) -> list[Layer]:
+    """The nested layers that `layer` runs, and theirs in turn, each after the one that runs it."""
+    found: list[Layer] = []
+    for inner in nested:
+        if inner.called_by == [layer.subgraph, layer.index]:
+            found.append(inner)
+            found += _inside(inner, nested)
+    return found

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from workbench.core.analysis import analyze, graph_figures
 from workbench.core.loading import load_model
 
@@ -91,3 +93,83 @@ def test_default_keras_layer_names_map_to_their_operators(built_models: Path) ->
         "FULLY_CONNECTED",
     ]
     assert [layer.name for layer in analysis.layers] == expected
+
+
+@pytest.mark.slow
+def test_fused_keras_lstm_counts_four_gates_over_input_and_state(sequence_models: Path) -> None:
+    """A Keras 2 LSTM(6) over 8 steps of 4 features converts to one UNIDIRECTIONAL_SEQUENCE_LSTM; per
+    step each of the 4 gates multiplies the 4 inputs and the 6 outputs of the last step, for 6 cells."""
+    facts = json.loads((sequence_models / "facts.json").read_text())
+    analysis = graph_figures(load_model(sequence_models / "lstm_fused.tflite"))
+    lstm = analysis.layers[0]
+    assert lstm.op == "UNIDIRECTIONAL_SEQUENCE_LSTM"
+    assert lstm.macs == 8 * 4 * 6 * (4 + 6)
+    assert lstm.ops == 0
+    # The converter stores the three equal zero biases once; the gates still have a bias each.
+    assert lstm.params == facts["lstm_fused_params"][0]
+
+
+@pytest.mark.slow
+def test_while_loop_lstm_counts_every_iteration_of_its_body(sequence_models: Path) -> None:
+    """Keras 3 writes the same LSTM as a WHILE loop: the body's two matrix products (24x4 on the input,
+    24x6 on the state) run once per time step; the trip count comes from the loop condition."""
+    facts = json.loads((sequence_models / "facts.json").read_text())
+    analysis = graph_figures(load_model(sequence_models / "lstm_while.tflite"))
+    loop = next(layer for layer in analysis.layers if layer.op == "WHILE")
+    assert loop.macs == 8 * (24 * 4 + 24 * 6)
+    body = [layer for layer in analysis.nested_layers if layer.subgraph == loop.calls[0]]
+    condition = [layer for layer in analysis.nested_layers if layer.subgraph == loop.calls[1]]
+    assert {layer.runs for layer in body} == {8} and {layer.runs for layer in condition} == {9}
+    assert sorted(layer.macs for layer in body if layer.op == "FULLY_CONNECTED") == [24 * 4, 24 * 6]
+    assert all(layer.called_by == [0, loop.index] for layer in body + condition)
+    dense = analysis.layers[-1]
+    assert analysis.totals.macs == loop.macs + dense.macs == 8 * 4 * 6 * (4 + 6) + 6 * 2
+    assert analysis.totals.params == sum(facts["lstm_while_params"])
+    assert any("8 times per inference" in note for note in analysis.notes)
+
+
+@pytest.mark.slow
+def test_simple_rnn_loop_and_3d_convolutions_match_hand_counts(sequence_models: Path) -> None:
+    """SimpleRNN(5) over 7 steps of 3 features: 5 units x (3 inputs + 5 states) per step. Conv3D, 4
+    filters of 2x3x2 over 2 channels: 4x4x4 outputs per filter. Conv3DTranspose, 3 filters of 2x2x2:
+    each of the 4x4x4x2 input values is spread over 2x2x2 positions of 3 filters."""
+    facts = json.loads((sequence_models / "facts.json").read_text())
+    rnn = graph_figures(load_model(sequence_models / "rnn_while.tflite"))
+    assert rnn.totals.macs == 7 * 5 * (3 + 5)
+    assert rnn.totals.params == facts["rnn_while_params"]
+    conv = graph_figures(load_model(sequence_models / "conv3d.tflite")).layers[0]
+    assert conv.op == "CONV_3D" and conv.macs == (4 * 4 * 4 * 4) * (2 * 3 * 2 * 2)
+    transposed = graph_figures(load_model(sequence_models / "conv3d_transpose.tflite")).layers[0]
+    assert transposed.op == "CONV_3D_TRANSPOSE" and transposed.macs == (4 * 4 * 4 * 2) * (2 * 2 * 2 * 3)
+
+
+@pytest.mark.slow
+def test_table_shows_the_loop_body_under_its_while_row(sequence_models: Path) -> None:
+    """The operators of the body follow the WHILE row, numbered subgraph:operator, with their runs."""
+    from workbench.text_report import analysis_text
+
+    analysis = graph_figures(load_model(sequence_models / "lstm_while.tflite"))
+    text = analysis_text(analysis)
+    lines = text.splitlines()
+    loop_row = next(i for i, line in enumerate(lines) if line.split()[:2] == ["1", "WHILE"])
+    first_inside = lines[loop_row + 1]
+    assert first_inside.split()[0] == "2:0" and " x8 " in first_inside
+    assert "inside control flow included" in text
+    data = analysis.to_json()
+    assert len(data["nested_layers"]) == len(analysis.nested_layers) == 19 + 3
+
+
+@pytest.mark.slow
+def test_if_counts_its_larger_branch_and_an_unknown_loop_one_iteration(sequence_models: Path) -> None:
+    """tf.cond between a 4x8 and a 4x3 matrix product on a 1x4 input: at most 32 MACs run, both
+    matrices are stored (the IF hands them to its branches). A loop that runs until the data says
+    stop has no trip count in the graph: one iteration is counted, and the note says so."""
+    branches = graph_figures(load_model(sequence_models / "if.tflite"))
+    choice = next(layer for layer in branches.layers if layer.op == "IF")
+    assert choice.macs == 4 * 8
+    assert choice.params == 4 * 8 + 4 * 3
+    assert any("larger branch" in note for note in branches.notes)
+    loop = graph_figures(load_model(sequence_models / "while_data_dependent.tflite"))
+    body = [layer for layer in loop.nested_layers if layer.op == "FULLY_CONNECTED"]
+    assert [layer.runs for layer in body] == [None] and loop.totals.macs == 4 * 4
+    assert any("per iteration" in note for note in loop.notes)

@@ -1,23 +1,30 @@
 """Child-process side of the TFLM checks: prepare, invoke and measure a model in TFLM.
 
 Runs only inside `workbench.core.child_main` because TFLM prints to the C-level stdout
-and can abort the process on a malformed model.
+and can abort the process on a malformed model. Some kernels do worse than abort: TFLM's
+LSTM dereferences tensors it failed to allocate and segfaults when the arena is a little
+too small. So the arena search says each size before trying it, and what came of it, on
+its own lines (`ARENA_LINE`): when the child dies, the parent knows which size killed it
+and resumes the search in a fresh child (`workbench.core.tflm`).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import struct
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from workbench.core.child import report_progress
 from workbench.core.flatbuffer import root_table
+from workbench.core.tflm import ARENA_LINE, FAULT_BELOW_ENV
 
 _MISSING_OP = re.compile(r"Failed to get registration from op code (\S+)|Didn't find op for builtin opcode '(\S+)'")
 _NODE_FAILED = re.compile(r"Node (\S+) \(number (\d+)\) failed to (prepare|invoke|init)")
@@ -27,10 +34,15 @@ _PLACEHOLDER_OP = 0  # ADD: always registered in TFLM
 
 
 @contextmanager
-def captured_c_output() -> Iterator[list[str]]:
-    """Capture what C code prints to stdout and stderr (file descriptors 1 and 2)."""
+def captured_c_output(log_path: str | None = None) -> Iterator[list[str]]:
+    """Capture what C code prints to stdout and stderr (file descriptors 1 and 2).
+
+    With `log_path`, the output goes to that file (emptied first), where it stays readable
+    by the parent if the process dies inside the block.
+    """
     lines: list[str] = []
-    with tempfile.TemporaryFile() as sink:
+    sink: IO[bytes]
+    with open(log_path, "w+b") if log_path else tempfile.TemporaryFile() as sink:
         saved = os.dup(1), os.dup(2)
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
@@ -45,10 +57,11 @@ def captured_c_output() -> Iterator[list[str]]:
             lines.extend(sink.read().decode("utf-8", errors="replace").splitlines())
 
 
-def _interpreter(model: bytes | bytearray, arena_size: int) -> tuple[Any, list[str]]:
+def _interpreter(model: bytes | bytearray, arena_size: int, log_path: str | None = None) -> tuple[Any, list[str]]:
     from tflite_micro.python.tflite_micro import runtime
 
-    with captured_c_output() as lines:
+    with captured_c_output(log_path) as lines:
+        _injected_fault(arena_size)
         try:
             interpreter = runtime.Interpreter.from_bytes(bytes(model), arena_size=arena_size)
         except (RuntimeError, ValueError):
@@ -100,15 +113,30 @@ def find_unregistered_ops(model: bytes, arena_size: int) -> list[str]:
     return missing
 
 
-def minimum_arena(model: bytes, upper: int) -> int:
-    """The smallest arena (bytes) in which TFLM allocates every tensor: a binary search."""
-    low, high = 1, upper
+def _injected_fault(arena_size: int) -> None:
+    """Crash like TFLM's LSTM kernel does, when the test hook asks for it: a real SIGSEGV for
+    every arena smaller than the number in the environment variable (tests only)."""
+    below = os.environ.get(FAULT_BELOW_ENV)
+    if below and arena_size < int(below):
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _say(event: str, arena_size: int) -> None:
+    print(f"{ARENA_LINE}{event} {arena_size}", file=sys.stderr, flush=True)
+
+
+def minimum_arena(model: bytes, low: int, high: int, log_path: str | None = None) -> int:
+    """The smallest arena (bytes) in [low, high] in which TFLM allocates every tensor: a binary
+    search. Each size is announced before it is tried ("try"), then "fits" or "too-small"."""
     while low < high:
         middle = (low + high) // 2
-        interpreter, _ = _interpreter(model, middle)
+        _say("try", middle)
+        interpreter, _ = _interpreter(model, middle, log_path)
         if interpreter is not None:
+            _say("fits", middle)
             high = middle
         else:
+            _say("too-small", middle)
             low = middle + 1
     return low
 
@@ -145,6 +173,9 @@ def _invoke_zeros(interpreter: Any, input_count: int) -> list[str]:
 def check_job(request: dict[str, Any]) -> dict[str, Any]:
     """Prepare the model in TFLM, measure its arena and run it once.
 
+    The request names the model and may bound the arena search: "arena_upper" (the arena
+    prepared and run in), "arena_low" and "arena_high" (what an earlier, crashed search
+    already knew), "probe_log" (a file that keeps TFLM's output of the size being tried).
     Returns {"prepared", "missing_ops", "failures": [{"node", "op", "stage", "log"}],
     "arena_bytes", "allocation", "tflm_version"}.
     """
@@ -153,6 +184,8 @@ def check_job(request: dict[str, Any]) -> dict[str, Any]:
     with open(request["model_path"], "rb") as handle:
         model = handle.read()
     upper = max(int(request.get("arena_upper", 0)), 1 << 20, len(model) * 4)
+    low = max(int(request.get("arena_low") or 1), 1)
+    high = min(int(request.get("arena_high") or upper), upper)
     report_progress(0.1, "Preparing in TFLM")
     missing = find_unregistered_ops(model, upper)
     result: dict[str, Any] = {
@@ -175,7 +208,7 @@ def check_job(request: dict[str, Any]) -> dict[str, Any]:
     if failure_lines:
         result["failures"] = _failures(failure_lines, "invoke")
     report_progress(0.5, "Measuring the tensor arena")
-    arena = minimum_arena(model, upper)
+    arena = minimum_arena(model, low, high, request.get("probe_log"))
     result["arena_bytes"] = arena
     result["allocation"] = allocation_report(model, arena)
     report_progress(1.0, "TFLM check done")
