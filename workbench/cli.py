@@ -13,7 +13,7 @@ from typing import Any
 
 from workbench import __version__
 from workbench.core.errors import WorkbenchError
-from workbench.logs import setup_logging
+from workbench.logs import log_path, setup_logging
 from workbench.units import kb
 
 log = logging.getLogger(__name__)
@@ -127,12 +127,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "optimize":
             return _optimize(args)
     except WorkbenchError as error:
+        if error.details:
+            log.warning("%s\n%s", error.message, error.details)
         print(f"error: {error.message}", file=sys.stderr)
         if error.hint:
             print(f"hint: {error.hint}", file=sys.stderr)
+        if error.details:
+            print(f"details: in the log file, {log_path()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # noqa: BLE001 - a bug must reach a person as one line, not a traceback
+        log.exception("unexpected error in '%s'", args.command)
+        print(f"error: unexpected {type(error).__name__}; details are in the log file, {log_path()}", file=sys.stderr)
+        return 1
     return 0
 
 

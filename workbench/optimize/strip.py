@@ -70,6 +70,8 @@ class _aligned_buffers:  # noqa: N801 - used as a context manager
 
 
 def _end_vector_takes_length(builder: Any) -> bool:
+    """Old flatbuffers releases need the length; newer ones deprecate passing it."""
     import inspect
 
-    return len(inspect.signature(builder.EndVector).parameters) > 0
+    parameters = list(inspect.signature(builder.EndVector).parameters.values())
+    return bool(parameters) and parameters[0].default is inspect.Parameter.empty

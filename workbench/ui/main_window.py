@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self.settings = settings()
         self._inspect: InspectPage | None = None
         self._optimize: OptimizePage | None = None
+        self._closing_confirmed = False
         self.steps = QTabWidget()
         self.steps.setObjectName("steps")
         self.steps.setDocumentMode(True)
@@ -178,8 +180,32 @@ class MainWindow(QMainWindow):
 
     # -- opening ----------------------------------------------------------------------------
     def open(self, path: str | Path, allow_unsafe: bool = False) -> None:
+        """Open a model; first ask before discarding optimized variants that were not saved."""
         self.inspect  # noqa: B018 - the page subscribes to the session before results arrive
-        self.session.open(path, allow_unsafe)
+        if allow_unsafe:  # the answer to a question about this very file: nothing more to ask
+            self.session.open(path, allow_unsafe)
+            return
+        self._confirm_discard(f"Open {Path(path).name}?", "Open Anyway", lambda: self.session.open(path, allow_unsafe))
+
+    def _confirm_discard(self, title: str, proceed_text: str, proceed: Callable[[], None]) -> None:
+        """Run `proceed` at once when no variant would be lost; otherwise ask first (non-blocking)."""
+        unsaved = self.session.unsaved_variants()
+        if not unsaved:
+            proceed()
+            return
+        names = ", ".join(v.label for v in unsaved[:3]) + (" …" if len(unsaved) > 3 else "")
+        box = QMessageBox(QMessageBox.Icon.Question, title, "", QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("discardDialog")
+        box.setText(
+            f"{len(unsaved)} optimized variant{'s' if len(unsaved) > 1 else ''} of "
+            f"{self.session.model.name if self.session.model else 'this model'} "
+            f"{'were' if len(unsaved) > 1 else 'was'} not saved ({names}) and will be lost."
+        )
+        box.setInformativeText("Save them on the Optimize page first (Ctrl+S), or go on without them.")
+        discard = box.addButton(proceed_text, QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(lambda button: proceed() if button is discard else None)
+        box.open()
 
     def open_dialog(self) -> None:
         start = str(self.settings.value("last_dir", str(Path.home())))
@@ -209,10 +235,20 @@ class MainWindow(QMainWindow):
 
     # -- feedback ---------------------------------------------------------------------------
     def show_error(self, error: WorkbenchError) -> None:
+        """The one place errors meant for a person arrive: status bar, a dialog, and the log
+        (with the raw details, which the dialog keeps one click away under "Show Details")."""
+        log.warning(
+            "%s%s%s",
+            error.message,
+            f" ({error.hint})" if error.hint else "",
+            f"\n{error.details}" if error.details else "",
+        )
         self.statusBar().showMessage(error.message, 15000)
         box = QMessageBox(QMessageBox.Icon.Warning, "TinyML Workbench", error.message, parent=self)
         if error.hint:
             box.setInformativeText(error.hint)
+        if error.details:
+            box.setDetailedText(error.details)
         box.setObjectName("errorDialog")
         box.open()
         self.inspect.subtitle.setText(self.inspect.subtitle.text().replace("Opening", "Could not open"))
@@ -252,6 +288,10 @@ class MainWindow(QMainWindow):
         if status:
             self.statusBar().showMessage(status)
 
+    def _close_confirmed(self) -> None:
+        self._closing_confirmed = True
+        self.close()
+
     def _show_log(self) -> None:
         QMessageBox.information(self, "Log file", f"Details of errors are written to:\n{log_path()}")
 
@@ -266,6 +306,10 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self._closing_confirmed and self.session.unsaved_variants():
+            event.ignore()
+            self._confirm_discard("Quit TinyML Workbench?", "Quit Anyway", self._close_confirmed)
+            return
         self.settings.setValue("geometry", self.saveGeometry())
         if self._optimize is not None:
             self.settings.setValue("optimize", self._optimize.settings.state())

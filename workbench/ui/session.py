@@ -133,6 +133,10 @@ class Session(QObject):
         self.variants_changed.emit()
         return True
 
+    def unsaved_variants(self) -> list[Variant]:
+        """Verified variants of the open model that were never saved to a file."""
+        return [v for v in self.variants if getattr(v, "saved_to", None) is None]
+
     def choose_variant(self, variant: Variant | None) -> None:
         self.chosen_variant = variant
         self.variants_changed.emit()
