@@ -39,12 +39,15 @@ def test_int8_keeps_accuracy_runs_on_tflm_and_matches_the_estimate(digits, digit
         calibration=_data(digits_data, "calib"),
         evaluation=_data(digits_data, "eval"),
     )
-    accuracy = variant.evaluation["accuracy"]  # type: ignore[index]
-    assert accuracy["float"] - accuracy["optimized"] <= 0.01
+    assert variant.evaluation is not None and variant.evaluation.accuracy is not None
+    accuracy = variant.evaluation.accuracy
+    assert accuracy.float_accuracy - accuracy.optimized_accuracy <= 0.01
+    assert accuracy.samples == 450 and accuracy.change in accuracy.change_interval
+    assert variant.verdict.level == "good"  # kept accuracy on 450 samples, calibrated on data, runs on TFLM
     assert variant.analysis.tflm is not None and variant.analysis.tflm.compatible
     assert abs(variant.flash_error_pct) <= 3.0
     assert variant.actual.flash_bytes == len(variant.tflite) < analysis.size_bytes / 2
-    assert len(variant.evaluation["confusion"]["optimized"]) == 10  # type: ignore[index]
+    assert variant.evaluation.confusion is not None and len(variant.evaluation.confusion["optimized"]) == 10
     snr = [layer["snr_db"] for layer in variant.per_layer]
     assert [layer["index"] for layer in variant.per_layer] == list(range(len(variant.analysis.layers)))
     assert all(s is None or s > 10 for s in snr)
@@ -58,6 +61,7 @@ def test_int16x8_runs_on_tflm(digits, digits_data) -> None:  # type: ignore[no-u
     assert abs(variant.flash_error_pct) <= 3.0
 
 
+@pytest.mark.slow
 def test_dynamic_range_is_flagged_for_tflm(digits) -> None:  # type: ignore[no-untyped-def]
     model, analysis = digits
     variant = optimize_model(model, analysis, Plan(quant="dynamic"))
@@ -93,20 +97,23 @@ def test_pruning_with_fine_tuning_keeps_accuracy_and_shrinks_the_compressed_size
         train=_data(digits_data, "train"),
     )
     assert abs(pruned.sparsity - 0.5) < 0.02
-    loss_plain = plain.evaluation["accuracy"]["float"] - plain.evaluation["accuracy"]["optimized"]  # type: ignore[index]
-    loss_pruned = pruned.evaluation["accuracy"]["float"] - pruned.evaluation["accuracy"]["optimized"]  # type: ignore[index]
+    loss_plain = -plain.evaluation.accuracy.change  # type: ignore[union-attr]
+    loss_pruned = -pruned.evaluation.accuracy.change  # type: ignore[union-attr]
     assert loss_pruned <= loss_plain + 0.01
     # TFLM stores tensors dense: flash stays, what a zip or an OTA update carries shrinks.
     assert abs(pruned.actual.flash_bytes - plain.actual.flash_bytes) < 0.02 * plain.actual.flash_bytes
     assert pruned.actual.compressed_bytes < 0.85 * plain.actual.compressed_bytes
 
 
+@pytest.mark.slow
 def test_without_calibration_data_the_warning_is_given(digits) -> None:  # type: ignore[no-untyped-def]
     model, analysis = digits
     variant = optimize_model(model, analysis, Plan(quant="int8", calibration_samples=20))
     assert any("random inputs" in w for w in variant.warnings)
+    assert variant.verdict.level == "tight" and variant.data == {"calibration": "random inputs (20)"}
 
 
+@pytest.mark.slow
 def test_saving_writes_atomically(tmp_path: Path, digits) -> None:  # type: ignore[no-untyped-def]
     model, analysis = digits
     variant = optimize_model(model, analysis, Plan(quant="float32", strip=True))
@@ -119,7 +126,8 @@ def test_saving_writes_atomically(tmp_path: Path, digits) -> None:  # type: igno
         variant.save(blocked / "inside.tflite")
 
 
-def test_optimize_cli_json(tmp_path: Path, digits_data) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.slow
+def test_optimize_cli_json_on_the_shipped_sample_data(tmp_path: Path) -> None:
     out = tmp_path / "digits_int8.tflite"
     done = run_cli(
         "optimize",
@@ -127,9 +135,9 @@ def test_optimize_cli_json(tmp_path: Path, digits_data) -> None:  # type: ignore
         "--quant",
         "int8",
         "--calib",
-        str(digits_data["calib"]),
+        str(SAMPLES / "digits_calib.npz"),
         "--eval",
-        str(digits_data["eval"]),
+        str(SAMPLES / "digits_eval.npz"),
         "-o",
         str(out),
         "--json",
@@ -141,7 +149,15 @@ def test_optimize_cli_json(tmp_path: Path, digits_data) -> None:  # type: ignore
         assert key in data["estimate"] and key in data["actual"]
     assert data["actual"]["flash_bytes"] == out.stat().st_size
     assert data["tflm"]["compatible"] is True and data["sparsity"] == 0.0
-    assert 0.9 < data["accuracy"]["optimized"] <= 1.0
+    assert 0.9 < data["accuracy"]["optimized"] <= 1.0 and data["kind"] == "classification" and data["samples"] == 450
+    low, high = data["accuracy"]["optimized_interval"]
+    assert low < data["accuracy"]["optimized"] < high
+    assert (
+        data["accuracy"]["change_interval"][0] <= data["accuracy"]["change"] <= data["accuracy"]["change_interval"][1]
+    )
+    assert {"fidelity", "confusion"} <= set(data) and data["verdict"]["level"] == "good"
+    assert data["summary"].startswith("Accuracy on 450 labelled samples: float 99.3%, optimized")
+    assert data["data"] == {"calibration": "digits_calib.npz (200 of 300)", "evaluation": "digits_eval.npz (450)"}
 
 
 def test_optimize_cli_rejects_bad_data_before_converting(tmp_path: Path) -> None:
@@ -163,6 +179,7 @@ def test_optimize_cli_rejects_bad_data_before_converting(tmp_path: Path) -> None
     assert done.returncode == 2 and "pruning needs the Keras model" in done.stderr
 
 
+@pytest.mark.slow
 def test_estimate_cli_json() -> None:
     done = run_cli("estimate", str(DIGITS), "--quant", "int8", "--json")
     assert done.returncode == 0, done.stderr

@@ -53,22 +53,29 @@ def _run_tflite(model: bytes, samples: list[list[np.ndarray]]) -> list[list[np.n
     return results
 
 
-def run_job(request: dict[str, Any]) -> dict[str, Any]:
-    """Returns {"runtime": "tflm"|"tflite", "outputs": [[tensor as nested list, ...] per sample]}."""
-    with open(request["model_path"], "rb") as handle:
-        model = handle.read()
-    data = np.load(request["inputs_path"])
-    count = int(request["input_count"])
-    samples = [[data[f"s{s}_i{i}"] for i in range(count)] for s in range(int(request["samples"]))]
+def _run(model: bytes, samples: list[list[np.ndarray]]) -> tuple[list[list[np.ndarray]], str]:
     try:
-        outputs, runtime = _run_tflm(model, samples), "tflm"
+        return _run_tflm(model, samples), "tflm"
     except (RuntimeError, ValueError):
         try:
-            outputs, runtime = _run_tflite(model, samples), "tflite"
+            return _run_tflite(model, samples), "tflite"
         except Exception as error:  # noqa: BLE001
             raise WorkbenchError(f"the model could not run ({str(error).splitlines()[0][:160]})") from None
-    return {
-        "runtime": runtime,
-        "outputs": [[o.tolist() for o in sample] for sample in outputs],
-        "dtypes": [[str(o.dtype) for o in sample] for sample in outputs][:1],
-    }
+
+
+def run_job(request: dict[str, Any]) -> dict[str, Any]:
+    """Runs every model in `model_paths` on its prepared inputs (`m<model>_s<sample>_i<input>`).
+
+    Returns {"models": [{"runtime": "tflm"|"tflite", "outputs": [[tensor as nested list, ...]
+    per sample]} per model]}.
+    """
+    data = np.load(request["inputs_path"])
+    count = int(request["input_count"])
+    results = []
+    for m, path in enumerate(request["model_paths"]):
+        with open(path, "rb") as handle:
+            model = handle.read()
+        samples = [[data[f"m{m}_s{s}_i{i}"] for i in range(count)] for s in range(int(request["samples"]))]
+        outputs, runtime = _run(model, samples)
+        results.append({"runtime": runtime, "outputs": [[o.tolist() for o in sample] for sample in outputs]})
+    return {"models": results}

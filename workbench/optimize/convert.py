@@ -19,7 +19,8 @@ from workbench.core.model import Model
 from workbench.core.tflite_file import parse_tflite
 from workbench.optimize.data import Dataset, synthetic_dataset
 from workbench.optimize.estimate import Estimate, Figures, estimate
-from workbench.optimize.plan import NEEDS_CALIBRATION, Plan, plan_problems
+from workbench.optimize.evaluation import Evaluation, Verdict, result_verdict
+from workbench.optimize.plan import NEEDS_CALIBRATION, Plan, calibration_warnings, data_roles, plan_problems
 from workbench.tasks import Task, null_task
 
 
@@ -38,15 +39,25 @@ class Variant:
     estimate: Estimate
     actual: Figures
     sparsity: float
-    evaluation: dict[str, Any] | None = None
+    evaluation: Evaluation | None = None
     per_layer: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     source_format: str = "keras"
+    data: dict[str, str] = field(default_factory=dict)  # role -> the data used, e.g. "digits_eval.npz (450)"
+    saved_to: Path | None = None  # where it was last saved; None while only in memory
 
     @property
     def label(self) -> str:
         """The settings in a few words, e.g. 'int8, stripped' ('as converted' for a .tflite source)."""
         return self.plan.describe(self.source_format)
+
+    @property
+    def verdict(self) -> Verdict:
+        """Good, tight, bad or unknown, and why: accuracy lost, calibration, whether TFLM runs it."""
+        tflm = self.analysis.tflm
+        runs = None if tflm is None else tflm.compatible
+        problem = tflm.problems[0].message if tflm is not None and tflm.problems else ""
+        return result_verdict(self.evaluation, runs, problem, self.warnings)
 
     @property
     def flash_error_pct(self) -> float:
@@ -67,6 +78,7 @@ class Variant:
             with contextlib.suppress(OSError):
                 partial.unlink(missing_ok=True)
             raise WorkbenchError(f"{target}: cannot be written ({error.strerror or error})") from None
+        self.saved_to = target
         return target
 
     def to_json(self) -> dict[str, Any]:
@@ -79,11 +91,11 @@ class Variant:
             "sparsity": round(self.sparsity, 4),
             "tflm": {"compatible": tflm.compatible, "problems": [p.__dict__ for p in tflm.problems]} if tflm else None,
             "warnings": self.warnings,
+            "data": self.data,
+            "verdict": {"level": self.verdict.level, "reasons": self.verdict.reasons},
         }
         if self.evaluation is not None:
-            for key in ("accuracy", "mae", "fidelity", "confusion", "kind", "samples"):
-                if key in self.evaluation:
-                    data[key] = self.evaluation[key]
+            data.update(self.evaluation.to_json())
             data["per_layer"] = self.per_layer
         return data
 
@@ -108,13 +120,25 @@ def _check(plan: Plan, fmt: str, train: Dataset | None) -> None:
 
 
 def _calibration(plan: Plan, input_shape: list[int], given: Dataset | None, warnings: list[str]) -> Dataset | None:
-    if plan.quant not in NEEDS_CALIBRATION or given is not None:
+    if plan.quant not in NEEDS_CALIBRATION:
         return given
-    warnings.append(
-        "No calibration data: calibrated on random inputs over 0..1. Quantization ranges may not "
-        "match real data, and accuracy cannot be judged without your own samples."
-    )
-    return synthetic_dataset(input_shape, plan.calibration_samples)
+    warnings += calibration_warnings(plan, None if given is None else len(given))
+    return given if given is not None else synthetic_dataset(input_shape, plan.calibration_samples)
+
+
+def data_used(plan: Plan, data: dict[str, Dataset | None]) -> dict[str, str]:
+    """What each role's data was, for telling variants apart: 'digits_calib.npz (200 of 300)'."""
+    used = {}
+    for role in data_roles(plan):
+        dataset = data.get(role)
+        if dataset is None:
+            continue
+        count = len(dataset)
+        if role == "calibration" and count > plan.calibration_samples:
+            used[role] = f"{dataset.name} ({plan.calibration_samples} of {count})"
+        else:
+            used[role] = f"{dataset.name} ({count})"
+    return used
 
 
 def _convert_in_child(
@@ -168,7 +192,7 @@ def _variant(
         estimate=instant,
         actual=Figures(len(tflite), measured.arena_bytes, compressed_bytes(tflite)),
         sparsity=float(result.get("sparsity", 0.0)),
-        evaluation=result.get("evaluation"),
+        evaluation=Evaluation.from_json(result["evaluation"]) if result.get("evaluation") else None,
         per_layer=result.get("per_layer", []),
         warnings=warnings,
         source_format=source.format,
@@ -210,7 +234,9 @@ def optimize_model(
     result = _convert_in_child(
         model.path, model.format, plan, data, want_float=False, allow_unsafe=allow_unsafe, task=task
     )
-    return _variant(model, plan, result["_files"]["optimized"], instant, result, warnings, task)
+    variant = _variant(model, plan, result["_files"]["optimized"], instant, result, warnings, task)
+    variant.data = data_used(plan, data)
+    return variant
 
 
 def optimize_file(
@@ -274,4 +300,5 @@ def optimize_file(
         baseline = pool.submit(analyze, source, task.quiet())
         variant = _variant(source, plan, result["_files"]["optimized"], Estimate(0, None, 0), result, warnings, task)
         variant.estimate = estimate(source, baseline.result(), plan)
+    variant.data = data_used(plan, data)
     return variant

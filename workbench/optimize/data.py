@@ -1,12 +1,13 @@
 """Calibration, evaluation and training data: read, check against the model, explain problems.
 
 Accepted: `.npz` with arrays `x` and optional `y`; `.npy` (inputs only); `.csv` with one sample a
-row (an extra last column is the label); a folder of images (one subfolder per class).
-Everything is checked before any conversion starts.
+row, its label as an extra last column or one a line in `<name>_labels.txt` beside it; a folder of
+images (one subfolder per class). Everything is checked before any conversion starts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.inference import number_table
+from workbench.core.inference import IMAGE_SUFFIXES, labels_beside, number_table, read_image
+from workbench.tasks import Task, null_task
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm")
+WHERE_LABELS_GO = (
+    "Labels: array y in a .npz; in a .csv an extra last column, or one a line in <name>_labels.txt "
+    "beside it; for images, one subfolder per class."
+)
+ROLE_SUFFIXES = {"calibration": "calib", "evaluation": "eval", "train": "train"}
+DATA_SUFFIXES = (".npz", ".npy", ".csv")
 
 
 @dataclass
@@ -27,32 +34,57 @@ class Dataset:
     y: np.ndarray | None
     source: str
     class_names: list[str] | None = None
+    synthetic: bool = False  # made up (random inputs), not the user's data
+    fingerprint: str = ""  # a hash of the content: the same data gives the same fingerprint
 
     @property
     def labelled(self) -> bool:
         return self.y is not None
 
+    @property
+    def name(self) -> str:
+        """The file or folder name, or what the synthetic data is."""
+        return self.source if self.synthetic else Path(self.source).name
+
+    @property
+    def description(self) -> str:
+        """'digits_eval.npz: 450 labelled samples'."""
+        return f"{self.name}: {len(self)} {'labelled ' if self.labelled else ''}samples"
+
+    def fits(self, input_shape: list[int], output_size: int | None) -> bool:
+        """Whether this data suits a model with that input shape (batch first) and output size."""
+        if list(self.x.shape[1:]) != [max(d, 1) for d in input_shape[1:]]:
+            return False
+        if self.y is None or output_size is None or output_size <= 1:
+            return True
+        return bool(np.issubdtype(self.y.dtype, np.integer) and self.y.max(initial=0) < output_size)
+
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
 
-def load_dataset(path: str | Path, input_shape: list[int], output_size: int | None = None) -> Dataset:
+def load_dataset(
+    path: str | Path, input_shape: list[int], output_size: int | None = None, task: Task | None = None
+) -> Dataset:
     """Read data for a model whose input has `input_shape` (batch first) and `output_size` outputs.
 
     Raises WorkbenchError for a missing or empty file, a wrong sample size, NaNs, or labels
-    outside the model's output range.
+    outside the model's output range; Cancelled when `task` is cancelled.
     """
+    task = task or null_task()
     path = Path(path).expanduser()
     name = path.name
+    task.progress(0.0, f"Reading {name}")
     if not path.exists():
         raise WorkbenchError(f"{path}: no such file or folder")
     if path.is_dir():
-        x, y, classes = _images(path, input_shape)
+        x, y, classes = _images(path, input_shape, task.span(0.0, 0.9))
     elif path.stat().st_size == 0:
         raise WorkbenchError(f"{name}: the file is empty")
     else:
         x, y = _arrays(path, input_shape)
         classes = None
+    task.progress(0.9, f"Checking {name}")
     sample_shape = [max(d, 1) for d in input_shape[1:]]
     per_sample = math.prod(sample_shape)
     x = np.asarray(x)
@@ -71,14 +103,48 @@ def load_dataset(path: str | Path, input_shape: list[int], output_size: int | No
         raise WorkbenchError(f"{name}: sample {bad} contains NaN or infinite values")
     if y is not None:
         y = _check_labels(name, np.asarray(y), len(x), output_size)
-    return Dataset(x, y, str(path), classes)
+    task.progress(1.0, f"Read {name}")
+    return Dataset(x, y, str(path), classes, fingerprint=fingerprint(x, y))
+
+
+def fingerprint(x: np.ndarray, y: np.ndarray | None) -> str:
+    """A short hash of inputs and labels: equal for the same data wherever it was read from."""
+    digest = hashlib.blake2b(digest_size=12)
+    for array in (x, y):
+        if array is not None:
+            digest.update(str((array.dtype.str, array.shape)).encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
 
 
 def synthetic_dataset(input_shape: list[int], count: int, seed: int = 0) -> Dataset:
     """Inputs drawn uniformly over 0..1: enough to calibrate, not to judge accuracy."""
     rng = np.random.default_rng(seed)
     shape = [count, *[max(d, 1) for d in input_shape[1:]]]
-    return Dataset(rng.random(shape, dtype=np.float32), None, "random samples over 0..1")
+    x = rng.random(shape, dtype=np.float32)
+    return Dataset(x, None, "random inputs", synthetic=True, fingerprint=fingerprint(x, None))
+
+
+def data_beside(model_path: str | Path) -> dict[str, Path]:
+    """Data shipped beside a model, by role: `<stem>_calib`, `<stem>_eval`, `<stem>_train` (.npz,
+    .npy or .csv), where the stem is the model's name or its part before the first '_'."""
+    model_path = Path(model_path)
+    stems = dict.fromkeys((model_path.stem, model_path.stem.split("_")[0]))
+    found = {}
+    for role, suffix in ROLE_SUFFIXES.items():
+        for stem in stems:
+            candidate = next(
+                (
+                    model_path.parent / f"{stem}_{suffix}{ext}"
+                    for ext in DATA_SUFFIXES
+                    if (model_path.parent / f"{stem}_{suffix}{ext}").is_file()
+                ),
+                None,
+            )
+            if candidate is not None:
+                found[role] = candidate
+                break
+    return found
 
 
 def _arrays(path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -101,20 +167,24 @@ def _arrays(path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray 
 
 
 def _csv(path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
-    """One sample a row; a row one value longer than the model's input carries its label last."""
+    """One sample a row; a row one value longer than the model's input carries its label last,
+    else labels come one a line from `<name>_labels.txt` beside the file, if there is one."""
     per_sample = math.prod(max(d, 1) for d in input_shape[1:])
     table = number_table(path.read_text(encoding="utf-8", errors="replace"), path.name)
     if table.shape[1] == per_sample + 1:
         return table[:, :-1], table[:, -1]
-    return table, None
+    labels = labels_beside(path)
+    if labels is None:
+        return table, None
+    column = number_table(labels.read_text(encoding="utf-8", errors="replace"), labels.name, header_allowed=False)
+    if column.shape[1] != 1:
+        raise WorkbenchError(f"{labels.name}: needs one label a line (found {column.shape[1]} values on a line)")
+    return table, column[:, 0]
 
 
-def _images(folder: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
-    from PIL import Image, UnidentifiedImageError
-
+def _images(folder: Path, input_shape: list[int], task: Task) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
     if len(input_shape) != 4:
         raise WorkbenchError(f"{folder.name}: a folder of images needs a model with an image input (N, H, W, C)")
-    _, height, width, channels = input_shape
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
     files: list[tuple[Path, int | None]] = []
     if classes:
@@ -124,15 +194,12 @@ def _images(folder: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarra
         files = [(f, None) for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
         raise WorkbenchError(f"{folder.name}: contains no images ({', '.join(IMAGE_SUFFIXES)})")
-    mode = "L" if channels == 1 else "RGB"
     images = []
-    for file, _ in files:
-        try:
-            with Image.open(file) as image:
-                images.append(np.asarray(image.convert(mode).resize((width, height)), dtype=np.float32) / 255.0)
-        except (UnidentifiedImageError, OSError):
-            raise WorkbenchError(f"{file.name}: is not a readable image") from None
-    x = np.stack(images).reshape(len(images), height, width, channels)
+    for number, (file, _) in enumerate(files):
+        if number % 16 == 0:
+            task.progress(number / len(files), f"Reading images in {folder.name}: {number} of {len(files)}")
+        images.append(read_image(file, input_shape))
+    x = np.stack(images)
     y = np.array([label for _, label in files]) if classes else None
     return x, y, classes or None
 

@@ -1,11 +1,18 @@
 """How much an optimization costs: accuracy or MAE against labels, fidelity against the float
-model, and the signal-to-noise ratio of every quantized layer output."""
+model, and the signal-to-noise ratio of every quantized layer output.
+
+`evaluate_outputs` builds the typed `Evaluation` (workbench/optimize/evaluation.py); the
+interpreter helpers run only in the child process (they import TensorFlow).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+from workbench.optimize.evaluation import AccuracyChange, ErrorChange, Evaluation, Fidelity
+from workbench.optimize.intervals import mean_interval, wilson_interval
 
 
 def snr_db(reference: np.ndarray, test: np.ndarray) -> float:
@@ -27,41 +34,52 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) ->
     return matrix.tolist()  # type: ignore[no-any-return]
 
 
-def compare_outputs(
+def evaluate_outputs(
     float_out: np.ndarray, optimized_out: np.ndarray, labels: np.ndarray | None, kind: str = "auto"
-) -> dict[str, Any]:
-    """Accuracy (classifiers) or MAE (regression) of both models, or fidelity without labels.
-
-    Returns {"kind", "samples", "accuracy"|"mae"|"fidelity", ...}; accuracies are fractions 0..1.
-    """
-    classes = float_out.shape[1]
+) -> Evaluation:
+    """Compare the two models' outputs (one row per sample) against labels, or with each other
+    when there are none. `kind`: "classification", "regression" or "auto" (by the output size)."""
+    float_out = np.asarray(float_out, dtype=np.float64).reshape(len(float_out), -1)
+    optimized_out = np.asarray(optimized_out, dtype=np.float64).reshape(len(optimized_out), -1)
+    samples, classes = float_out.shape
     if kind == "auto":
         kind = "classification" if classes > 1 else "regression"
-    result: dict[str, Any] = {"kind": kind, "samples": int(len(float_out))}
     top_float, top_opt = np.argmax(float_out, axis=1), np.argmax(optimized_out, axis=1)
-    fidelity = {"output_snr_db": _finite(snr_db(float_out, optimized_out))}
+    snr = _finite(snr_db(float_out, optimized_out))
     if kind == "classification":
-        fidelity["top1_agreement"] = float(np.mean(top_float == top_opt))
-    result["fidelity"] = fidelity
+        agreeing = int(np.sum(top_float == top_opt))
+        fidelity = Fidelity(snr, agreeing / samples, wilson_interval(agreeing, samples))
+    else:
+        fidelity = Fidelity(snr)
     if labels is None:
-        return result
+        return Evaluation(kind, samples, fidelity)
     if kind == "classification":
-        truth = labels.astype(np.int64).reshape(-1)
-        result["accuracy"] = {
-            "float": float(np.mean(top_float == truth)),
-            "optimized": float(np.mean(top_opt == truth)),
-        }
-        result["confusion"] = {
+        truth = np.asarray(labels).astype(np.int64).reshape(-1)
+        hit_float, hit_opt = top_float == truth, top_opt == truth
+        accuracy = AccuracyChange(
+            samples,
+            int(np.sum(hit_float)),
+            int(np.sum(hit_opt)),
+            int(np.sum(hit_float & ~hit_opt)),
+            int(np.sum(hit_opt & ~hit_float)),
+        )
+        confusion = {
             "float": confusion_matrix(truth, top_float, classes),
             "optimized": confusion_matrix(truth, top_opt, classes),
         }
-    else:
-        targets = labels.astype(np.float64).reshape(len(labels), -1)
-        result["mae"] = {
-            "float": float(np.mean(np.abs(float_out - targets))),
-            "optimized": float(np.mean(np.abs(optimized_out - targets))),
-        }
-    return result
+        return Evaluation(kind, samples, fidelity, accuracy=accuracy, confusion=confusion)
+    targets = np.asarray(labels, dtype=np.float64).reshape(samples, -1)
+    error_float = np.mean(np.abs(float_out - targets), axis=1)
+    error_opt = np.mean(np.abs(optimized_out - targets), axis=1)
+    mae = ErrorChange(float(np.mean(error_float)), float(np.mean(error_opt)), mean_interval(error_opt - error_float))
+    return Evaluation(kind, samples, fidelity, mae=mae)
+
+
+def compare_outputs(
+    float_out: np.ndarray, optimized_out: np.ndarray, labels: np.ndarray | None, kind: str = "auto"
+) -> dict[str, Any]:
+    """`evaluate_outputs` as JSON, for the child process to hand back (see `Evaluation.to_json`)."""
+    return evaluate_outputs(float_out, optimized_out, labels, kind).to_json()
 
 
 def _finite(value: float) -> float | None:

@@ -1,8 +1,14 @@
-"""Plan: what the user asked the Optimize step to do, and what cannot work with it."""
+"""Plan: what the user asked the Optimize step to do, and what cannot work with it.
+
+The rules of which option applies to which quantization and model live here only: the command
+line refuses a plan with `plan_problems`; the GUI, whose widgets keep options that do not apply
+to the current choice, sends `normalize`d plans and shows its notes, so it never quietly runs
+something other than what the person sees.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 QUANT_MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
@@ -30,6 +36,17 @@ QUANT_EXPLAINED = {
 # Which modes TFLM can run (the rest need TensorFlow Lite's full interpreter).
 RUNS_ON_TFLM = {"float32": True, "float16": False, "dynamic": False, "int8": True, "int16x8": True}
 NEEDS_CALIBRATION = {"int8", "int16x8"}
+# Options that apply to some quantization modes only.
+OPTION_QUANTS = {"float_io": ("int8",), "per_tensor_dense": ("int8", "int16x8", "dynamic")}
+OPTION_LABELS = {
+    "float_io": "Keep float input and output",
+    "per_tensor_dense": "Per-tensor quantization for dense layers",
+}
+
+
+def option_applies(option: str, quant: str) -> bool:
+    """Whether an option (a key of OPTION_QUANTS) does anything with this quantization mode."""
+    return quant in OPTION_QUANTS[option]
 
 
 @dataclass(frozen=True)
@@ -83,10 +100,65 @@ def plan_problems(plan: Plan, model_format: str) -> list[str]:
         problems.append("pruning needs a Keras model (.keras or .h5); a SavedModel holds no Keras layers")
     if plan.epochs and not plan.sparsity:
         problems.append("fine-tuning epochs only apply after pruning (set a sparsity above 0)")
-    if plan.per_tensor_dense and plan.quant not in ("int8", "int16x8", "dynamic"):
+    if plan.per_tensor_dense and not option_applies("per_tensor_dense", plan.quant):
         problems.append("per-tensor dense quantization only applies to int8, 16x8 or dynamic-range models")
-    if plan.float_io and plan.quant != "int8":
+    if plan.float_io and not option_applies("float_io", plan.quant):
         problems.append("float input/output is an int8 option")
     if plan.calibration_samples < 1:
         problems.append("at least one calibration sample is needed")
     return problems
+
+
+def normalize(plan: Plan, model_format: str, has_training_data: bool) -> tuple[Plan, dict[str, str]]:
+    """The plan with what cannot apply turned off, and a note for each setting turned off (by
+    its Plan field name).
+
+    For the GUI, whose widgets keep a choice that does not apply to the current quantization or
+    model (so that it comes back when it applies again): the plan it converts is this one, and
+    the notes say what is not used. The result never has `plan_problems` of these kinds.
+    """
+    changes: dict[str, Any] = {}
+    notes = {}
+    if model_format == "tflite" and plan.quant != "float32":
+        changes["quant"] = "float32"
+        notes["quant"] = "A .tflite file keeps its quantization (open the Keras model to re-quantize)."
+    quant = changes.get("quant", plan.quant)
+    if plan.sparsity and model_format not in ("keras", "h5"):
+        changes["sparsity"] = 0.0
+        notes["sparsity"] = "Pruning is not used: it needs a Keras model (.keras or .h5)."
+    for option, label in OPTION_LABELS.items():
+        if getattr(plan, option) and not option_applies(option, quant):
+            changes[option] = False
+            notes[option] = f"'{label}' is not used with {QUANT_LABELS[quant].split(' (')[0]}."
+    sparsity = changes.get("sparsity", plan.sparsity)
+    if plan.epochs and (not sparsity or not has_training_data):
+        changes["epochs"] = 0
+        why = "labelled training data (Fine-tune on)" if sparsity else "a sparsity above 0%"
+        notes["epochs"] = f"Fine-tuning is not used: it needs {why}."
+    return replace(plan, **changes), notes
+
+
+def data_roles(plan: Plan) -> tuple[str, ...]:
+    """The data a plan uses: calibration (int8, 16x8), evaluation, and training when it fine-tunes."""
+    roles = ["calibration"] if plan.quant in NEEDS_CALIBRATION else []
+    roles.append("evaluation")
+    if plan.epochs:
+        roles.append("train")
+    return tuple(roles)
+
+
+def calibration_warnings(plan: Plan, available: int | None) -> list[str]:
+    """What limits the calibration of this plan with `available` samples (None: no data given)."""
+    if plan.quant not in NEEDS_CALIBRATION:
+        return []
+    if available is None:
+        return [
+            "No calibration data: calibrated on random inputs over 0..1. Quantization ranges may not "
+            "match real data, and accuracy cannot be judged without your own samples."
+        ]
+    if available < plan.calibration_samples:
+        return [
+            f"Calibrated on {available} samples, fewer than the {plan.calibration_samples} the setting "
+            "asks for: ranges measured on few samples may miss what real data does."
+        ]
+    return []
