@@ -289,11 +289,12 @@ def check_tflm(model: Model, task: Task) -> TflmReport:
                 crash_reason = crash_reason or error.process.reason
                 crash_log = crash_log or _last_words(probe_log)
                 log.warning(
-                    "TFLM crashed (%s) with a %d-byte arena while measuring %s; searching on in a new process: %s",
-                    error.process.reason,
-                    search.crashed[-1],
+                    "measuring the arena of %s: with %d bytes TFLM died (%s), so that size is too small; "
+                    "searching on in a new process. TFLM's last words: %s",
                     model.name,
-                    _last_words(probe_log),
+                    search.crashed[-1],
+                    error.process.reason,
+                    _last_words(probe_log) or "none",
                 )
                 continue
             except WorkbenchError as error:
