@@ -160,4 +160,4 @@ def test_a_model_tflm_cannot_run_is_explained(qtbot: Any, window: MainWindow, bu
     assert page.problems.rowCount() == len(window.session.analysis.tflm.problems)  # type: ignore[union-attr]
     assert page.problems.item(0, 1).text() == "DEQUANTIZE"
     assert "re-quantize as full int8" in page.problems.item(0, 3).text()
-    assert "RAM unknown" in page.fit_card.detail.text()
+    assert "Does not run on" in page.fit_card.detail.text() and "float16" in page.fit_card.detail.text()

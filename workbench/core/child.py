@@ -79,7 +79,9 @@ def run_in_child(
                 raise error
             result["_files"] = _collect_outputs(result)
             return result
-        log.error("%s: child exited with %s; last output:\n%s", what, process.returncode, "\n".join(process.tail))
+        log.warning(
+            "%s: child exited with %s; last output:\n%s", what, process.returncode, "\n".join(process.tail[-10:])
+        )
         raise ChildCrashed(
             f"{what} failed: {process.reason}",
             "The model may be corrupt or use something the runtime cannot handle; details are in the log.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -20,7 +22,7 @@ from workbench.core.analysis import Analysis
 from workbench.core.boards import Board
 from workbench.core.model import Model
 from workbench.ui.session import Session
-from workbench.ui.widgets.cards import BAD, GOOD, LEVEL_COLORS, MUTED, Card, Gauge
+from workbench.ui.widgets.cards import BAD, GOOD, LEVEL_COLORS, MUTED, WARN, Card, Gauge
 from workbench.ui.widgets.graph_view import GraphView
 from workbench.ui.widgets.layer_table import LayerBytesChart, LayerTable
 from workbench.ui.widgets.try_it import TryItPanel
@@ -148,7 +150,9 @@ class InspectPage(QWidget):
 
     # -- session events -------------------------------------------------------------------
     def _loading(self, path: str) -> None:
-        self.subtitle.setText(f"Opening {path}…")
+        if self.session.model is None:  # nothing on screen yet: say what is coming
+            self.title.setText(f"Opening {Path(path).name}…")
+        self.subtitle.setText(f"Opening {path}… (progress in the status bar; Esc cancels)")
 
     def _model_changed(self, model: Model) -> None:
         self.title.setText(model.name)
@@ -202,10 +206,17 @@ class InspectPage(QWidget):
             )
         else:
             self.arena_card.set("n/a", "TFLM could not allocate this model (see pre-flight)", BAD)
+        if report.crash_note:
+            self.arena_card.detail.setText(
+                f"exact: {report.arena_bytes:,} bytes · reserve {kb(report.recommended_arena_bytes)}: "
+                "below it TFLM crashes instead of failing, so keep the margin"
+            )
+            self.arena_card.value.setStyleSheet(f"color: {WARN};")
         if report.compatible:
             self.tflm_card.set("Yes", f"all {len(analysis.layers)} operators prepare and run", GOOD)
             self.problems_note.setText(
                 f"✔ All {len(analysis.layers)} operators prepared and ran once in TFLM {report.tflm_version}."
+                + (f"<br><b style='color:{WARN}'>⚠ {report.crash_note}</b>" if report.crash_note else "")
             )
         else:
             self.tflm_card.set("No", f"{len(report.problems)} problem(s) - see TFLM pre-flight", BAD)
