@@ -1,15 +1,20 @@
 """The Optimize page: settings on the left, instant estimates, the verified result, accuracy,
 per-layer error and the compare table on the right.
 
-Every change re-estimates at once (analytic, milliseconds); after the settings rest for a
-moment a verified conversion starts in a child process, superseding any older one.
+Every change re-estimates at once (analytic, milliseconds). A verified conversion (a child
+process) starts only from the person: a change they make here, once the settings rest for a
+moment, or 'Convert now' (F5) - never from a model opening. Data files are read as jobs, and
+data shipped beside a model (`<stem>_calib.npz`, `<stem>_eval.npz`) is preselected. The same
+settings on the same data show the earlier result again instead of converting twice.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
@@ -23,34 +28,54 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core import fit as board_fit
 from workbench.core.analysis import Analysis
 from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
 from workbench.optimize.convert import Variant, optimize_model
-from workbench.optimize.data import Dataset, load_dataset
+from workbench.optimize.data import Dataset, data_beside, load_dataset
 from workbench.optimize.estimate import Estimate, estimate, expert_savings
-from workbench.optimize.plan import Plan, plan_problems
+from workbench.optimize.plan import QUANT_LABELS, RUNS_ON_TFLM, Plan, data_roles, plan_problems
+from workbench.tasks import Task
 from workbench.ui.session import Session
-from workbench.ui.widgets.cards import BAD, GOOD, MUTED, Card, Gauge
+from workbench.ui.widgets.cards import BAD, LEVEL_COLORS, MUTED, Card, Gauge
 from workbench.ui.widgets.optimize_settings import OptimizeSettings
 from workbench.ui.widgets.variant_views import (
     Caption,
     CompareTable,
     ConfusionMatrix,
     LayerErrorChart,
-    accuracy_text,
+    accuracy_html,
 )
 from workbench.units import kb
 
-SETTLE_MS = 700  # how long settings rest before a verified conversion starts
+SETTLE_MS = 700  # how long the person's changes rest before a verified conversion starts
+ROLES = ("calibration", "evaluation", "train")
+APP_FOLDERS = tuple(
+    p.resolve() for p in (Path(__file__).parents[2], Path(__file__).parents[3] / "resources") if p.exists()
+) + ((Path(sys._MEIPASS).resolve(),) if hasattr(sys, "_MEIPASS") else ())  # noqa: SLF001 - PyInstaller
+
+
+class FitGauge(Gauge):
+    """A gauge whose bar turns grey when the model cannot run on the board at all: its memory
+    use is then beside the point, and a green bar would say the opposite."""
+
+    def set_fit(self, percent: float | None, text: str, runs: bool | None) -> None:
+        self.set(percent, text)
+        if runs is False and percent is not None:
+            self.bar.setStyleSheet(f"QProgressBar::chunk {{ background: {MUTED}; border-radius: 5px; }}")
 
 
 class OptimizePage(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.data: dict[str, Dataset | None] = {"calibration": None, "evaluation": None, "train": None}
         self.last_estimate: Estimate | None = None
+        self.shown: Variant | None = None  # the verified variant the result card shows
+        self._results: dict[tuple[object, ...], Variant] = {}  # settings + data -> its variant
+        self._converting: tuple[object, ...] | None = None  # key of the conversion running
+        self._loading: set[str] = set()  # data roles being read
+        self._convert_after_load = False
         self.settings = OptimizeSettings()
         scroll = QScrollArea()
         scroll.setWidget(self.settings)
@@ -62,40 +87,55 @@ class OptimizePage(QWidget):
         self.title.setObjectName("pageTitle")
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
+        self.problem.hide()
+        self.notice = QLabel("")
+        self.notice.setObjectName("cardDetail")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
         self.flash_card = Card("Flash (estimate)", "What the optimized model will take in flash")
-        self.arena_card = Card("Arena (estimate)", "Working memory TFLM will need")
+        self.arena_card = Card("Arena (estimate)", "Working memory (RAM) TFLM will need")
         self.compressed_card = Card("Compressed (estimate)", "What a zip or an OTA update carries")
-        self.flash_gauge = Gauge("Flash")
-        self.ram_gauge = Gauge("RAM (arena)")
-        gauges = QWidget()
-        gauge_layout = QVBoxLayout(gauges)
-        gauge_layout.setContentsMargins(0, 0, 0, 0)
-        self.board_label = QLabel("")
-        self.board_label.setObjectName("cardDetail")
-        gauge_layout.addWidget(self.board_label)
-        gauge_layout.addWidget(self.flash_gauge)
-        gauge_layout.addWidget(self.ram_gauge)
+        self.fit_card = Card("Board fit", "Model flash against the board's flash, arena against its RAM")
+        self.fit_card.value.hide()
+        self.flash_gauge = FitGauge("Flash")
+        self.ram_gauge = FitGauge("RAM (arena)")
+        self.fit_verdict = QLabel("")
+        self.fit_verdict.setWordWrap(True)
+        fit_layout = self.fit_card.layout()
+        fit_layout.insertWidget(1, self.fit_verdict)
+        fit_layout.insertWidget(2, self.flash_gauge)
+        fit_layout.insertWidget(3, self.ram_gauge)
         cards = QHBoxLayout()
         for widget in (self.flash_card, self.arena_card, self.compressed_card):
-            cards.addWidget(widget, 1)
-        cards.addWidget(gauges, 1)
+            cards.addWidget(widget, 2)
+        cards.addWidget(self.fit_card, 3)
 
         self.result_card = Card("Verified result", "Converted in the background and measured by TFLM")
         self.convert_button = QPushButton("Convert now")
-        self.convert_button.setToolTip("Start the verified conversion without waiting")
+        self.convert_button.setShortcut(QKeySequence(Qt.Key.Key_F5))
+        self.convert_button.setToolTip(
+            "Convert with these settings, measure the result in TFLM and its accuracy on your data (F5)"
+        )
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.convert_button)
         self.result_card.layout().addLayout(row)
         self.accuracy = QLabel("")
         self.accuracy.setWordWrap(True)
+        self.accuracy.setToolTip(
+            "95% interval: given how many samples were measured, the true figure lies in this range "
+            "19 times out of 20. More samples make it narrower."
+        )
+        self.accuracy.setTextFormat(Qt.TextFormat.RichText)
+        self.accuracy.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.confusion = ConfusionMatrix()
         self.layer_error = LayerErrorChart()
         self.compare = CompareTable()
         self.use_button = QPushButton("Use for Deploy")
         self.use_button.setToolTip("Carry the selected variant to the Deploy step")
         self.save_button = QPushButton("Save as .tflite…")
-        self.save_button.setShortcut("Ctrl+S")
+        self.save_button.setShortcut(QKeySequence.StandardKey.Save)
+        self.save_button.setToolTip("Save the selected variant (Ctrl+S)")
         for button in (self.use_button, self.save_button):
             button.setEnabled(False)
         compare_box = QWidget()
@@ -112,7 +152,7 @@ class OptimizePage(QWidget):
         accuracy_box = QWidget()
         accuracy_layout = QVBoxLayout(accuracy_box)
         accuracy_layout.addWidget(self.accuracy)
-        self.confusion_box = Caption("Confusion matrix (optimized)", self.confusion)
+        self.confusion_box = Caption("Confusion matrix (optimized): rows true class, columns predicted", self.confusion)
         accuracy_layout.addWidget(self.confusion_box, 1)
         accuracy_layout.addStretch(0)
         details.addTab(accuracy_box, "Accuracy")
@@ -125,10 +165,11 @@ class OptimizePage(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.title, 0, 0, 1, 2)
         grid.addWidget(self.problem, 1, 0, 1, 2)
-        grid.addLayout(cards, 2, 0, 1, 2)
-        grid.addWidget(self.result_card, 3, 0, 1, 2)
-        grid.addWidget(details, 4, 0, 1, 2)
-        grid.setRowStretch(4, 1)
+        grid.addWidget(self.notice, 2, 0, 1, 2)
+        grid.addLayout(cards, 3, 0, 1, 2)
+        grid.addWidget(self.result_card, 4, 0, 1, 2)
+        grid.addWidget(details, 5, 0, 1, 2)
+        grid.setRowStretch(5, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(scroll)
         split.addWidget(right)
@@ -142,58 +183,111 @@ class OptimizePage(QWidget):
         self.timer.setSingleShot(True)
         self.timer.setInterval(SETTLE_MS)
         self.timer.timeout.connect(self.convert)
-        self.settings.plan_changed.connect(self.plan_changed)
-        self.pickers = {
-            "calibration": self.settings.calibration,
-            "evaluation": self.settings.evaluation,
-            "train": self.settings.training,
-        }
-        for name, picker in self.pickers.items():
-            picker.changed.connect(lambda path, n=name: self._data_chosen(n, path))
+        self.settings.plan_changed.connect(self.refresh_estimate)
+        self.settings.edited.connect(self._edited)
+        self.pickers = self.settings.pickers
+        for role, picker in self.pickers.items():
+            picker.chosen.connect(lambda path, r=role: self.load_data(r, path, by_person=True))
         self.convert_button.clicked.connect(self.convert)
         self.compare.variant_selected.connect(self._variant_selected)
         self.use_button.clicked.connect(self._use)
         self.save_button.clicked.connect(self._save)
         session.model_changed.connect(self._model_changed)
-        session.analysis_changed.connect(self._analysis_changed)
-        session.board_changed.connect(lambda _: self._show_estimate())
+        session.analysis_changed.connect(lambda _analysis: self.refresh_estimate())
+        session.board_changed.connect(lambda _board: self._show_fit())
         session.variants_changed.connect(self._variants_changed)
+        session.jobs.busy_changed.connect(self._jobs_changed)
+        session.jobs.progress.connect(self._progress)
         if session.model is not None:
             self._model_changed(session.model)
         self._show_result(None)
 
-    # -- inputs ---------------------------------------------------------------------------
+    def _say(self, label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.setVisible(bool(text))
+
+    # -- the open model and its data ----------------------------------------------------------
     def _model_changed(self, model: Model) -> None:
+        """A new model keeps the person's settings; its own data beside it is preselected, and
+        data chosen before stays when it fits the new model's input."""
+        self.timer.stop()
+        self._results.clear()
+        self._converting, self._convert_after_load = None, False
+        self._loading.clear()
         self.title.setText(f"Optimize {model.name}")
-        self.data = dict.fromkeys(self.data)
-        for picker in self.pickers.values():
-            picker.clear_quietly()
+        self._say(self.notice, "")
         self.settings.set_model_format(model.format)
+        shape, outputs = _io(model)
+        beside = data_beside(model.path)
+        set_aside = []
+        for role, picker in self.pickers.items():
+            picker.start_dir = str(model.path.parent)
+            current = self.settings.data[role]
+            if role in beside:
+                self.load_data(role, str(beside[role]), by_person=False)
+            elif current is not None and not current.fits(shape, outputs):
+                self.settings.set_data(role, None)
+                set_aside.append(current.name)
+        if set_aside:
+            self._say(self.notice, f"Set aside {', '.join(set_aside)}: it does not fit {model.name}'s input.")
         self._show_result(None)
 
-    def _analysis_changed(self, analysis: Analysis) -> None:
-        self.refresh_estimate()
-
-    def _data_chosen(self, name: str, path: str | None) -> None:
+    def load_data(self, role: str, path: str | None, by_person: bool = True) -> None:
+        """Read a data file (or image folder) for `role` as a job; None drops that role's data.
+        A change the person makes starts a verified conversion once the data is read."""
         model = self.session.model
-        if path is None or model is None:
-            self.data[name] = None
-        else:
-            graph = model.graph.main
-            try:
-                self.data[name] = load_dataset(
-                    path, graph.tensors[graph.inputs[0]].shape, graph.tensors[graph.outputs[0]].elements
-                )
-            except WorkbenchError as error:
-                self.data[name] = None
-                self.pickers[name].clear_quietly()
-                self.session.error.emit(error)
-        self.settings.refresh()
+        if model is None:
+            return
+        if path is None:
+            self.session.jobs.cancel(f"data:{role}")
+            self._loading.discard(role)
+            self.settings.set_data(role, None)
+            if by_person:
+                self._edited()
+            return
+        self.pickers[role].show_loading(path)
+        self._loading.add(role)
+        shape, outputs = _io(model)
+        self.session.start_for_model(
+            f"data:{role}",
+            load_dataset,
+            path,
+            shape,
+            outputs,
+            on_success=lambda dataset: self._data_loaded(role, dataset, by_person),
+            on_error=lambda error: self._data_failed(role, error),
+        )
+
+    def _data_loaded(self, role: str, dataset: Dataset, by_person: bool) -> None:
+        self._loading.discard(role)
+        self.settings.set_data(role, dataset)
+        if self.shown is None and self._converting is None:
+            self._show_result(None)  # say what 'Convert now' will measure on
+        if by_person:
+            self._edited()
+        elif self._convert_after_load and not self._loading:
+            self.convert()
+
+    def _data_failed(self, role: str, error: WorkbenchError) -> None:
+        self._loading.discard(role)
+        self.settings.set_data(role, self.settings.data[role])  # what was there before stays
+        self._convert_after_load = False
+        self.session.error.emit(error)
+
+    def _jobs_changed(self, _busy: bool) -> None:
+        """Notice work that ended without a result: cancelled (Esc) or superseded."""
+        for role in list(self._loading):
+            if not self.session.jobs.running(f"data:{role}"):
+                self._loading.discard(role)
+                self.settings.set_data(role, self.settings.data[role])
+        if self._converting is not None and not self.session.jobs.running("convert"):
+            self._converting = None
+            self.result_card.set("cancelled", "Press Convert now (F5) to start again.", MUTED)
 
     # -- estimate (instant) ---------------------------------------------------------------
-    def plan_changed(self, plan: Plan) -> None:
-        self.refresh_estimate(plan)
-        if self.session.model is not None and not self._problems(plan):
+    def _edited(self) -> None:
+        """The person changed a setting or the data: convert once things rest."""
+        if self.session.model is not None and not self._problems(self.settings.plan()):
             self.timer.start()
 
     def _problems(self, plan: Plan) -> list[str]:
@@ -203,8 +297,8 @@ class OptimizePage(QWidget):
     def refresh_estimate(self, plan: Plan | None = None) -> None:
         plan = plan or self.settings.plan()
         model, analysis = self.session.model, self.session.analysis
-        problems = self._problems(plan)
-        self.problem.setText(f"<span style='color:{BAD}'>⚠ {problems[0]}</span>" if problems else "")
+        problems = self._problems(plan) if model else []
+        self._say(self.problem, f"<span style='color:{BAD}'>⚠ {problems[0]}</span>" if problems else "")
         if model is None or analysis is None or problems:
             self.last_estimate = None
         else:
@@ -227,6 +321,7 @@ class OptimizePage(QWidget):
         if value is None or analysis is None:
             for card in (self.flash_card, self.arena_card, self.compressed_card):
                 card.set("-", "")
+            self._show_fit()
             return
         change = (value.flash_bytes - analysis.size_bytes) / analysis.size_bytes
         source = "the original" if self.session.model and self.session.model.format == "tflite" else "float"
@@ -239,33 +334,88 @@ class OptimizePage(QWidget):
             "estimate; measured after conversion" if value.arena_bytes else "measuring the float model…",
         )
         self.compressed_card.set(kb(value.compressed_bytes), "zip / OTA size")
+        self._show_fit()
+
+    def _show_fit(self) -> None:
+        """Flash and RAM against the board, and whether TFLM runs it: the verified figures when
+        the result shown is of the current settings, else the estimate."""
         board = self.session.board
+        plan = self.settings.plan()
+        verified = self.shown if self.shown is not None and self.shown.plan == plan else None
         if board is None:
-            self.board_label.setText("Choose a board on the Inspect page to see the fit.")
+            self.fit_card.title.setText("BOARD FIT")
+            self.fit_verdict.setText("Choose a board on the Inspect page to see the fit.")
+            self.fit_verdict.setStyleSheet(f"color: {MUTED};")
             self.flash_gauge.set(None, "")
             self.ram_gauge.set(None, "")
             return
-        self.board_label.setText(board.name)
-        self.flash_gauge.set(
-            100.0 * value.flash_bytes / board.flash_bytes, f"{kb(value.flash_bytes)} of {board.flash_kb} KB"
-        )
-        if value.arena_bytes:
-            self.ram_gauge.set(
-                100.0 * value.arena_bytes / board.ram_bytes, f"{kb(value.arena_bytes)} of {board.ram_kb} KB"
-            )
+        if verified is not None:
+            flash, arena = verified.actual.flash_bytes, verified.actual.arena_bytes
+            runs, problem = _runs(verified)
+        elif self.last_estimate is not None:
+            flash, arena = self.last_estimate.flash_bytes, self.last_estimate.arena_bytes
+            runs, problem = self._expected_runs(plan)
+        else:
+            self.fit_verdict.setText("")
+            self.flash_gauge.set(None, "")
+            self.ram_gauge.set(None, "")
+            return
+        result = board_fit.fit(flash, arena, board, runs, problem)
+        self.fit_card.title.setText("BOARD FIT (VERIFIED)" if verified else "BOARD FIT (ESTIMATE)")
+        self.fit_verdict.setText(result.verdict)
+        self.fit_verdict.setStyleSheet(f"color: {LEVEL_COLORS[result.level]}; font-weight: 600;")
+        self.flash_gauge.set_fit(result.flash_used_pct, f"{kb(flash)} of {board.flash_kb} KB", runs)
+        if arena:
+            self.ram_gauge.set_fit(result.ram_used_pct, f"{kb(arena)} of {board.ram_kb} KB", runs)
+        else:
+            self.ram_gauge.set(None, "measured after conversion")
+
+    def _expected_runs(self, plan: Plan) -> tuple[bool | None, str]:
+        """Before a verified conversion: False for modes TFLM has no kernels for, what TFLM said
+        of the model itself where the plan keeps it as it is, else not known yet."""
+        if not RUNS_ON_TFLM[plan.quant]:
+            return False, f"TFLM has no kernels for {QUANT_LABELS[plan.quant].split(' (')[0].lower()}"
+        analysis, model = self.session.analysis, self.session.model
+        tflm = analysis.tflm if analysis is not None else None
+        if tflm is None or model is None:
+            return None, ""
+        if not tflm.compatible:  # quantizing does not add operators TFLM lacks
+            return False, tflm.problems[0].message if tflm.problems else ""
+        return (True, "") if plan.quant == "float32" else (None, "")
 
     # -- verified conversion --------------------------------------------------------------
+    def _key(self, plan: Plan) -> tuple[object, ...]:
+        """Settings and the data they use: equal keys give the same result."""
+        data = self.settings.data
+        return (plan, tuple((role, data[role].fingerprint if data[role] else None) for role in data_roles(plan)))
+
     def convert(self) -> None:
+        """Convert with the current settings and data, unless the same was already done."""
         self.timer.stop()
         model, analysis = self.session.model, self.session.analysis
         plan = self.settings.plan()
-        if model is None or analysis is None or self._problems(plan):
+        if model is None or analysis is None:
             return
-        self.result_card.set(
-            "converting…",
-            f"{plan.describe(model.format)} - in the background; keep changing settings or press Esc to cancel",
-            MUTED,
-        )
+        problems = self._problems(plan)
+        if problems:
+            self.result_card.set("cannot convert", problems[0], BAD)
+            return
+        if self._loading:
+            self._convert_after_load = True
+            self.result_card.set("waiting for data…", "Converts as soon as the data is read.", MUTED)
+            return
+        self._convert_after_load = False
+        key = self._key(plan)
+        done = self._results.get(key)
+        if done is not None and done in self.session.variants:
+            row = self.session.variants.index(done) + 1
+            self._say(self.notice, f"Same settings and data as row {row} of Compare variants: showing that result.")
+            self.session.choose_variant(done)
+            self._show_result(done)
+            return
+        if key == self._converting and self.session.jobs.running("convert"):
+            return  # already converting exactly this
+        data = {role: self.settings.data[role] if role in data_roles(plan) else None for role in ROLES}
         generation = self.session.generation
         self.session.start_for_model(
             "convert",
@@ -273,52 +423,72 @@ class OptimizePage(QWidget):
             model,
             analysis,
             plan,
-            self.data["calibration"],
-            self.data["evaluation"],
-            self.data["train"],
-            on_success=lambda variant: self._converted(variant, generation),
+            data["calibration"],
+            data["evaluation"],
+            data["train"],
+            on_success=lambda variant: self._converted(variant, generation, key),
             on_error=self._failed,
         )
+        self._converting = key  # after start: superseding the last one counts as cancelled there
+        self._say(self.notice, "")
+        self.result_card.set(
+            "converting…",
+            f"{plan.describe(model.format)} - in the background; keep changing settings, or press Esc to cancel",
+            MUTED,
+        )
 
-    def _converted(self, variant: Variant, generation: int) -> None:
+    def _progress(self, key: str, fraction: float, status: str) -> None:
+        if key == "convert" and self._converting is not None:
+            self.result_card.detail.setText(f"{status} ({fraction:.0%}) - press Esc to cancel")
+
+    def _converted(self, variant: Variant, generation: int, key: tuple[object, ...]) -> None:
+        self._converting = None
         if self.session.add_variant(variant, generation):
+            self._results[key] = variant
             self.session.choose_variant(variant)
             self._show_result(variant)
 
     def _failed(self, error: WorkbenchError) -> None:
+        self._converting = None
         self.result_card.set("failed", error.message, BAD)
+        self.session.error.emit(error)
 
     def _show_result(self, variant: Variant | None) -> None:
+        self.shown = variant
         if variant is None:
-            self.result_card.set("-", "Change a setting to start a verified conversion.", MUTED)
-            self.accuracy.setText("")
+            data = self.settings.data["evaluation"]
+            on = f" and measure its accuracy on {data.name}" if data is not None else ""
+            self.result_card.set(
+                "not converted yet",
+                f"Press Convert now (F5) to convert with these settings{on}; changing a setting also starts it.",
+                MUTED,
+            )
+            self.accuracy.setText(
+                "Accuracy against the float model, with how far it can be trusted, appears here after a "
+                "verified conversion."
+            )
             self.confusion.show_matrix(None)
             self.confusion_box.hide()
             self.layer_error.show_layers([])
+            self._show_fit()
             return
         actual = variant.actual
-        tflm = variant.analysis.tflm
-        runs = tflm is not None and tflm.compatible
-        detail = (
-            f"{variant.label}: flash {actual.flash_bytes:,} B (estimate off by "
-            f"{variant.flash_error_pct:+.1f}%), arena {kb(actual.arena_bytes)}, compressed "
-            f"{kb(actual.compressed_bytes)}. "
-            + (
-                "Runs on TFLM."
-                if runs
-                else "Will NOT run on TFLM" + (f": {tflm.problems[0].message}." if tflm and tflm.problems else ".")
-            )
+        verdict = variant.verdict
+        figures = (
+            f"{variant.label}: flash {actual.flash_bytes:,} B (estimate off by {variant.flash_error_pct:+.1f}%), "
+            f"arena {kb(actual.arena_bytes)}, compressed {kb(actual.compressed_bytes)}."
         )
         if variant.plan.sparsity:
-            detail += f" {variant.sparsity:.0%} of weights are zero: flash unchanged, compressed size smaller."
-        for warning in variant.warnings:
-            detail += f" ⚠ {warning}"
-        self.result_card.set(kb(actual.flash_bytes), detail, GOOD if runs else BAD)
-        self.accuracy.setText(accuracy_text(variant))
-        confusion = (variant.evaluation or {}).get("confusion", {})
-        self.confusion.show_matrix(confusion.get("optimized"))
-        self.confusion_box.setVisible(bool(confusion.get("optimized")))
+            figures += f" {variant.sparsity:.0%} of weights are zero: flash unchanged, compressed size smaller."
+        marks = {board_fit.BAD: "✖ ", board_fit.TIGHT: "⚠ ", board_fit.UNKNOWN: "ⓘ ", board_fit.GOOD: "✔ "}
+        reasons = [marks[level] + what for level, what in verdict.findings]
+        self.result_card.set(kb(actual.flash_bytes), "\n".join([figures, *reasons]), LEVEL_COLORS[verdict.level])
+        self.accuracy.setText(accuracy_html(variant))
+        confusion = variant.evaluation.confusion if variant.evaluation is not None else None
+        self.confusion.show_matrix(confusion["optimized"] if confusion else None)
+        self.confusion_box.setVisible(bool(confusion))
         self.layer_error.show_layers(variant.per_layer)
+        self._show_fit()
 
     # -- compare, choose, save ------------------------------------------------------------
     def _variants_changed(self) -> None:
@@ -326,6 +496,8 @@ class OptimizePage(QWidget):
         has = self.session.chosen_variant is not None
         self.use_button.setEnabled(has)
         self.save_button.setEnabled(has)
+        if not self.session.variants and self.shown is not None:
+            self._show_result(None)
 
     def _variant_selected(self, row: int) -> None:
         if 0 <= row < len(self.session.variants):
@@ -339,20 +511,65 @@ class OptimizePage(QWidget):
             self.session.choose_variant(variant)
             self.window().statusBar().showMessage(f"{variant.label} will be used in Deploy", 8000)
 
+    def save_folder(self) -> Path:
+        """Where the save dialog opens: the last folder saved to, else the model's, but never
+        inside the app's own files (the sample's folder), which fall back to Documents."""
+        from workbench.ui.main_window import settings
+
+        model = self.session.model
+        candidates = [str(settings().value("last_save_dir", "") or ""), str(model.path.parent) if model else ""]
+        for candidate in candidates:
+            if candidate and Path(candidate).is_dir() and not _inside_app(Path(candidate)):
+                return Path(candidate)
+        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return Path(documents) if documents and Path(documents).is_dir() else Path.home()
+
+    def ask_save_path(self, suggested: Path) -> Path | None:
+        """The save dialog: adds .tflite to a bare name and asks before replacing a file."""
+        dialog = QFileDialog(self, "Save the optimized model", str(suggested.parent), "TFLite model (*.tflite)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("tflite")
+        dialog.selectFile(suggested.name)
+        if not dialog.exec() or not dialog.selectedFiles():
+            return None
+        return Path(dialog.selectedFiles()[0])
+
     def _save(self) -> None:
+        from workbench.ui.main_window import settings
+
         variant = self.session.chosen_variant
         model = self.session.model
         if variant is None or model is None:
             return
-        suggested = str(model.path.with_name(f"{model.path.stem}_{variant.plan.quant}.tflite"))
-        path, _ = QFileDialog.getSaveFileName(self, "Save the optimized model", suggested, "TFLite (*.tflite)")
-        if path:
-            try:
-                saved = variant.save(Path(path))
-            except WorkbenchError as error:
-                self.session.error.emit(error)
-                return
-            self.window().statusBar().showMessage(f"Saved {saved}", 8000)
+        name = f"{model.path.stem}_{variant.plan.quant}{'_pruned' if variant.plan.sparsity else ''}.tflite"
+        path = self.ask_save_path(self.save_folder() / name)
+        if path is None:
+            return
+        try:
+            saved = variant.save(path)
+        except WorkbenchError as error:
+            self.session.error.emit(error)
+            return
+        settings().setValue("last_save_dir", str(saved.parent))
+        self._variants_changed()
+        self.window().statusBar().showMessage(f"Saved {saved}", 8000)
+
+
+def _io(model: Model) -> tuple[list[int], int]:
+    graph = model.graph.main
+    return graph.tensors[graph.inputs[0]].shape, graph.tensors[graph.outputs[0]].elements
+
+
+def _runs(variant: Variant) -> tuple[bool | None, str]:
+    tflm = variant.analysis.tflm
+    if tflm is None:
+        return None, ""
+    return tflm.compatible, tflm.problems[0].message if tflm.problems else ""
+
+
+def _inside_app(folder: Path) -> bool:
+    folder = folder.resolve()
+    return any(folder == root or root in folder.parents for root in APP_FOLDERS)
 
 
 def _convert(
@@ -362,6 +579,6 @@ def _convert(
     calibration: Dataset | None,
     evaluation: Dataset | None,
     train: Dataset | None,
-    task,
-) -> Variant:  # type: ignore[no-untyped-def]
+    task: Task,
+) -> Variant:
     return optimize_model(model, analysis, plan, calibration=calibration, evaluation=evaluation, train=train, task=task)

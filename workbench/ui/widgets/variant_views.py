@@ -1,7 +1,12 @@
-"""Views of verified variants: accuracy with confusion matrix, per-layer error, compare table."""
+"""Views of verified variants: accuracy with confusion matrix, per-layer error, compare table.
+
+The words come from the engine (`Evaluation.summary`/`short`, `Variant.verdict`): these views
+only lay them out and colour them.
+"""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pyqtgraph as pg
@@ -18,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.optimize.convert import Variant
+from workbench.ui.widgets.cards import LEVEL_COLORS, WARN
 from workbench.ui.widgets.operator_chart import OperatorChart
 from workbench.units import kb
 
@@ -30,28 +36,25 @@ def _item(text: str, align_right: bool = False) -> QTableWidgetItem:
     return item
 
 
-def accuracy_text(variant: Variant) -> str:
-    evaluation = variant.evaluation or {}
-    if "accuracy" in evaluation:
-        acc = evaluation["accuracy"]
-        change = 100 * (acc["optimized"] - acc["float"])
-        return (
-            f"Accuracy on {evaluation['samples']} samples: float {acc['float']:.1%} → optimized "
-            f"{acc['optimized']:.1%} ({change:+.1f} points)"
-        )
-    if "mae" in evaluation:
-        mae = evaluation["mae"]
-        return f"Mean absolute error: float {mae['float']:.4g} → optimized {mae['optimized']:.4g}"
-    if "fidelity" in evaluation:
-        fidelity = evaluation["fidelity"]
-        snr = "exact" if fidelity["output_snr_db"] is None else f"{fidelity['output_snr_db']:.1f} dB"
-        agree = fidelity.get("top1_agreement")
-        return (
-            "No labels: fidelity to the float model - output SNR "
-            + snr
-            + (f", same top class {agree:.1%} of the time" if agree is not None else "")
-        )
-    return "Add evaluation data to see what this costs in accuracy."
+ROLE_SHORT = {"calibration": "calibrated on", "evaluation": "evaluated on", "train": "fine-tuned on"}
+
+
+def accuracy_html(variant: Variant) -> str:
+    """The evaluation summary, with what limits trust in it in the warning colour."""
+    evaluation = variant.evaluation
+    if evaluation is None:
+        if variant.source_format == "tflite":
+            return "A .tflite file is compared with nothing: its accuracy is what it was before."
+        return "Add evaluation data (Your data, on the left) to see what this costs in accuracy."
+    color = LEVEL_COLORS[evaluation.level]
+    lines = [f"<b style='color:{color}'>{html.escape(evaluation.verdict)}</b>", html.escape(evaluation.summary)]
+    lines += [f"<span style='color:{WARN}'>⚠ {html.escape(w)}</span>" for w in evaluation.warnings]
+    return "<br>".join(lines)
+
+
+def data_text(variant: Variant) -> str:
+    """'calibrated on digits_calib.npz (200 of 300) · evaluated on digits_eval.npz (450)'."""
+    return " · ".join(f"{ROLE_SHORT.get(role, role)} {what}" for role, what in variant.data.items()) or "-"
 
 
 class ConfusionMatrix(QTableWidget):
@@ -105,10 +108,11 @@ class LayerErrorChart(OperatorChart):
 
 
 class CompareTable(QTableWidget):
-    """Every variant tried for this model; selecting one makes it the one to carry to Deploy."""
+    """Every variant tried for this model, with the data it used; selecting one makes it the one
+    to carry to Deploy."""
 
     variant_selected = Signal(int)
-    HEADERS = ["Settings", "Flash", "Arena", "Compressed", "Accuracy", "TFLM"]
+    HEADERS = ["Settings", "Data", "Flash", "Arena", "Compressed", "Accuracy", "TFLM", "Saved"]
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(self.HEADERS), parent)
@@ -116,33 +120,42 @@ class CompareTable(QTableWidget):
         self.verticalHeader().hide()
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setWordWrap(False)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.setToolTip("Select a row to carry that variant to Deploy")
         self.itemSelectionChanged.connect(self._selected)
 
     def show_variants(self, variants: list[Variant], chosen: Variant | None) -> None:
         self.blockSignals(True)
+        self.clearSelection()
         self.setRowCount(len(variants))
         for row, variant in enumerate(variants):
-            evaluation = variant.evaluation or {}
-            if "accuracy" in evaluation:
-                accuracy = f"{evaluation['accuracy']['optimized']:.1%}"
-            elif "fidelity" in evaluation and evaluation["fidelity"].get("top1_agreement") is not None:
-                accuracy = f"{evaluation['fidelity']['top1_agreement']:.1%} agree"
-            else:
-                accuracy = "-"
+            evaluation = variant.evaluation
             tflm = variant.analysis.tflm
+            runs = tflm is not None and tflm.compatible
             cells = [
                 variant.label,
+                data_text(variant),
                 kb(variant.actual.flash_bytes),
                 kb(variant.actual.arena_bytes),
                 kb(variant.actual.compressed_bytes),
-                accuracy,
-                "runs" if tflm is not None and tflm.compatible else "no",
+                evaluation.short if evaluation is not None else "not measured",
+                "runs" if runs else "does not run",
+                variant.saved_to.name if variant.saved_to else "",
             ]
             for column, text in enumerate(cells):
-                self.setItem(row, column, _item(text, align_right=column > 0))
+                item = _item(text, align_right=column in (2, 3, 4))
+                self.setItem(row, column, item)
+            self.item(row, 1).setToolTip("\n".join(f"{role}: {what}" for role, what in variant.data.items()))
+            accuracy = self.item(row, 5)
+            if evaluation is not None:
+                accuracy.setForeground(QColor(LEVEL_COLORS[evaluation.level]))
+                accuracy.setToolTip(evaluation.summary)
+            self.item(row, 6).setForeground(QColor(LEVEL_COLORS["good" if runs else "bad"]))
+            if variant.saved_to:
+                self.item(row, 7).setToolTip(str(variant.saved_to))
         if chosen in variants:
             self.selectRow(variants.index(chosen))
         self.blockSignals(False)
