@@ -99,5 +99,7 @@ class GraphView(QWidget):
         self.server.stop()
         if self._alive:
             self._alive = False
-            shiboken6.delete(self.view)
-            shiboken6.delete(self.page)
+            # The page first (the view lets go of it), then the view; neither may outlive the profile.
+            for widget in (self.page, self.view):
+                if shiboken6.isValid(widget):
+                    shiboken6.delete(widget)
