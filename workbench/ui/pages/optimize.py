@@ -335,6 +335,15 @@ class OptimizePage(QWidget):
         )
         self.compressed_card.set(kb(value.compressed_bytes), "zip / OTA size")
         self._show_fit()
+        self._title_result()
+
+    def _title_result(self) -> None:
+        """Say when the verified result on show is of other settings than the current ones."""
+        shown = self.shown
+        if shown is None or shown.plan == self.settings.plan():
+            self.result_card.title.setText("VERIFIED RESULT")
+        else:
+            self.result_card.title.setText(f"VERIFIED RESULT OF {shown.label.upper()} (NOT THE CURRENT SETTINGS)")
 
     def _show_fit(self) -> None:
         """Flash and RAM against the board, and whether TFLM runs it: the verified figures when
@@ -368,7 +377,9 @@ class OptimizePage(QWidget):
         if arena:
             self.ram_gauge.set_fit(result.ram_used_pct, f"{kb(arena)} of {board.ram_kb} KB", runs)
         else:
-            self.ram_gauge.set(None, "measured after conversion")
+            self.ram_gauge.set(
+                None, "not measured: TFLM cannot allocate it" if verified else "measured after conversion"
+            )
 
     def _expected_runs(self, plan: Plan) -> tuple[bool | None, str]:
         """Before a verified conversion: False for modes TFLM has no kernels for, what TFLM said
@@ -471,16 +482,18 @@ class OptimizePage(QWidget):
             self.confusion_box.hide()
             self.layer_error.show_layers([])
             self._show_fit()
+            self._title_result()
             return
         actual = variant.actual
         verdict = variant.verdict
+        arena = kb(actual.arena_bytes) if actual.arena_bytes else "not measured (TFLM cannot allocate it)"
         figures = (
             f"{variant.label}: flash {actual.flash_bytes:,} B (estimate off by {variant.flash_error_pct:+.1f}%), "
-            f"arena {kb(actual.arena_bytes)}, compressed {kb(actual.compressed_bytes)}."
+            f"arena {arena}, compressed {kb(actual.compressed_bytes)}."
         )
         if variant.plan.sparsity:
             figures += f" {variant.sparsity:.0%} of weights are zero: flash unchanged, compressed size smaller."
-        marks = {board_fit.BAD: "✖ ", board_fit.TIGHT: "⚠ ", board_fit.UNKNOWN: "ⓘ ", board_fit.GOOD: "✔ "}
+        marks = {board_fit.BAD: "✖ ", board_fit.TIGHT: "⚠ ", board_fit.UNKNOWN: "• ", board_fit.GOOD: "✔ "}
         reasons = [marks[level] + what for level, what in verdict.findings]
         self.result_card.set(kb(actual.flash_bytes), "\n".join([figures, *reasons]), LEVEL_COLORS[verdict.level])
         self.accuracy.setText(accuracy_html(variant))
@@ -489,6 +502,7 @@ class OptimizePage(QWidget):
         self.confusion_box.setVisible(bool(confusion))
         self.layer_error.show_layers(variant.per_layer)
         self._show_fit()
+        self._title_result()
 
     # -- compare, choose, save ------------------------------------------------------------
     def _variants_changed(self) -> None:

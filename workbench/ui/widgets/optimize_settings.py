@@ -378,7 +378,7 @@ class OptimizeSettings(QWidget):
             (self.prune_unused, ("sparsity", "epochs")),
             (self.expert_unused, ("per_tensor_dense",)),
         ):
-            texts = [f"ⓘ {self.notes[o]}" for o in options if o in self.notes]
+            texts = [self.notes[o] for o in options if o in self.notes]
             label.setText(" ".join(texts))
             label.setVisible(bool(texts))
         self.data_note.setText(self._data_note(plan))

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.optimize.convert import Variant
-from workbench.ui.widgets.cards import LEVEL_COLORS, WARN
+from workbench.ui.widgets.cards import LEVEL_COLORS, MUTED, WARN
 from workbench.ui.widgets.operator_chart import OperatorChart
 from workbench.units import kb
 
@@ -49,6 +49,10 @@ def accuracy_html(variant: Variant) -> str:
     color = LEVEL_COLORS[evaluation.level]
     lines = [f"<b style='color:{color}'>{html.escape(evaluation.verdict)}</b>", html.escape(evaluation.summary)]
     lines += [f"<span style='color:{WARN}'>⚠ {html.escape(w)}</span>" for w in evaluation.warnings]
+    lines.append(
+        f"<span style='color:{MUTED}'>95% interval: given {evaluation.samples} samples, the true figure lies in "
+        "this range 19 times out of 20; more samples make it narrower.</span>"
+    )
     return "<br>".join(lines)
 
 
