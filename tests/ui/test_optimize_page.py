@@ -128,6 +128,12 @@ def test_a_verified_result_shows_its_interval_is_reused_for_the_same_settings_an
     assert page.compare.item(0, 7).text() == "mine.tflite" and window.session.unsaved_variants() == []
     page.save_button.click()
     assert asked[1].parent == target.parent  # the last folder saved to
+    target.write_bytes(b"keep me")
+    questions: list[Path] = []
+    monkeypatch.setattr(page, "ask_save_path", lambda suggested: target.with_suffix(".bin"))
+    monkeypatch.setattr(page, "confirm_replace", lambda path: questions.append(path) or False)
+    page.save_button.click()  # 'mine.bin' would be written as mine.tflite: asked, and declined
+    assert questions == [target] and target.read_bytes() == b"keep me"
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -548,6 +549,16 @@ class OptimizePage(QWidget):
             return None
         return Path(dialog.selectedFiles()[0])
 
+    def confirm_replace(self, path: Path) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Replace the file?",
+            f"{path.name} already exists in {path.parent}. Replace it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def _save(self) -> None:
         from workbench.ui.main_window import settings
 
@@ -559,6 +570,10 @@ class OptimizePage(QWidget):
         path = self.ask_save_path(self.save_folder() / name)
         if path is None:
             return
+        if path.suffix.lower() != ".tflite":  # what Variant.save writes: ask again if that name is taken
+            path = path.with_suffix(".tflite")
+            if path.exists() and not self.confirm_replace(path):
+                return
         try:
             saved = variant.save(path)
         except WorkbenchError as error:
