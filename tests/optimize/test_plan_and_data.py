@@ -80,7 +80,7 @@ def test_empty_and_missing_files(tmp_path: Path) -> None:
 
 def test_keras_input_shape_is_read_without_tensorflow(built_models: Path) -> None:
     from tests.conftest import SAMPLES
-    from workbench.optimize.keras_config import keras_io_shapes
+    from workbench.core.keras_config import keras_io_shapes
 
     assert keras_io_shapes(SAMPLES / "digits.keras", "keras") == ([1, 8, 8, 1], 10)
     assert keras_io_shapes(built_models / "small_cnn.keras", "keras") == ([1, 12, 12, 3], 5)

@@ -254,9 +254,9 @@ def optimize_file(
     The data is read and checked against the model's input before TensorFlow starts; one child
     process converts both the float baseline (for the estimate) and the optimized model.
     """
+    from workbench.core.keras_config import keras_io_shapes
     from workbench.core.loading import detect_format, load_model
     from workbench.optimize.data import load_dataset
-    from workbench.optimize.keras_config import keras_io_shapes
 
     task = task or null_task()
     path = Path(path).expanduser()

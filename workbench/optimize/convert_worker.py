@@ -14,11 +14,12 @@ import numpy as np
 from workbench.core.child import report_progress
 from workbench.core.errors import WorkbenchError
 from workbench.core.keras_convert import (
-    _batch_one_converter,
-    _saved_model_function,
-    load_keras,
-    operator_layer_names,
+    batch_one_converter,
+    model_operator_names,
+    run_converter,
+    saved_model_function,
 )
+from workbench.core.keras_loading import keras_module_of, load_keras
 from workbench.optimize.evaluate import compare_outputs, outputs_for, per_layer_snr
 from workbench.optimize.plan import Plan
 from workbench.optimize.strip import strip_model
@@ -59,9 +60,11 @@ def achieved_sparsity(model: Any) -> float:
 
 
 def fine_tune(model: Any, masks: list[np.ndarray], x: np.ndarray, y: np.ndarray, epochs: int) -> None:
-    """Train with the pruned weights held at zero, so accuracy recovers without regrowing them."""
-    import keras
+    """Train with the pruned weights held at zero, so accuracy recovers without regrowing them.
 
+    Losses, optimizer and callback come from the model's own Keras (Keras 3 or tf_keras).
+    """
+    keras = keras_module_of(model)
     weights = _prunable_weights(model)
     outputs = int(np.prod(model.outputs[0].shape[1:]))
     classifier = outputs > 1 and np.issubdtype(y.dtype, np.integer)
@@ -74,7 +77,9 @@ def fine_tune(model: Any, masks: list[np.ndarray], x: np.ndarray, y: np.ndarray,
     )
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
 
-    class KeepPruned(keras.callbacks.Callback):
+    callback_base: Any = keras.callbacks.Callback
+
+    class KeepPruned(callback_base):  # type: ignore[misc, valid-type]
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
             for weight, mask in zip(weights, masks, strict=True):
                 weight.assign(weight.numpy() * mask)
@@ -90,12 +95,12 @@ def _converter(source: Path, fmt: str, allow_unsafe: bool) -> tuple[Any, Any, An
     import tensorflow as tf
 
     if fmt == "saved_model":
-        function, keep = _saved_model_function(source)
+        function, keep = saved_model_function(source)
         return None, lambda: tf.lite.TFLiteConverter.from_concrete_functions([function], keep), keep
-    model = load_keras(source, allow_unsafe)
-    _, single = _batch_one_converter(model)
+    model = load_keras(source, fmt, allow_unsafe)
+    _, single = batch_one_converter(model, source.name)
     if single is model:  # a subclassed model: traced again each time
-        return model, lambda: _batch_one_converter(model)[0], model
+        return model, lambda: batch_one_converter(model, source.name)[0], model
 
     def fresh() -> Any:
         # The batch-1 copy is cloned once; it takes the (possibly pruned) weights when converted.
@@ -133,16 +138,6 @@ def configure(converter: Any, plan: Plan, calibration: np.ndarray | None) -> Non
         converter._experimental_disable_per_channel_quantization_for_dense_layers = True
 
 
-def _convert(converter: Any, what: str) -> bytes:
-    try:
-        return bytes(converter.convert())
-    except Exception as error:  # noqa: BLE001 - converter errors are many and untyped
-        text = str(error).strip().splitlines()
-        raise WorkbenchError(
-            f"the converter failed on {what} ({(text[0] if text else type(error).__name__)[:200]})"
-        ) from None
-
-
 def optimize_job(request: dict[str, Any]) -> dict[str, Any]:
     """Carry out a Plan on a Keras/SavedModel source. Returns the output files and figures."""
     plan = Plan(**request["plan"])
@@ -156,15 +151,11 @@ def optimize_job(request: dict[str, Any]) -> dict[str, Any]:
     evaluation = request.get("evaluation")
     if evaluation or request.get("want_float"):
         report_progress(0.05, "Converting the float baseline")
-        float_model = _convert(make_converter(), "the float model")
+        float_model = run_converter(make_converter(), f"{source.name}: the float32 conversion")
         (workdir / "float.tflite").write_bytes(float_model)
         files["float"] = str(workdir / "float.tflite")
         if model is not None:
-            result["layer_names"] = operator_layer_names(
-                float_model,
-                [layer.name for layer in model.layers],
-                {layer.name for layer in model.layers if layer.weights},
-            )
+            result["layer_names"] = model_operator_names(float_model, model)
     if plan.sparsity:
         if model is None:
             raise WorkbenchError("pruning needs a Keras model")
@@ -177,7 +168,7 @@ def optimize_job(request: dict[str, Any]) -> dict[str, Any]:
     report_progress(0.55, f"Converting ({plan.describe()})")
     converter = make_converter()
     configure(converter, plan, calibration)
-    optimized = _convert(converter, plan.describe())
+    optimized = run_converter(converter, f"{source.name}: the {plan.quant} conversion")
     if evaluation:
         report_progress(0.8, "Measuring accuracy")
         with np.load(evaluation) as data:

@@ -1,4 +1,4 @@
-"""Read a Keras model's input and output shapes from its stored config, without TensorFlow."""
+"""Read what a Keras file says about itself (config, Keras version, input and output shapes), without TensorFlow."""
 
 from __future__ import annotations
 
@@ -23,6 +23,33 @@ def read_keras_config(path: Path, fmt: str) -> dict[str, Any] | None:
         return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)  # type: ignore[no-any-return]
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
+
+
+def keras_version(path: Path, fmt: str) -> str | None:
+    """The version of Keras that wrote the file ("2.15.0", "3.6.0"), None when it does not say.
+
+    Keras 2 (TensorFlow 2.x, tf.keras) writes it as an attribute of a .h5 file's root and in
+    the metadata.json of a .keras archive; Keras 3 does the same with its own version.
+    """
+    try:
+        if fmt == "keras":
+            with zipfile.ZipFile(path) as archive:
+                value = json.loads(archive.read("metadata.json")).get("keras_version")
+        else:
+            import h5py
+
+            with h5py.File(path, "r") as handle:
+                value = handle.attrs.get("keras_version")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value) if value else None
+
+
+def written_by_keras2(path: Path, fmt: str) -> bool:
+    """Whether a .h5 file says Keras 2 wrote it (TensorFlow 2.x's tf.keras, or standalone Keras 2)."""
+    return fmt == "h5" and (keras_version(path, fmt) or "").startswith("2.")
 
 
 def keras_io_shapes(path: Path, fmt: str) -> tuple[list[int], int] | None:

@@ -1,0 +1,293 @@
+"""Child-process side of opening a .keras or .h5 file: refuse code from the file, then load it with
+the Keras that wrote it.
+
+A .h5 written by Keras 2 (TensorFlow 2.x's tf.keras, which wrote most published TinyML models)
+is loaded with `tf_keras`, the Keras 2 that matches the installed TensorFlow: converted from
+there, it becomes the same graph TensorFlow's converter made when the model was trained
+(batch norm folded into CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED). Keras 3 files are
+loaded with Keras 3. A .h5 that does not say who wrote it goes to Keras 3 first and to
+tf_keras when Keras 3 refuses it.
+
+Imported only in child processes; TensorFlow is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from workbench.core.errors import UnsafeModelError, WorkbenchError
+from workbench.core.keras_config import keras_version, read_keras_config
+
+_UNRECOGNIZED = re.compile(r"Unrecognized keyword arguments? passed to (\w+): \{([^}]*)\}")
+_UNKNOWN_CLASS = re.compile(
+    r"Unknown (?:layer|object|class)\w*:? '?([\w>.]+)'?|Could not locate (?:class|function) '?([\w>.]+)'?"
+)
+_UNSAFE_HINT = "Open it again and allow code from this file only if you trust where it came from."
+
+# Names Keras configs use for themselves and for serialized values, not classes of a module.
+_FRAMEWORK_NAMES = {
+    "Functional",
+    "Sequential",
+    "Model",
+    "InputLayer",
+    "DTypePolicy",
+    "FloatDTypePolicy",
+    "Policy",
+    "__tensor__",
+    "__keras_tensor__",
+    "__numpy__",
+    "__lambda__",
+    "__typespec__",
+    "__tuple__",
+    "function",
+    "TensorShape",
+}
+# tf.keras turned a TensorFlow call in a functional model (`tf.nn.relu6(x)`, `x[:, 0]`) into one
+# of these layers; the config names an exported TensorFlow function, never code. Functions that
+# touch files, run Python or reach raw kernels are still refused.
+_TF_OP_LAYERS = {"TFOpLambda", "SlicingOpLambda"}
+_TF_OP_REFUSED = re.compile(
+    r"^(io|compat|raw_ops|summary|saved_model|data|debugging|experimental|distribute)\.|py_func|numpy_function|print"
+)
+
+
+def keras_module_of(model: Any) -> Any:
+    """The Keras package a model belongs to: `tf_keras` (Keras 2) or `keras` (Keras 3).
+
+    Losses, optimizers, callbacks and cloning must come from the model's own package.
+    """
+    package = type(model).__module__.split(".")[0]
+    return importlib.import_module("tf_keras" if package == "tf_keras" else "keras")
+
+
+def tf_keras_installed() -> bool:
+    """Whether the Keras 2 package (tf-keras on PyPI) can be imported."""
+    return importlib.util.find_spec("tf_keras") is not None
+
+
+def lambda_layers(config: Any) -> list[str]:
+    """The Lambda layers of a stored config, described for a person (no Keras needed)."""
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            inner = node.get("config")
+            if node.get("class_name") == "Lambda" and isinstance(inner, dict):
+                found.append(f"Lambda layer '{inner.get('name', '')}' (it stores Python code)")
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(config)
+    return found
+
+
+def unsafe_parts(config: Any, packages: list[Any] | None = None) -> list[str]:
+    """Layers whose loading would run code from the file: Lambda layers and custom objects.
+
+    A class counts as built in when one of `packages` (keras and/or tf_keras modules; Keras 3
+    by default) defines it.
+    """
+    if packages is None:
+        import keras
+
+        packages = [keras]
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            name = node.get("class_name")
+            inner = node.get("config")
+            if isinstance(name, str) and isinstance(inner, dict):
+                layer = inner.get("name", "")
+                where = f" (layer '{layer}')" if layer else ""
+                registered = str(node.get("registered_name") or "")
+                if name == "Lambda":
+                    found.append(f"Lambda layer '{layer}' (it stores Python code)")
+                elif name in _TF_OP_LAYERS and any(p.__name__ == "tf_keras" for p in packages):
+                    function = str(inner.get("function", ""))
+                    if _TF_OP_REFUSED.search(function):
+                        found.append(f"TensorFlow call 'tf.{function}'{where}")
+                elif ">" in registered or not any(_is_builtin(p, name) for p in packages):
+                    found.append(f"custom object '{registered or name}'{where}")
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(config)
+    return found
+
+
+def _is_builtin(package: Any, class_name: str) -> bool:
+    if class_name in _FRAMEWORK_NAMES:
+        return True
+    namespaces = (
+        "layers",
+        "models",
+        "initializers",
+        "regularizers",
+        "constraints",
+        "activations",
+        "losses",
+        "optimizers",
+        "metrics",
+        "saving",
+    )
+    return hasattr(package, class_name) or any(hasattr(getattr(package, n, None), class_name) for n in namespaces)
+
+
+def check_h5_readable(path: Path) -> None:
+    """Refuse, in one line, a .h5 that HDF5 cannot read or that holds weights but no model."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            has_config = "model_config" in handle.attrs
+            # Keras 2's save_weights writes layer_names at the root; Keras 3's .weights.h5 a layers group.
+            weights_only = "layer_names" in handle.attrs or "layers" in handle or "vars" in handle
+    except OSError as error:
+        raise WorkbenchError(
+            f"{path.name}: the .h5 file is damaged or truncated (HDF5 cannot read its structure)",
+            "Copy or download the file again; if it was written by a training run that stopped, save the model again.",
+            details=f"h5py: {error}",
+        ) from None
+    if has_config:
+        return
+    if not weights_only:
+        raise WorkbenchError(
+            f"{path.name}: not a Keras model (the HDF5 file has no model configuration)",
+            "Open the .h5 file Keras wrote with model.save, or a .tflite or .keras file.",
+        )
+    raise WorkbenchError(
+        f"{path.name}: the .h5 file holds only weights, not the model's layers",
+        "Rebuild the model in its training code, load these weights and save the whole model "
+        "(model.save), or export a .tflite there.",
+    )
+
+
+def load_keras(path: Path, fmt: str, allow_unsafe: bool) -> Any:
+    """Load a .keras or .h5 model in safe mode with the Keras that wrote it (see the module docs).
+
+    Raises UnsafeModelError when the file holds code (unless `allow_unsafe`), WorkbenchError when
+    no Keras here can load it.
+    """
+    if fmt == "h5":
+        check_h5_readable(path)
+    loaders = _loaders(path, fmt)
+    config = read_keras_config(path, fmt) if not allow_unsafe else None
+    if config is not None:
+        # Lambda layers are found in the config alone, before Keras (and TensorFlow) is imported.
+        unsafe = lambda_layers(config) or unsafe_parts(config, [importlib.import_module(n) for n, _ in loaders])
+        if unsafe:
+            raise UnsafeModelError(
+                f"{path.name}: refused to open: it contains {unsafe[0]}"
+                + (f" and {len(unsafe) - 1} more" if len(unsafe) > 1 else "")
+                + "; loading it would run code from the file",
+                "Allow code from this file only if you trust where it came from.",
+            )
+    failures: list[WorkbenchError] = []
+    for _, loader in loaders:
+        try:
+            return loader(path, allow_unsafe)
+        except UnsafeModelError:
+            raise
+        except WorkbenchError as error:
+            failures.append(error)
+    first = failures[0]
+    raise WorkbenchError(first.message, first.hint, "\n\n".join(f.details for f in failures if f.details))
+
+
+def _loaders(path: Path, fmt: str) -> list[tuple[str, Callable[[Path, bool], Any]]]:
+    """The Keras packages to try, in order, as (package name, loader)."""
+    version = keras_version(path, fmt) or ""
+    keras3 = ("keras", load_with_keras3)
+    if fmt != "h5" or version.startswith("3.") or not tf_keras_installed():
+        return [keras3]
+    keras2 = ("tf_keras", load_with_tf_keras)
+    return [keras2, keras3] if version.startswith("2.") else [keras3, keras2]
+
+
+def _lenient(keras: Any, class_name: str, dropped: set[str]) -> type:
+    """A subclass of a builtin layer that ignores keywords older Keras versions wrote."""
+    base = getattr(keras.layers, class_name)
+
+    class Lenient(base):  # type: ignore[misc, valid-type]
+        @classmethod
+        def from_config(cls, config: dict[str, Any]) -> Any:
+            return base.from_config({k: v for k, v in config.items() if k not in dropped})
+
+    Lenient.__name__ = class_name
+    return Lenient
+
+
+def load_with_keras3(path: Path, allow_unsafe: bool) -> Any:
+    """Load with Keras 3, tolerating keywords it no longer knows (a .h5 Keras 3 itself wrote may carry them)."""
+    import keras
+
+    custom: dict[str, Any] = {}
+    dropped: dict[str, set[str]] = {}
+    for _ in range(12):
+        try:
+            return keras.models.load_model(path, compile=False, safe_mode=not allow_unsafe, custom_objects=custom)
+        except (TypeError, ValueError) as error:
+            text = str(error)
+            match = _UNRECOGNIZED.search(text)
+            if match and hasattr(keras.layers, match.group(1)):
+                keys = set(re.findall(r"'(\w+)'", match.group(2)))
+                dropped.setdefault(match.group(1), set()).update(keys)
+                custom[match.group(1)] = _lenient(keras, match.group(1), dropped[match.group(1)])
+                continue
+            raise _load_error(path, "Keras 3", text) from None
+    raise WorkbenchError(
+        f"{path.name}: Keras cannot load it: it has more arguments from older Keras versions than it can skip",
+        "Open the file where it was trained and save it again, or export a .tflite there.",
+    )
+
+
+def load_with_tf_keras(path: Path, allow_unsafe: bool) -> Any:
+    """Load with tf_keras (Keras 2), with its safe mode on unless `allow_unsafe`.
+
+    tf_keras applies safe mode to .h5 files only inside its SafeModeScope, so the scope is set here.
+    """
+    import tf_keras
+    from tf_keras.src.saving.serialization_lib import SafeModeScope
+
+    try:
+        with SafeModeScope(not allow_unsafe):
+            return tf_keras.models.load_model(path, compile=False)
+    except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
+        raise _load_error(path, "Keras 2 (tf_keras)", f"{type(error).__name__}: {error}") from None
+
+
+def _load_error(path: Path, which: str, text: str) -> WorkbenchError:
+    """A Keras loading failure as one line; Keras' own words go to the details."""
+    details = f"{which}: {text}"
+    unknown = _UNKNOWN_CLASS.search(text)
+    if not unknown and ("safe_mode" in text or re.search(r"\bLambda\b", text)):
+        return UnsafeModelError(
+            f"{path.name}: refused to load a layer that would run code from the file", _UNSAFE_HINT, details
+        )
+    if unknown or "could not be deserialized" in text:
+        name = next((g for g in unknown.groups() if g), "") if unknown else ""
+        what = f" '{name}'" if name else ""
+        return WorkbenchError(
+            f"{path.name}: Keras cannot load it: it needs the Python code of a custom layer or object{what} "
+            "that is not installed here",
+            "Install the package that defines it, or export the model as .tflite where it was trained.",
+            details,
+        )
+    return WorkbenchError(
+        f"{path.name}: Keras cannot rebuild the model from the file (its layer configuration is not one "
+        "this Keras understands)",
+        "Open it where it was trained and save it again (model.save), or export a .tflite there.",
+        details,
+    )
