@@ -24,12 +24,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Settings, user plugins and logs of the tests live in a temporary folder."""
-    home = tmp_path_factory.mktemp("home")
-    os.environ["TINYML_WORKBENCH_HOME"] = str(home)
+@pytest.fixture(scope="session")
+def shared_conversion_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Conversions are cached across the session, so a model converts once per run."""
+    folder = tmp_path_factory.mktemp("conversion-cache")
+    os.environ["TINYML_WORKBENCH_CACHE"] = str(folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, shared_conversion_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test has its own settings, user plugins and logs; child processes inherit it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("TINYML_WORKBENCH_HOME", str(home))
+    monkeypatch.setenv("TINYML_WORKBENCH_CACHE", str(shared_conversion_cache))
     return home
+
+
+@pytest.fixture
+def fresh_conversion_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """For tests that need a conversion to really run: an empty cache of their own."""
+    folder = tmp_path / "fresh-cache"
+    monkeypatch.setenv("TINYML_WORKBENCH_CACHE", str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")

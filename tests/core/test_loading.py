@@ -79,16 +79,18 @@ def test_bad_inputs_give_one_line_naming_the_file(tmp_path: Path, reference_mode
 
 
 def test_a_keras_model_opened_before_opens_from_the_cache_without_tensorflow(
-    built_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    built_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_conversion_cache: Path
 ) -> None:
     """The second open of the same bytes needs no child: one that would abort proves it."""
     source = tmp_path / "copy.keras"
     shutil.copy(built_models / "small_cnn.keras", source)
-    monkeypatch.setenv("TINYML_WORKBENCH_HOME", str(tmp_path / "home"))
     first = load_model(source)
+    assert len(list(fresh_conversion_cache.glob("*.tflite"))) == 1
     crash = tmp_path / "crash"
     crash.mkdir()
-    (crash / "sitecustomize.py").write_text("import os, sys\nif 'child_main' in sys.argv[0]:\n    os.abort()\n")
+    (crash / "sitecustomize.py").write_text(
+        "import os, sys\nif any(a.startswith('workbench.') and ':' in a for a in sys.argv):\n    os.abort()\n"
+    )
     monkeypatch.setenv("PYTHONPATH", str(crash))
     again = load_model(source)
     assert again.tflite == first.tflite and again.layer_names == first.layer_names

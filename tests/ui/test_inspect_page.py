@@ -77,13 +77,15 @@ def test_a_bad_file_shows_a_dialog_and_keeps_the_open_model(
     dialog.close()
 
 
-def test_a_second_load_supersedes_the_first(qtbot: Any, window: MainWindow, reference_models: Path) -> None:
+def test_a_second_load_supersedes_the_first(
+    qtbot: Any, window: MainWindow, reference_models: Path, fresh_conversion_cache: Path
+) -> None:
     shown: list[str] = []
     window.session.model_changed.connect(lambda model: shown.append(model.name))
     window.open(SAMPLES / "digits.keras")  # seconds: TensorFlow converts it in a child process
     window.open(reference_models / "micro_speech_quantized.tflite")
     _wait_measured(qtbot, window, "micro_speech_quantized.tflite")
-    qtbot.wait(200)
+    qtbot.waitUntil(lambda: not window.session.jobs.busy, timeout=60000)
     assert shown == ["micro_speech_quantized.tflite"]
 
 
@@ -137,7 +139,9 @@ def test_code_in_a_keras_file_is_run_only_after_the_user_allows_it(
     _wait_measured(qtbot, window, "lambda.keras")
 
 
-def test_cancel_stops_a_conversion_and_its_child_process(qtbot: Any, window: MainWindow) -> None:
+def test_cancel_stops_a_conversion_and_its_child_process(
+    qtbot: Any, window: MainWindow, fresh_conversion_cache: Path
+) -> None:
     window.open(SAMPLES / "digits.keras")
     qtbot.waitUntil(lambda: window.session.jobs.running("load"), timeout=5000)
     job = window.session.jobs.job("load")
@@ -147,7 +151,6 @@ def test_cancel_stops_a_conversion_and_its_child_process(qtbot: Any, window: Mai
     window.cancel_button.click()
     qtbot.waitUntil(lambda: child.poll() is not None, timeout=10000)
     qtbot.waitUntil(lambda: not window.session.jobs.busy, timeout=10000)
-    qtbot.wait(300)
     assert window.session.model is None
     assert window.findChild(QMessageBox, "errorDialog") is None
 

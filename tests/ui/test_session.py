@@ -61,7 +61,7 @@ def test_a_result_for_a_model_that_was_replaced_never_arrives(
     assert session.generation == first_generation + 1
     qtbot.waitUntil(lambda: gate.cancelled, timeout=10000)  # opening B cancelled A's job
     gate.release.set()
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: not session.jobs.running("convert"), timeout=10000)
     assert delivered == []
     assert session.model is not None and session.model.name == "micro_speech_quantized.tflite"
 

@@ -28,7 +28,9 @@ _CHUNK_BYTES = 1 << 20
 
 
 def cache_dir() -> Path:
-    return user_home() / "cache" / "conversions"
+    """`$TINYML_WORKBENCH_CACHE` when set, else the cache folder in the user's app folder."""
+    override = os.environ.get("TINYML_WORKBENCH_CACHE")
+    return Path(override) if override else user_home() / "cache" / "conversions"
 
 
 def _versions() -> str:
