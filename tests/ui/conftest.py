@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -19,3 +20,16 @@ QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)  #
 @pytest.fixture(scope="session")
 def qapp_args() -> list[str]:
     return ["workbench-tests"]
+
+
+@pytest.fixture
+def window(qtbot: Any) -> Any:
+    """The main window, shown; closed at the end without asking about unsaved work."""
+    from workbench.ui.main_window import MainWindow
+
+    main = MainWindow()
+    qtbot.addWidget(main)
+    main.show()
+    yield main
+    main._closing_confirmed = True
+    main.close()

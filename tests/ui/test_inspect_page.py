@@ -5,20 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from tests.conftest import SAMPLES
 from workbench.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot: Any) -> MainWindow:
-    main = MainWindow()
-    qtbot.addWidget(main)
-    main.show()
-    yield main
-    main.close()
 
 
 def _wait_measured(qtbot: Any, window: MainWindow, name: str) -> None:

@@ -21,16 +21,6 @@ def _stripped_variant(window: MainWindow) -> Variant:
     return optimize_model(model, analysis, Plan(quant="float32", strip=True))
 
 
-@pytest.fixture
-def window(qtbot: Any) -> MainWindow:
-    main = MainWindow()
-    qtbot.addWidget(main)
-    main.show()
-    yield main
-    main._closing_confirmed = True
-    main.close()
-
-
 def _dialog(window: MainWindow, name: str) -> QMessageBox | None:
     return next((box for box in window.findChildren(QMessageBox, name) if box.isVisible()), None)
 
