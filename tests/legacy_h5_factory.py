@@ -186,6 +186,7 @@ def main(out: Path) -> None:
         if name == "resnet8":  # the int8 file its author would have written, for the size bar
             (out / f"{name}_direct_int8.tflite").write_bytes(convert(model, calibration))
         facts[name] = facts_of(model)
+    trained.save(out / "resnet8_keras2.keras")  # tf_keras' own .keras archive, which Keras 3 cannot load either
     facts["resnet8"]["eval_accuracy"] = float(
         np.mean(np.argmax(trained.predict(data["x_eval"], verbose=0), axis=1) == data["y_eval"])
     )

@@ -13,12 +13,13 @@ from typing import Any
 import h5py
 import pytest
 
+from tests.conftest import SAMPLES
 from tests.legacy_h5 import BENCHMARK_MODELS, build_once, facts
 from workbench.core.analysis import analyze
 from workbench.core.converter_messages import converter_error
 from workbench.core.errors import UnsafeModelError, WorkbenchError
 from workbench.core.keras_config import keras_version, written_by_keras2
-from workbench.core.keras_loading import check_h5_readable
+from workbench.core.keras_loading import check_h5_readable, keras_packages_for
 from workbench.core.loading import load_model
 from workbench.core.tflite_file import BIAS_INPUT, TfliteFile, parse_tflite
 
@@ -112,6 +113,16 @@ def test_h5_that_keras3_refuses_opens_with_tf_keras(legacy: Path, opened: dict[s
     assert keras_version(path, "h5") is None and not written_by_keras2(path, "h5")
     model, _ = opened["mobilenet_v1"]
     assert _ops(model.graph)[0] == "CONV_2D" and "RELU6" not in _ops(model.graph)
+
+
+@pytest.mark.slow
+def test_each_file_goes_to_the_keras_that_wrote_it(legacy: Path) -> None:
+    """Keras 2 files (a .h5, or tf_keras' own .keras) load with tf_keras first; a .h5 that does not
+    say who wrote it tries Keras 3, then tf_keras; a Keras 3 file only Keras 3."""
+    assert keras_packages_for(legacy / "autoencoder.h5", "h5") == ["tf_keras", "keras"]
+    assert keras_packages_for(legacy / "resnet8_keras2.keras", "keras") == ["tf_keras", "keras"]
+    assert keras_packages_for(legacy / "mobilenet_v1.h5", "h5") == ["keras", "tf_keras"]
+    assert keras_packages_for(SAMPLES / "digits.keras", "keras") == ["keras"]
 
 
 @pytest.mark.slow

@@ -48,8 +48,8 @@ def keras_version(path: Path, fmt: str) -> str | None:
 
 
 def written_by_keras2(path: Path, fmt: str) -> bool:
-    """Whether a .h5 file says Keras 2 wrote it (TensorFlow 2.x's tf.keras, or standalone Keras 2)."""
-    return fmt == "h5" and (keras_version(path, fmt) or "").startswith("2.")
+    """Whether the file says Keras 2 wrote it (TensorFlow 2.x's tf.keras, tf_keras, standalone Keras 2)."""
+    return (keras_version(path, fmt) or "").startswith("2.")
 
 
 def keras_io_shapes(path: Path, fmt: str) -> tuple[list[int], int] | None:

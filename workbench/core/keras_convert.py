@@ -43,12 +43,22 @@ def batch_one_converter(model: Any, file_name: str = "the model") -> tuple[Any, 
         single.set_weights(model.get_weights())
         return tf.lite.TFLiteConverter.from_keras_model(single), single
     except (ValueError, TypeError, AttributeError):
-        # Subclassed models cannot be cloned: trace them with a batch-1 signature instead.
-        specs = [tf.TensorSpec([1, *t.shape[1:]], t.dtype) for t in model.inputs]
-        single_input = len(specs) == 1
-        function = tf.function(lambda *xs: model(xs[0] if single_input else list(xs), training=False))
-        concrete = function.get_concrete_function(*specs)
-        return tf.lite.TFLiteConverter.from_concrete_functions([concrete], model), model
+        return traced_converter(model), model
+
+
+def traced_converter(model: Any) -> Any:
+    """A TFLite converter for a Keras model that cannot be cloned (subclassed), traced with batch 1.
+
+    The converter is not given the model to track: with it, the variables would stay resource
+    variables (VAR_HANDLE / READ_VARIABLE operators that TFLM and the calibrator cannot run);
+    without it, they are frozen into constants. The caller keeps the model alive.
+    """
+    import tensorflow as tf
+
+    specs = [tf.TensorSpec([1, *t.shape[1:]], t.dtype) for t in model.inputs]
+    single_input = len(specs) == 1
+    function = tf.function(lambda *xs: model(xs[0] if single_input else list(xs), training=False))
+    return tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function(*specs)])
 
 
 def saved_model_function(path: Path) -> tuple[Any, Any]:

@@ -1,12 +1,12 @@
 """Child-process side of opening a .keras or .h5 file: refuse code from the file, then load it with
 the Keras that wrote it.
 
-A .h5 written by Keras 2 (TensorFlow 2.x's tf.keras, which wrote most published TinyML models)
-is loaded with `tf_keras`, the Keras 2 that matches the installed TensorFlow: converted from
-there, it becomes the same graph TensorFlow's converter made when the model was trained
-(batch norm folded into CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED). Keras 3 files are
-loaded with Keras 3. A .h5 that does not say who wrote it goes to Keras 3 first and to
-tf_keras when Keras 3 refuses it.
+A .h5 written by Keras 2 (TensorFlow 2.x's tf.keras, which wrote most published TinyML models),
+or a .keras archive tf_keras wrote, is loaded with `tf_keras`, the Keras 2 that matches the
+installed TensorFlow: converted from there, it becomes the same graph TensorFlow's converter
+made when the model was trained (batch norm folded into CONV_2D / DEPTHWISE_CONV_2D /
+FULLY_CONNECTED). Keras 3 files are loaded with Keras 3. A .h5 that does not say who wrote it
+goes to Keras 3 first and to tf_keras when Keras 3 refuses it.
 
 Imported only in child processes; TensorFlow is imported inside the functions.
 """
@@ -206,14 +206,24 @@ def load_keras(path: Path, fmt: str, allow_unsafe: bool) -> Any:
     raise WorkbenchError(first.message, first.hint, "\n\n".join(f.details for f in failures if f.details))
 
 
-def _loaders(path: Path, fmt: str) -> list[tuple[str, Callable[[Path, bool], Any]]]:
-    """The Keras packages to try, in order, as (package name, loader)."""
+def keras_packages_for(path: Path, fmt: str) -> list[str]:
+    """The Keras packages to load a .keras or .h5 file with, in the order to try them.
+
+    Keras 2 files (tf.keras' .h5, or tf_keras' own .keras archive) go to tf_keras first; Keras 3
+    files to Keras 3 only; a .h5 that does not say who wrote it to Keras 3, then tf_keras.
+    """
     version = keras_version(path, fmt) or ""
-    keras3 = ("keras", load_with_keras3)
-    if fmt != "h5" or version.startswith("3.") or not tf_keras_installed():
-        return [keras3]
-    keras2 = ("tf_keras", load_with_tf_keras)
-    return [keras2, keras3] if version.startswith("2.") else [keras3, keras2]
+    if version.startswith("3.") or not tf_keras_installed():
+        return ["keras"]
+    if version.startswith("2."):
+        return ["tf_keras", "keras"]
+    return ["keras", "tf_keras"] if fmt == "h5" else ["keras"]
+
+
+def _loaders(path: Path, fmt: str) -> list[tuple[str, Callable[[Path, bool], Any]]]:
+    """(package name, loader) for each package of `keras_packages_for`."""
+    loader = {"keras": load_with_keras3, "tf_keras": load_with_tf_keras}
+    return [(name, loader[name]) for name in keras_packages_for(path, fmt)]
 
 
 def _lenient(keras: Any, class_name: str, dropped: set[str]) -> type:
