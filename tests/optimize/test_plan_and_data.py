@@ -42,11 +42,12 @@ def test_npz_npy_and_csv_are_read_and_shaped(tmp_path: Path) -> None:
 def test_a_folder_of_images_is_read_with_class_labels(tmp_path: Path) -> None:
     from PIL import Image
 
+    folder = tmp_path / "pictures"
     for label in ("cat", "dog"):
-        (tmp_path / label).mkdir()
+        (folder / label).mkdir(parents=True)
         for i in range(2):
-            Image.new("L", (16, 16), color=60 * i + (100 if label == "dog" else 0)).save(tmp_path / label / f"{i}.png")
-    data = load_dataset(tmp_path, DIGITS_INPUT, 2)
+            Image.new("L", (16, 16), color=60 * i + (100 if label == "dog" else 0)).save(folder / label / f"{i}.png")
+    data = load_dataset(folder, DIGITS_INPUT, 2)
     assert data.x.shape == (4, 8, 8, 1) and list(data.y) == [0, 0, 1, 1]  # type: ignore[arg-type]
     assert data.class_names == ["cat", "dog"]
     assert data.x.max() <= 1.0

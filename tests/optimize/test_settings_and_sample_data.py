@@ -67,17 +67,18 @@ def test_the_shipped_sample_csv_is_labelled_by_the_file_beside_it() -> None:
 def test_reading_a_folder_of_images_reports_progress_and_can_be_cancelled(tmp_path: Path) -> None:
     from PIL import Image
 
+    folder = tmp_path / "pictures"
     for label in ("a", "b"):
-        (tmp_path / label).mkdir()
+        (folder / label).mkdir(parents=True)
         for i in range(20):
-            Image.new("L", (16, 16), color=i * 10).save(tmp_path / label / f"{i}.png")
+            Image.new("L", (16, 16), color=i * 10).save(folder / label / f"{i}.png")
     seen: list[tuple[float, str]] = []
-    data = load_dataset(tmp_path, DIGITS_INPUT, 2, Task(on_progress=lambda f, s: seen.append((f, s))))
-    assert len(data) == 40 and any("Reading images" in status for _, status in seen)
+    data = load_dataset(folder, DIGITS_INPUT, 2, Task(on_progress=lambda f, s: seen.append((f, s))))
+    assert len(data) == 40 and data.class_names == ["a", "b"] and any("Reading images" in s for _, s in seen)
     assert [f for f, _ in seen] == sorted(f for f, _ in seen) and seen[-1][0] == 1.0
     task = Task(on_progress=lambda f, s: task.cancel() if "of 40" in s else None)
     with pytest.raises(Cancelled):
-        load_dataset(tmp_path, DIGITS_INPUT, 2, task)
+        load_dataset(folder, DIGITS_INPUT, 2, task)
 
 
 def test_the_same_data_has_the_same_fingerprint_wherever_it_comes_from(tmp_path: Path) -> None:

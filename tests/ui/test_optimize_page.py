@@ -17,18 +17,6 @@ from workbench.ui.main_window import MainWindow
 from workbench.ui.widgets.cards import LEVEL_COLORS, MUTED
 
 
-@pytest.fixture(autouse=True)
-def own_settings(tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test writes its settings to its own folder; the conversion cache stays shared."""
-    home = tmp_path / "home"
-    home.mkdir()
-    shared_cache = isolated_home / "cache"
-    shared_cache.mkdir(exist_ok=True)
-    (home / "cache").symlink_to(shared_cache, target_is_directory=True)
-    monkeypatch.setenv("TINYML_WORKBENCH_HOME", str(home))
-    return home
-
-
 def _ready(window: MainWindow) -> bool:
     analysis = window.session.analysis
     return analysis is not None and analysis.tflm is not None and not window.optimize._loading
@@ -277,7 +265,7 @@ def test_a_tflite_model_keeps_the_keras_choices_for_later(qtbot: Any, window: Ma
     assert not window.optimize.timer.isActive()  # opening a model converts nothing
 
 
-def test_optimize_choices_are_remembered(qtbot: Any, own_settings: Path) -> None:
+def test_optimize_choices_are_remembered(qtbot: Any, isolated_home: Path) -> None:
     first = MainWindow()
     qtbot.addWidget(first)
     settings = first.optimize.settings
@@ -285,7 +273,7 @@ def test_optimize_choices_are_remembered(qtbot: Any, own_settings: Path) -> None
     settings.strip.setChecked(True)
     settings.sparsity.setValue(30)
     first.close()
-    assert first.settings.fileName() == str(own_settings / "settings.ini")  # this test's own
+    assert first.settings.fileName() == str(isolated_home / "settings.ini")  # this test's own
     again = MainWindow()
     qtbot.addWidget(again)
     assert again.optimize.settings.quant() == "int16x8"
