@@ -131,9 +131,9 @@ def test_float16_does_not_fit_and_an_int8_option_is_said_not_used(window: MainWi
     settings = page.settings
     settings.float_io.setChecked(True)
     settings.quant_buttons["float16"].setChecked(True)
-    assert page.fit_verdict.text().startswith("Does not run on Arduino Nano 33 BLE Sense")
-    assert LEVEL_COLORS[BAD] in page.fit_verdict.styleSheet()
-    assert MUTED in page.flash_gauge.bar.styleSheet()  # not a green bar for a model that cannot run
+    assert page.fit_card.verdict.text().startswith("Does not run on Arduino Nano 33 BLE Sense")
+    assert LEVEL_COLORS[BAD] in page.fit_card.verdict.styleSheet()
+    assert MUTED in page.fit_card.flash_gauge.bar.styleSheet()  # not a green bar for a model that cannot run
     plan = settings.plan()
     assert plan.float_io is False and plan_problems(plan, "keras") == []
     assert settings.float_io.isChecked() and not settings.float_io.isEnabled()  # the choice is kept

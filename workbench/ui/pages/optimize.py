@@ -10,17 +10,14 @@ settings on the same data show the earlier result again instead of converting tw
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -39,7 +36,9 @@ from workbench.optimize.estimate import Estimate, estimate, expert_savings
 from workbench.optimize.plan import QUANT_LABELS, RUNS_ON_TFLM, Plan, data_roles, plan_problems
 from workbench.tasks import Task
 from workbench.ui.session import Session
-from workbench.ui.widgets.cards import BAD, LEVEL_COLORS, MUTED, Card, Gauge
+from workbench.ui.widgets import save_dialog
+from workbench.ui.widgets.cards import BAD, LEVEL_COLORS, MUTED, Card
+from workbench.ui.widgets.fit_card import FitCard
 from workbench.ui.widgets.optimize_settings import OptimizeSettings
 from workbench.ui.widgets.variant_views import (
     Caption,
@@ -52,19 +51,6 @@ from workbench.units import kb
 
 SETTLE_MS = 700  # how long the person's changes rest before a verified conversion starts
 ROLES = ("calibration", "evaluation", "train")
-APP_FOLDERS = tuple(
-    p.resolve() for p in (Path(__file__).parents[2], Path(__file__).parents[3] / "resources") if p.exists()
-) + ((Path(sys._MEIPASS).resolve(),) if hasattr(sys, "_MEIPASS") else ())  # noqa: SLF001 - PyInstaller
-
-
-class FitGauge(Gauge):
-    """A gauge whose bar turns grey when the model cannot run on the board at all: its memory
-    use is then beside the point, and a green bar would say the opposite."""
-
-    def set_fit(self, percent: float | None, text: str, runs: bool | None) -> None:
-        self.set(percent, text)
-        if runs is False and percent is not None:
-            self.bar.setStyleSheet(f"QProgressBar::chunk {{ background: {MUTED}; border-radius: 5px; }}")
 
 
 class OptimizePage(QWidget):
@@ -96,16 +82,7 @@ class OptimizePage(QWidget):
         self.flash_card = Card("Flash (estimate)", "What the optimized model will take in flash")
         self.arena_card = Card("Arena (estimate)", "Working memory (RAM) TFLM will need")
         self.compressed_card = Card("Compressed (estimate)", "What a zip or an OTA update carries")
-        self.fit_card = Card("Board fit", "Model flash against the board's flash, arena against its RAM")
-        self.fit_card.value.hide()
-        self.flash_gauge = FitGauge("Flash")
-        self.ram_gauge = FitGauge("RAM (arena)")
-        self.fit_verdict = QLabel("")
-        self.fit_verdict.setWordWrap(True)
-        fit_layout = self.fit_card.layout()
-        fit_layout.insertWidget(1, self.fit_verdict)
-        fit_layout.insertWidget(2, self.flash_gauge)
-        fit_layout.insertWidget(3, self.ram_gauge)
+        self.fit_card = FitCard()
         cards = QHBoxLayout()
         for widget in (self.flash_card, self.arena_card, self.compressed_card):
             cards.addWidget(widget, 2)
@@ -353,34 +330,17 @@ class OptimizePage(QWidget):
         plan = self.settings.plan()
         verified = self.shown if self.shown is not None and self.shown.plan == plan else None
         if board is None:
-            self.fit_card.title.setText("BOARD FIT")
-            self.fit_verdict.setText("Choose a board on the Inspect page to see the fit.")
-            self.fit_verdict.setStyleSheet(f"color: {MUTED};")
-            self.flash_gauge.set(None, "")
-            self.ram_gauge.set(None, "")
-            return
-        if verified is not None:
-            flash, arena = verified.actual.flash_bytes, verified.actual.arena_bytes
+            self.fit_card.show_nothing("Choose a board on the Inspect page to see the fit.")
+        elif verified is not None:
             runs, problem = _runs(verified)
+            actual = verified.actual
+            self.fit_card.show_fit(board_fit.fit(actual.flash_bytes, actual.arena_bytes, board, runs, problem), True)
         elif self.last_estimate is not None:
-            flash, arena = self.last_estimate.flash_bytes, self.last_estimate.arena_bytes
             runs, problem = self._expected_runs(plan)
+            value = self.last_estimate
+            self.fit_card.show_fit(board_fit.fit(value.flash_bytes, value.arena_bytes, board, runs, problem), False)
         else:
-            self.fit_verdict.setText("")
-            self.flash_gauge.set(None, "")
-            self.ram_gauge.set(None, "")
-            return
-        result = board_fit.fit(flash, arena, board, runs, problem)
-        self.fit_card.title.setText("BOARD FIT (VERIFIED)" if verified else "BOARD FIT (ESTIMATE)")
-        self.fit_verdict.setText(result.verdict)
-        self.fit_verdict.setStyleSheet(f"color: {LEVEL_COLORS[result.level]}; font-weight: 600;")
-        self.flash_gauge.set_fit(result.flash_used_pct, f"{kb(flash)} of {board.flash_kb} KB", runs)
-        if arena:
-            self.ram_gauge.set_fit(result.ram_used_pct, f"{kb(arena)} of {board.ram_kb} KB", runs)
-        else:
-            self.ram_gauge.set(
-                None, "not measured: TFLM cannot allocate it" if verified else "measured after conversion"
-            )
+            self.fit_card.show_nothing()
 
     def _expected_runs(self, plan: Plan) -> tuple[bool | None, str]:
         """Before a verified conversion: False for modes TFLM has no kernels for, what TFLM said
@@ -526,38 +486,11 @@ class OptimizePage(QWidget):
             self.session.choose_variant(variant)
             self.window().statusBar().showMessage(f"{variant.label} will be used in Deploy", 8000)
 
-    def save_folder(self) -> Path:
-        """Where the save dialog opens: the last folder saved to, else the model's, but never
-        inside the app's own files (the sample's folder), which fall back to Documents."""
-        from workbench.ui.main_window import settings
-
-        model = self.session.model
-        candidates = [str(settings().value("last_save_dir", "") or ""), str(model.path.parent) if model else ""]
-        for candidate in candidates:
-            if candidate and Path(candidate).is_dir() and not _inside_app(Path(candidate)):
-                return Path(candidate)
-        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-        return Path(documents) if documents and Path(documents).is_dir() else Path.home()
-
     def ask_save_path(self, suggested: Path) -> Path | None:
-        """The save dialog: adds .tflite to a bare name and asks before replacing a file."""
-        dialog = QFileDialog(self, "Save the optimized model", str(suggested.parent), "TFLite model (*.tflite)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("tflite")
-        dialog.selectFile(suggested.name)
-        if not dialog.exec() or not dialog.selectedFiles():
-            return None
-        return Path(dialog.selectedFiles()[0])
+        return save_dialog.ask_save_path(self, suggested)
 
     def confirm_replace(self, path: Path) -> bool:
-        answer = QMessageBox.question(
-            self,
-            "Replace the file?",
-            f"{path.name} already exists in {path.parent}. Replace it?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
+        return save_dialog.confirm_replace(self, path)
 
     def _save(self) -> None:
         from workbench.ui.main_window import settings
@@ -567,7 +500,7 @@ class OptimizePage(QWidget):
         if variant is None or model is None:
             return
         name = f"{model.path.stem}_{variant.plan.quant}{'_pruned' if variant.plan.sparsity else ''}.tflite"
-        path = self.ask_save_path(self.save_folder() / name)
+        path = self.ask_save_path(save_dialog.save_folder(settings(), model.path.parent) / name)
         if path is None:
             return
         if path.suffix.lower() != ".tflite":  # what Variant.save writes: ask again if that name is taken
@@ -579,7 +512,7 @@ class OptimizePage(QWidget):
         except WorkbenchError as error:
             self.session.error.emit(error)
             return
-        settings().setValue("last_save_dir", str(saved.parent))
+        settings().setValue(save_dialog.LAST_FOLDER_KEY, str(saved.parent))
         self._variants_changed()
         self.window().statusBar().showMessage(f"Saved {saved}", 8000)
 
@@ -594,11 +527,6 @@ def _runs(variant: Variant) -> tuple[bool | None, str]:
     if tflm is None:
         return None, ""
     return tflm.compatible, tflm.problems[0].message if tflm.problems else ""
-
-
-def _inside_app(folder: Path) -> bool:
-    folder = folder.resolve()
-    return any(folder == root or root in folder.parents for root in APP_FOLDERS)
 
 
 def _convert(
