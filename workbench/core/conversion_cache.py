@@ -43,9 +43,19 @@ def _versions() -> str:
     return ";".join(found)
 
 
+# The code that converts: a change to any of these converts again, even within one release.
+_CONVERTER_MODULES = ("keras_convert.py", "keras_loading.py", "keras_config.py", "converter_messages.py")
+
+
+def _converter_source() -> bytes:
+    here = Path(__file__).resolve().parent
+    return b"".join((here / name).read_bytes() for name in _CONVERTER_MODULES if (here / name).exists())
+
+
 def content_key(path: Path, fmt: str) -> str:
-    """A hex digest of the model's content, the format and the converter's version."""
+    """A hex digest of the model's content, the format, the converter's version and our converting code."""
     digest = hashlib.sha256(f"{__version__};{fmt};{_versions()}".encode())
+    digest.update(_converter_source())
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for file in files:
         if path.is_dir():
