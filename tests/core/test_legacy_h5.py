@@ -4,6 +4,7 @@ no resource-variable operators, the right parameters and MACs, runnable on TFLM.
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from math import prod
@@ -130,6 +131,18 @@ def test_lambda_layer_in_keras2_h5_is_refused(legacy: Path) -> None:
     """tf_keras would run a Lambda's stored bytecode from a .h5; the file is refused before loading."""
     with pytest.raises(UnsafeModelError, match="Lambda layer 'doubler'"):
         load_model(legacy / "lambda.h5")
+
+
+@pytest.mark.slow
+def test_tensorflow_call_that_loads_native_code_is_refused(legacy: Path, tmp_path: Path) -> None:
+    """tf.keras stores `tf.nn.relu6(x)` as a layer naming the function; the same layer naming
+    `tf.load_op_library` would load a shared library: refused, before any Keras is imported."""
+    path = tmp_path / "native.h5"
+    shutil.copy(legacy / "mobilenet_v1.h5", path)
+    with h5py.File(path, "r+") as handle:
+        handle.attrs["model_config"] = handle.attrs["model_config"].replace('"nn.relu6"', '"load_op_library"')
+    with pytest.raises(UnsafeModelError, match="TensorFlow call 'tf.load_op_library'"):
+        load_model(path)
 
 
 @pytest.mark.slow

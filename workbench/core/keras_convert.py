@@ -13,15 +13,17 @@ from typing import Any
 from workbench.core.child import report_progress
 from workbench.core.converter_messages import captured_native_stderr, converter_error
 from workbench.core.errors import WorkbenchError
-from workbench.core.keras_loading import keras_module_of, load_keras
+from workbench.core.keras_loading import keras_module_of, load_keras, safe_mode_scope
 
 
-def batch_one_converter(model: Any, file_name: str = "the model") -> tuple[Any, Any]:
+def batch_one_converter(model: Any, file_name: str = "the model", allow_unsafe: bool = False) -> tuple[Any, Any]:
     """(TFLite converter, batch-1 model) for a Keras 3 or tf_keras model: batch size 1 on every input.
 
     With a dynamic batch, Keras 3's Flatten turns into SHAPE/STRIDED_SLICE/PACK/RESHAPE:
     extra operators and arena for nothing on a board that infers one sample at a time.
-    The copy is made with the model's own Keras (a tf_keras model converts as TensorFlow 2.x did).
+    The copy is made with the model's own Keras (a tf_keras model converts as TensorFlow 2.x did);
+    copying rebuilds the layers from their configs, so a Lambda layer the person allowed is
+    allowed again.
     """
     import tensorflow as tf
 
@@ -39,7 +41,8 @@ def batch_one_converter(model: Any, file_name: str = "the model") -> tuple[Any, 
         ]
         # A Keras 2 config keeps even a single input in a list; the copy's inputs take the same structure.
         structure = inputs if len(inputs) > 1 or isinstance(model.input, list) else inputs[0]
-        single = keras.models.clone_model(model, input_tensors=structure)
+        with safe_mode_scope(keras, not allow_unsafe):
+            single = keras.models.clone_model(model, input_tensors=structure)
         single.set_weights(model.get_weights())
         return tf.lite.TFLiteConverter.from_keras_model(single), single
     except (ValueError, TypeError, AttributeError):
@@ -184,7 +187,7 @@ def convert_job(request: dict[str, Any]) -> dict[str, Any]:
     else:
         report_progress(0.1, "Loading the model")
         model = load_keras(path, fmt, bool(request.get("allow_unsafe")))
-        converter, keep = batch_one_converter(model, path.name)
+        converter, keep = batch_one_converter(model, path.name, bool(request.get("allow_unsafe")))
     report_progress(0.6, "Converting to TFLite (float32, batch 1)")
     tflite = run_converter(converter, f"{path.name}: the conversion to TFLite")
     out = Path(request["workdir"]) / "model.tflite"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +48,31 @@ _FRAMEWORK_NAMES = {
     "TensorShape",
 }
 # tf.keras turned a TensorFlow call in a functional model (`tf.nn.relu6(x)`, `x[:, 0]`) into one
-# of these layers; the config names an exported TensorFlow function, never code. Functions that
-# touch files, run Python or reach raw kernels are still refused.
+# of these layers. The config names an exported TensorFlow function (never code), which is
+# accepted from the namespaces of tensor maths only, or at the top level unless it loads native
+# code, runs Python or builds functions.
 _TF_OP_LAYERS = {"TFOpLambda", "SlicingOpLambda"}
-_TF_OP_REFUSED = re.compile(
-    r"^(io|compat|raw_ops|summary|saved_model|data|debugging|experimental|distribute)\.|py_func|numpy_function|print"
-)
+_TF_OP_NAMESPACES = ("math.", "nn.", "linalg.", "image.", "signal.", "bitwise.", "random.", "__operators__.")
+_TF_OP_REFUSED = {"load_op_library", "load_library", "py_function", "numpy_function", "print", "function"}
+
+
+def _tf_call_allowed(function: str) -> bool:
+    if "." in function:
+        return function.startswith(_TF_OP_NAMESPACES)
+    return bool(function) and function not in _TF_OP_REFUSED and not function.startswith("_")
+
+
+def _classes(config: Any) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(class name, inner config, registered name) of every serialized object in a stored config."""
+    if isinstance(config, dict):
+        name, inner = config.get("class_name"), config.get("config")
+        if isinstance(name, str) and isinstance(inner, dict):
+            yield name, inner, str(config.get("registered_name") or "")
+        for value in config.values():
+            yield from _classes(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _classes(value)
 
 
 def keras_module_of(model: Any) -> Any:
@@ -61,8 +80,14 @@ def keras_module_of(model: Any) -> Any:
 
     Losses, optimizers, callbacks and cloning must come from the model's own package.
     """
-    package = type(model).__module__.split(".")[0]
-    return importlib.import_module("tf_keras" if package == "tf_keras" else "keras")
+    legacy = any(cls.__module__.split(".")[0] == "tf_keras" for cls in type(model).__mro__)
+    return importlib.import_module("tf_keras" if legacy else "keras")
+
+
+def safe_mode_scope(keras: Any, safe: bool) -> Any:
+    """The Keras package's own scope that refuses (or, not `safe`, allows) Lambda code while
+    layers are rebuilt from configs, as loading and cloning do."""
+    return importlib.import_module(f"{keras.__name__}.src.saving.serialization_lib").SafeModeScope(safe)
 
 
 def tf_keras_installed() -> bool:
@@ -70,22 +95,15 @@ def tf_keras_installed() -> bool:
     return importlib.util.find_spec("tf_keras") is not None
 
 
-def lambda_layers(config: Any) -> list[str]:
-    """The Lambda layers of a stored config, described for a person (no Keras needed)."""
-    found: list[str] = []
-
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            inner = node.get("config")
-            if node.get("class_name") == "Lambda" and isinstance(inner, dict):
-                found.append(f"Lambda layer '{inner.get('name', '')}' (it stores Python code)")
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(config)
+def code_layers(config: Any, tf_keras: bool) -> list[str]:
+    """Layers of a stored config that carry code, found without Keras: Lambda layers, and with
+    `tf_keras` loading the file, TensorFlow calls outside the allowed functions."""
+    found = []
+    for name, inner, _ in _classes(config):
+        if name == "Lambda":
+            found.append(f"Lambda layer '{inner.get('name', '')}' (it stores Python code)")
+        elif name in _TF_OP_LAYERS and tf_keras and not _tf_call_allowed(str(inner.get("function", ""))):
+            found.append(f"TensorFlow call 'tf.{inner.get('function', '')}' (layer '{inner.get('name', '')}')")
     return found
 
 
@@ -99,31 +117,14 @@ def unsafe_parts(config: Any, packages: list[Any] | None = None) -> list[str]:
         import keras
 
         packages = [keras]
-    found: list[str] = []
-
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            name = node.get("class_name")
-            inner = node.get("config")
-            if isinstance(name, str) and isinstance(inner, dict):
-                layer = inner.get("name", "")
-                where = f" (layer '{layer}')" if layer else ""
-                registered = str(node.get("registered_name") or "")
-                if name == "Lambda":
-                    found.append(f"Lambda layer '{layer}' (it stores Python code)")
-                elif name in _TF_OP_LAYERS and any(p.__name__ == "tf_keras" for p in packages):
-                    function = str(inner.get("function", ""))
-                    if _TF_OP_REFUSED.search(function):
-                        found.append(f"TensorFlow call 'tf.{function}'{where}")
-                elif ">" in registered or not any(_is_builtin(p, name) for p in packages):
-                    found.append(f"custom object '{registered or name}'{where}")
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(config)
+    legacy = any(p.__name__ == "tf_keras" for p in packages)
+    found = code_layers(config, legacy)
+    for name, inner, registered in _classes(config):
+        if name == "Lambda" or (legacy and name in _TF_OP_LAYERS):
+            continue
+        if ">" in registered or not any(_is_builtin(p, name) for p in packages):
+            layer = inner.get("name", "")
+            found.append(f"custom object '{registered or name}'" + (f" (layer '{layer}')" if layer else ""))
     return found
 
 
@@ -185,8 +186,11 @@ def load_keras(path: Path, fmt: str, allow_unsafe: bool) -> Any:
     loaders = _loaders(path, fmt)
     config = read_keras_config(path, fmt) if not allow_unsafe else None
     if config is not None:
-        # Lambda layers are found in the config alone, before Keras (and TensorFlow) is imported.
-        unsafe = lambda_layers(config) or unsafe_parts(config, [importlib.import_module(n) for n, _ in loaders])
+        # Layers with code are found in the config alone, before Keras (and TensorFlow) is imported.
+        names = [name for name, _ in loaders]
+        unsafe = code_layers(config, "tf_keras" in names) or unsafe_parts(
+            config, [importlib.import_module(name) for name in names]
+        )
         if unsafe:
             raise UnsafeModelError(
                 f"{path.name}: refused to open: it contains {unsafe[0]}"
@@ -269,10 +273,9 @@ def load_with_tf_keras(path: Path, allow_unsafe: bool) -> Any:
     tf_keras applies safe mode to .h5 files only inside its SafeModeScope, so the scope is set here.
     """
     import tf_keras
-    from tf_keras.src.saving.serialization_lib import SafeModeScope
 
     try:
-        with SafeModeScope(not allow_unsafe):
+        with safe_mode_scope(tf_keras, not allow_unsafe):
             return tf_keras.models.load_model(path, compile=False)
     except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
         raise _load_error(path, "Keras 2 (tf_keras)", f"{type(error).__name__}: {error}") from None

@@ -98,9 +98,9 @@ def _converter(source: Path, fmt: str, allow_unsafe: bool) -> tuple[Any, Any, An
         function, keep = saved_model_function(source)
         return None, lambda: tf.lite.TFLiteConverter.from_concrete_functions([function], keep), keep
     model = load_keras(source, fmt, allow_unsafe)
-    _, single = batch_one_converter(model, source.name)
+    _, single = batch_one_converter(model, source.name, allow_unsafe)
     if single is model:  # a subclassed model: traced again each time
-        return model, lambda: batch_one_converter(model, source.name)[0], model
+        return model, lambda: batch_one_converter(model, source.name, allow_unsafe)[0], model
 
     def fresh() -> Any:
         # The batch-1 copy is cloned once; it takes the (possibly pruned) weights when converted.
