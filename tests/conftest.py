@@ -14,7 +14,7 @@ SHARED_MODELS = ROOT.parent / "shared" / "models"
 SAMPLES = ROOT / "resources" / "samples"
 
 
-SLOW_FIXTURES = {"built_models", "digits_data"}
+SLOW_FIXTURES = {"built_models", "digits_data", "legacy"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -97,3 +97,11 @@ def digits_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     np.savez(paths["eval"], x=x_test, y=y_test)
     np.save(paths["calib"], x_train[:200])
     return paths
+
+
+@pytest.fixture(scope="session")
+def legacy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Keras 2 .h5 models written by tf_keras (tests/legacy_h5_factory.py), built once per session."""
+    from tests.legacy_h5 import build_once
+
+    return build_once(tmp_path_factory.getbasetemp())

@@ -12,6 +12,8 @@ from typing import Any
 
 FACTORY = Path(__file__).resolve().parent / "legacy_h5_factory.py"
 BENCHMARK_MODELS = ("autoencoder", "resnet8", "mobilenet_v1", "ds_cnn")
+# Operators a legacy model must not keep: weights in resource variables, batch norm or Dense unfolded.
+RESOURCE_OR_UNFOLDED = {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "BATCH_MATMUL", "RSQRT"}
 
 
 def build_once(base: Path) -> Path:

@@ -15,7 +15,7 @@ import h5py
 import pytest
 
 from tests.conftest import SAMPLES
-from tests.legacy_h5 import BENCHMARK_MODELS, build_once, facts
+from tests.legacy_h5 import BENCHMARK_MODELS, RESOURCE_OR_UNFOLDED, facts
 from workbench.core.analysis import analyze
 from workbench.core.converter_messages import converter_error
 from workbench.core.errors import UnsafeModelError, WorkbenchError
@@ -23,13 +23,6 @@ from workbench.core.keras_config import keras_version, written_by_keras2
 from workbench.core.keras_loading import check_h5_readable, keras_packages_for
 from workbench.core.loading import load_model
 from workbench.core.tflite_file import BIAS_INPUT, TfliteFile, parse_tflite
-
-RESOURCE_OR_UNFOLDED = {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "BATCH_MATMUL", "RSQRT"}
-
-
-@pytest.fixture(scope="module")
-def legacy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_once(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.legacy_h5 import build_once, facts
+from tests.legacy_h5 import RESOURCE_OR_UNFOLDED, facts
 from workbench.optimize.convert import Variant, optimize_file
 from workbench.optimize.plan import Plan
-
-RESOURCE_OR_UNFOLDED = {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "BATCH_MATMUL", "RSQRT"}
-
-
-@pytest.fixture(scope="module")
-def legacy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_once(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")
