@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.core.array_files import read_npy
 from workbench.core.child import run_in_child
 from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
@@ -54,11 +55,7 @@ def parse_inputs(text_or_path: str) -> np.ndarray:
         is_file = False
     if is_file:
         if candidate.suffix.lower() == ".npy":
-            try:
-                array = np.load(candidate, allow_pickle=False)
-            except (ValueError, OSError) as error:
-                raise WorkbenchError(f"{candidate.name}: not a readable .npy file ({error})") from None
-            array = np.asarray(array, dtype=np.float64)
+            array = np.asarray(read_npy(candidate), dtype=np.float64)
             return array.reshape(1, -1) if array.ndim <= 1 else array
         text = candidate.read_text(encoding="utf-8", errors="replace")
         source = candidate.name

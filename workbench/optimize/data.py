@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.core.array_files import read_npy, read_npz
 from workbench.core.errors import WorkbenchError
 from workbench.core.inference import IMAGE_SUFFIXES, labels_beside, number_table, read_image
 from workbench.tasks import Task, null_task
@@ -149,20 +150,18 @@ def data_beside(model_path: str | Path) -> dict[str, Path]:
 
 def _arrays(path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as archive:
-                if "x" not in archive:
-                    raise WorkbenchError(
-                        f"{path.name}: has no array named 'x' (found: {', '.join(archive.files) or 'none'})"
-                    )
-                return archive["x"], archive["y"] if "y" in archive else None
-        if suffix == ".npy":
-            return np.load(path, allow_pickle=False), None
-        if suffix in (".csv", ".txt"):
+    if suffix == ".npz":
+        arrays = read_npz(path)
+        if "x" not in arrays:
+            raise WorkbenchError(f"{path.name}: has no array named 'x' (found: {', '.join(arrays) or 'none'})")
+        return arrays["x"], arrays.get("y")
+    if suffix == ".npy":
+        return read_npy(path), None
+    if suffix in (".csv", ".txt"):
+        try:
             return _csv(path, input_shape)
-    except (ValueError, OSError, EOFError) as error:
-        raise WorkbenchError(f"{path.name}: cannot be read ({str(error).splitlines()[0][:120]})") from None
+        except OSError as error:
+            raise WorkbenchError(f"{path.name}: cannot be read ({error.strerror or error})") from None
     raise WorkbenchError(f"{path.name}: unknown data format", "Use .npz (x, y), .npy, .csv or a folder of images.")
 
 
