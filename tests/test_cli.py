@@ -68,3 +68,30 @@ def test_run_sine_model_like_the_tflm_example(reference_models: Path) -> None:
     assert done.returncode == 0
     value = float(done.stdout.strip().strip("[]"))
     assert abs(value - math.sin(1.5708)) < 0.2
+
+
+def test_unknown_commands_and_typos_exit_2_without_opening_the_app() -> None:
+    cases = {
+        ("analyse", "model.tflite"): "unknown command 'analyse' (did you mean 'analyze'?)",
+        ("export", "model.tflite"): "unknown command 'export'",
+        ("missing/model.tflite",): "missing/model.tflite: no such file or folder",
+    }
+    for args, expected in cases.items():
+        done = run_cli(*args, timeout=60)
+        assert done.returncode == 2, args
+        assert done.stderr.startswith(f"error: {expected}"), done.stderr
+
+
+def test_an_output_folder_gets_a_named_file_and_a_bad_one_is_refused_before_converting(tmp_path: Path) -> None:
+    from workbench.cli import output_path
+    from workbench.core.errors import WorkbenchError
+
+    assert output_path(str(tmp_path), Path("digits.keras"), "int8") == tmp_path / "digits_int8.tflite"
+    assert output_path(str(tmp_path / "new") + "/", Path("m.h5"), "float16") == tmp_path / "new" / "m_float16.tflite"
+    assert output_path(str(tmp_path / "x.tflite"), Path("m.h5"), "int8") == tmp_path / "x.tflite"
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    import pytest
+
+    with pytest.raises(WorkbenchError, match="not a writable folder"):
+        output_path(str(blocker / "out.tflite"), Path("m.h5"), "int8")

@@ -230,14 +230,27 @@ def _estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def output_path(given: str, model: Path, quant: str) -> Path:
+    """Where `-o` writes: a folder gets `<model>_<quant>.tflite` inside it. Checked before any
+    conversion starts, so a wrong path costs no time."""
+    target = Path(given).expanduser()
+    if target.is_dir() or given.endswith(("/", os.sep)):
+        target = target / f"{model.stem}_{quant}.tflite"
+    folder = target.parent if target.parent != Path("") else Path(".")
+    if folder.exists() and (not folder.is_dir() or not os.access(folder, os.W_OK)):
+        raise WorkbenchError(f"{given}: cannot write there ({folder} is not a writable folder)")
+    return target
+
+
 def _optimize(args: argparse.Namespace) -> int:
     from workbench.optimize.convert import optimize_file
 
     plan = _plan(args)
+    target = output_path(args.output, Path(args.model), plan.quant)
     variant = optimize_file(
         args.model, plan, calibration=args.calib, evaluation=args.eval, train=args.train, allow_unsafe=args.allow_unsafe
     )
-    output = variant.save(args.output)
+    output = variant.save(target)
     if args.json:
         _print_json({"output": str(output), **variant.to_json()})
         return 0
