@@ -154,3 +154,21 @@ def test_a_model_tflm_cannot_run_is_explained(qtbot: Any, window: MainWindow, bu
     assert page.problems.item(0, 1).text() == "DEQUANTIZE"
     assert "re-quantize as full int8" in page.problems.item(0, 3).text()
     assert "Does not run on" in page.fit_card.detail.text() and "float16" in page.fit_card.detail.text()
+
+
+def test_a_failed_open_says_why_on_the_page_and_leaves_an_open_model_as_it_was(
+    qtbot: Any, window: MainWindow, reference_models: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "bad.tflite"
+    broken.write_bytes(b"garbage")
+    with qtbot.waitSignal(window.session.load_failed, timeout=20000):
+        window.open(broken)
+    page = window.inspect
+    assert page.title.text() == "Could not open bad.tflite"
+    assert "not a valid TFLite model" in page.subtitle.text() and "Opening" not in page.subtitle.text()
+    window.open(reference_models / "hello_world_int8.tflite")
+    _wait_measured(qtbot, window, "hello_world_int8.tflite")
+    before = page.subtitle.text()
+    with qtbot.waitSignal(window.session.load_failed, timeout=20000):
+        window.open(broken)
+    assert page.title.text() == "hello_world_int8.tflite" and page.subtitle.text() == before

@@ -251,7 +251,6 @@ class MainWindow(QMainWindow):
             box.setDetailedText(error.details)
         box.setObjectName("errorDialog")
         box.open()
-        self.inspect.subtitle.setText(self.inspect.subtitle.text().replace("Opening", "Could not open"))
 
     def _ask_unsafe(self, path: str, error: UnsafeModelError) -> None:
         box = QMessageBox(

@@ -44,6 +44,7 @@ class Session(QObject):
     analysis_changed = Signal(object)  # Analysis (again when TFLM results arrive)
     board_changed = Signal(object)  # Board | None
     error = Signal(object)  # WorkbenchError
+    load_failed = Signal(str, object)  # path, WorkbenchError: the open model (if any) stays
     unsafe_model = Signal(str, object)  # path, UnsafeModelError
     variants_changed = Signal()  # a verified variant was added, or the chosen one changed
 
@@ -102,6 +103,7 @@ class Session(QObject):
         if isinstance(error, UnsafeModelError):
             self.unsafe_model.emit(path, error)
         else:
+            self.load_failed.emit(path, error)
             self.error.emit(error)
 
     def _loaded(self, result: tuple[Model, Analysis]) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.analysis import Analysis
 from workbench.core.boards import Board
+from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
 from workbench.ui.session import Session
 from workbench.ui.widgets.cards import BAD, GOOD, LEVEL_COLORS, MUTED, WARN, Card, Gauge
@@ -135,6 +136,7 @@ class InspectPage(QWidget):
         layout.addWidget(main_split, 1)
 
         session.model_loading.connect(self._loading)
+        session.load_failed.connect(self._load_failed)
         session.model_changed.connect(self._model_changed)
         session.analysis_changed.connect(self._analysis_changed)
         session.board_changed.connect(self._board_changed)
@@ -153,6 +155,14 @@ class InspectPage(QWidget):
         if self.session.model is None:  # nothing on screen yet: say what is coming
             self.title.setText(f"Opening {Path(path).name}…")
         self.subtitle.setText(f"Opening {path}… (progress in the status bar; Esc cancels)")
+
+    def _load_failed(self, path: str, error: WorkbenchError) -> None:
+        model = self.session.model
+        if model is None:  # nothing else to show: the page itself says what went wrong
+            self.title.setText(f"Could not open {Path(path).name}")
+            self.subtitle.setText(error.message + (f" · {error.hint}" if error.hint else ""))
+        else:  # the open model stays; the dialog and the status bar tell about the failed one
+            self._subtitle(model, self.session.analysis.notes if self.session.analysis else model.notes)
 
     def _model_changed(self, model: Model) -> None:
         self.title.setText(model.name)

@@ -176,6 +176,7 @@ class OptimizePage(QWidget):
         session.variants_changed.connect(self._variants_changed)
         session.jobs.busy_changed.connect(self._jobs_changed)
         session.jobs.progress.connect(self._progress)
+        self.convert_button.setEnabled(session.model is not None)
         if session.model is not None:
             self._model_changed(session.model)
         self._show_result(None)
@@ -189,6 +190,7 @@ class OptimizePage(QWidget):
         """A new model keeps the person's settings; its own data beside it is preselected, and
         data chosen before stays when it fits the new model's input."""
         self.timer.stop()
+        self.convert_button.setEnabled(True)
         self._results.clear()
         self._converting, self._convert_after_load = None, False
         self._loading.clear()
@@ -482,9 +484,20 @@ class OptimizePage(QWidget):
 
     def _use(self) -> None:
         variant = self.session.chosen_variant
-        if variant is not None:
-            self.session.choose_variant(variant)
-            self.window().statusBar().showMessage(f"{variant.label} will be used in Deploy", 8000)
+        if variant is None:
+            return
+        tflm = variant.analysis.tflm
+        if tflm is not None and not tflm.compatible:
+            problem = tflm.problems[0].message if tflm.problems else "TFLM cannot run it"
+            self.session.error.emit(
+                WorkbenchError(
+                    f"{variant.label} cannot go to a microcontroller: {problem}",
+                    "Choose a variant whose TFLM column says it runs (full int8 or 16x8), or convert one.",
+                )
+            )
+            return
+        self.session.choose_variant(variant)
+        self.window().statusBar().showMessage(f"{variant.label} will be used in Deploy", 8000)
 
     def ask_save_path(self, suggested: Path) -> Path | None:
         return save_dialog.ask_save_path(self, suggested)

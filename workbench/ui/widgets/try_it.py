@@ -125,9 +125,9 @@ class TryItPanel(QWidget):
         self.source = QLabel("")
         self.source.setObjectName("cardDetail")
         self.sample_button = QPushButton("Next sample")
-        self.sample_button.setToolTip("Fill in the next sample shipped beside the model")
+        self.sample_button.setToolTip("Run the next sample shipped beside the model")
         self.all_button = QPushButton("All samples")
-        self.all_button.setToolTip("Fill in every sample shipped beside the model")
+        self.all_button.setToolTip("Run every sample shipped beside the model, a row each")
         self.file_button = QPushButton("Open inputs…")
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Clear the inputs and the result")
@@ -173,7 +173,7 @@ class TryItPanel(QWidget):
         layout.addWidget(self.result)
         layout.addWidget(results, 1)
         self.run_button.clicked.connect(self.run)
-        self.sample_button.clicked.connect(self.next_sample)
+        self.sample_button.clicked.connect(self.run_next_sample)
         self.all_button.clicked.connect(self.all_samples)
         self.file_button.clicked.connect(self.open_inputs)
         self.clear_button.clicked.connect(self.clear)
@@ -254,9 +254,15 @@ class TryItPanel(QWidget):
         source = f"{shipped.source}: sample {index + 1} of {len(shipped.samples)}"
         self._set_inputs(Inputs(shipped.samples[index : index + 1], expected, source))
 
+    def run_next_sample(self) -> None:
+        """The 'Next sample' button: fill in the next shipped sample and run it."""
+        self.next_sample()
+        self.run()
+
     def all_samples(self) -> None:
         if self._shipped is not None:
             self._set_inputs(self._shipped)
+            self.run()
 
     def open_inputs(self) -> None:
         model = self.session.model

@@ -104,6 +104,7 @@ class LayerErrorChart(OperatorChart):
         self.addItem(self.bars)
 
     def show_layers(self, layers: list[dict[str, Any]]) -> None:
+        self.setTitle("" if layers else "Per-layer error needs evaluation data: pick it on the left and convert again")
         xs = [layer["index"] for layer in layers]
         snr = [60.0 if layer["snr_db"] is None else max(layer["snr_db"], 0.0) for layer in layers]
         brushes = [pg.mkBrush("#c53030" if s < 20 else "#b7791f" if s < 30 else "#1b873f") for s in snr]
