@@ -29,6 +29,8 @@ class Task:
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
         self._children: list[subprocess.Popen[bytes]] = []
+        self._delivery_lock = threading.Lock()
+        self._delivered = 0.0
         self.fraction = 0.0
         self.status = ""
 
@@ -43,7 +45,10 @@ class Task:
             self.status = status or self.status
             fraction, status = self.fraction, self.status
         if self._on_progress is not None:
-            self._on_progress(fraction, status)
+            with self._delivery_lock:  # two threads must not deliver out of order
+                if fraction >= self._delivered:
+                    self._delivered = fraction
+                    self._on_progress(fraction, status)
 
     def span(self, start: float, end: float) -> Task:
         """A task for nested work whose 0..1 fills [start, end] of this one; cancels with it."""

@@ -151,5 +151,20 @@ def test_an_unexpected_error_in_a_job_reaches_the_error_callback_as_a_message(qt
 
     runner.start("bug", broken, on_success=lambda _: None, on_error=errors.append)
     qtbot.waitUntil(lambda: bool(errors), timeout=10000)
-    assert "Unexpected error" in errors[0].message and "\n" not in errors[0].message
+    assert "Something went wrong (KeyError in bug)" in errors[0].message and "\n" not in errors[0].message
+    assert "a bug" not in errors[0].message and "KeyError: 'a bug'" in errors[0].details
+    runner.shutdown()
+
+
+def test_a_bug_in_a_result_handler_reaches_the_one_error_place(qtbot: Any) -> None:
+    runner = JobRunner()
+    reported: list[WorkbenchError] = []
+    runner.unexpected.connect(reported.append)
+
+    def broken_handler(_result: Any) -> None:
+        raise IndexError("handler bug")
+
+    runner.start("fine", lambda task: 1, on_success=broken_handler, on_error=lambda _: None)
+    qtbot.waitUntil(lambda: bool(reported), timeout=10000)
+    assert "IndexError in showing the result of fine" in reported[0].message
     runner.shutdown()

@@ -36,7 +36,9 @@ def main(argv: list[str]) -> int:
             "hint": "Details are in the log file.",
             "details": f"{type(error).__name__}: {first}\n{traceback.format_exc()}",
         }
-    Path(result_path).write_text(json.dumps(result))
+    partial = Path(result_path + ".partial")  # a child killed while writing leaves no half result
+    partial.write_text(json.dumps(result))
+    partial.replace(result_path)
     return 0
 
 

@@ -123,12 +123,25 @@ def run_process(
         kill_tree(child)
         child.wait()
         raise WorkbenchError(f"{what} took longer than {timeout_s:.0f} s and was stopped") from None
+    except BaseException:  # Ctrl+C in the CLI, or a bug: the child never outlives its caller
+        kill_tree(child)
+        child.wait()
+        raise
     finally:
         task.release(child)
+        _end_session(child)
         reader.join(timeout=5)
     if task.cancelled:
         raise Cancelled()
     return ProcessResult(list(argv), child.returncode, tail)
+
+
+def _end_session(child: subprocess.Popen[bytes]) -> None:
+    """End whatever the command left running in its session (a tool's helper process holding
+    the output pipe open, say): nothing it started outlives it."""
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)
 
 
 def _read_lines(child: subprocess.Popen[bytes], task: Task, tail: list[str], on_line: LineCallback | None) -> None:

@@ -51,6 +51,7 @@ class Session(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.jobs = JobRunner(self)
+        self.jobs.unexpected.connect(self.error.emit)
         self.model: Model | None = None
         self.analysis: Analysis | None = None
         self.catalog: BoardCatalog = load_boards()

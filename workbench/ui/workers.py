@@ -7,6 +7,7 @@ superseded job are dropped. Callbacks always run on the GUI thread.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,15 @@ from workbench.core.errors import Cancelled, WorkbenchError
 from workbench.tasks import Task
 
 log = logging.getLogger(__name__)
+
+
+def unexpected(error: BaseException, where: str) -> WorkbenchError:
+    """A bug as a person sees it: one line, with the library's own words kept as details."""
+    return WorkbenchError(
+        f"Something went wrong ({type(error).__name__} in {where}); the app goes on",
+        "Details are in the log file (Help > Show Log File).",
+        details="".join(traceback.format_exception(error)),
+    )
 
 
 class Job(QObject):
@@ -46,9 +56,7 @@ class Job(QObject):
                 self.failed.emit(error)
         except Exception as error:  # noqa: BLE001 - a bug must reach the person as a message
             log.exception("job %s failed", self.key)
-            self.failed.emit(
-                WorkbenchError(f"Unexpected error: {type(error).__name__}: {error}", "Details are in the log file.")
-            )
+            self.failed.emit(unexpected(error, self.key))
         finally:
             self.finished.emit()
 
@@ -58,6 +66,7 @@ class JobRunner(QObject):
 
     busy_changed = Signal(bool)
     progress = Signal(str, float, str)  # key, fraction, status
+    unexpected = Signal(object)  # WorkbenchError: a handler of a result failed
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -142,13 +151,21 @@ class JobRunner(QObject):
     def _on_succeeded(self, result: Any) -> None:
         entry = self._current(self.sender())
         if entry is not None:
-            entry[2](result)
+            self._deliver(entry[2], result, entry[0].key)
 
     @Slot(object)
     def _on_failed(self, error: WorkbenchError) -> None:
         entry = self._current(self.sender())
         if entry is not None:
-            entry[3](error)
+            self._deliver(entry[3], error, entry[0].key)
+
+    def _deliver(self, callback: Callable[[Any], None], value: Any, key: str) -> None:
+        """Call a page's handler; a bug in it reaches the one error place instead of stderr."""
+        try:
+            callback(value)
+        except Exception as error:  # noqa: BLE001 - the window must stay usable
+            log.exception("handling the result of job %s failed", key)
+            self.unexpected.emit(unexpected(error, f"showing the result of {key}"))
 
     @Slot(float, str)
     def _on_progress(self, fraction: float, status: str) -> None:
