@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.boards import load_boards
 from workbench.core.errors import Cancelled, WorkbenchError
 from workbench.flash.api import FlashJob
 from workbench.monitor.parse import Parser, Record, detect
-from workbench.plugins import BUILTIN, ENTRY_POINT, USER, builtin_plugin_dir, discover
+from workbench.plugins import BUILTIN, ENTRY_POINT, USER, builtin_plugin_dir, discover, load_boards
 from workbench.tasks import Task
 
 # Written from the UF2 specification (github.com/microsoft/uf2), not from the flasher under test.

@@ -174,9 +174,9 @@ def _print_json(data: Any) -> None:
 
 def _analyze(args: argparse.Namespace) -> int:
     from workbench.core.analysis import analyze
-    from workbench.core.boards import load_boards
     from workbench.core.fit import analysis_fit
     from workbench.core.loading import load_model
+    from workbench.plugins import load_boards
     from workbench.text_report import analysis_text
 
     board = load_boards().get(args.board) if args.board else None
@@ -275,7 +275,7 @@ def _optimize(args: argparse.Namespace) -> int:
 
 
 def _boards(args: argparse.Namespace) -> int:
-    from workbench.core.boards import load_boards
+    from workbench.plugins import load_boards
 
     catalog = load_boards()
     for problem in catalog.problems:

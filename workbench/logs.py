@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 
-from workbench.plugins import user_home
+from workbench.paths import user_home
 
 
 def log_path() -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import logging
-import os
 import re
 import sys
 import types
@@ -33,10 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.boards import board_from_toml
+from workbench.core.boards import BoardCatalog, BoardProblem, board_from_toml
 from workbench.core.errors import WorkbenchError
 from workbench.flash.api import Flasher
 from workbench.monitor.parse import Parser
+from workbench.paths import user_plugin_dir
 from workbench.shipped import builtin_plugin_dir
 
 if TYPE_CHECKING:
@@ -44,29 +44,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-APP_DIR_NAME = "tinyml-workbench"
 ENTRY_POINT_GROUP = "tinyml_workbench.plugins"
 BUILTIN, ENTRY_POINT, USER = "built-in", "entry-point", "user"
 KINDS = ("board", "flasher", "parser")
 CONTRACTS: dict[str, type[Any]] = {"flasher": Flasher, "parser": Parser}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def user_home() -> Path:
-    """The folder for the user's settings, plugins and logs."""
-    override = os.environ.get("TINYML_WORKBENCH_HOME")
-    if override:
-        return Path(override)
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home())) / APP_DIR_NAME
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / APP_DIR_NAME
-    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / APP_DIR_NAME
-
-
-def user_plugin_dir() -> Path:
-    """The user's plugin folder (boards/, flashers/, parsers/ inside)."""
-    return user_home() / "plugins"
 
 
 @dataclass
@@ -191,7 +173,7 @@ def _scan_boards(collector: _Collector, origin: str, folder: Path) -> None:
     for path in sorted(folder.glob("*.toml")):
         try:
             board = board_from_toml(path, origin)
-        except (ValueError, OSError) as error:
+        except (ValueError, TypeError, OSError) as error:  # TypeError: a value of an odd type
             collector.problem("board", origin, str(path), f"{path.name}: {error}")
             continue
         collector.add(Plugin("board", board.id, board.name, origin, str(path), board))
@@ -283,7 +265,7 @@ def _add_class(collector: _Collector, origin: str, source: str, kind: str, cls: 
 
 
 def _entry_points() -> list[EntryPoint]:
-    from importlib import metadata  # 40 ms: only when plugins are looked for, not for user_home()
+    from importlib import metadata  # 40 ms: only when plugins are looked for
 
     points = metadata.entry_points(group=ENTRY_POINT_GROUP)
     return sorted(points, key=lambda ep: (ep.dist.name if ep.dist else "", ep.name))
@@ -321,3 +303,18 @@ def _scan_entry_point(collector: _Collector, entry_point: EntryPoint) -> None:
             _scan_boards(collector, ENTRY_POINT, folder)
     if not classes and not board_folders:
         collector.problem("plugin", ENTRY_POINT, source, "holds no Flasher or Parser subclass and no boards/ folder")
+
+
+def load_boards(extra_folders: list[Path] | None = None) -> BoardCatalog:
+    """All boards: built-ins, then entry-point packages, then the user folder and `extra_folders`.
+
+    A later file with the same id overrides an earlier one; each board says its origin and source.
+    """
+    found = discover(kinds=("board",), extra_board_folders=extra_folders or [])
+    catalog = BoardCatalog()
+    for plugin in found.of_kind("board"):
+        catalog.boards[plugin.name] = plugin.implementation
+    for problem in found.problems:
+        if problem.kind == "board":
+            catalog.problems.append(BoardProblem(problem.source, problem.message))
+    return catalog

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.boards import FLASHERS, load_boards
-from workbench.plugins import builtin_plugin_dir, user_plugin_dir
+from workbench.core.boards import FLASHERS
+from workbench.plugins import builtin_plugin_dir, load_boards, user_plugin_dir
 
 REQUIRED_BOARDS = {
     "arduino_nano33_ble_sense",
@@ -45,15 +45,19 @@ def test_user_board_is_added_and_malformed_ones_are_skipped(isolated_home: Path)
     )
     (folder / "broken.toml").write_text("name = 'Broken\nflash_kb = ")
     (folder / "no_ram.toml").write_text('name = "No RAM"\nmcu = "X"\nclock_mhz = 1\nflash_kb = 1\n')
+    (folder / "odd_baud.toml").write_text(
+        'name = "Odd"\nmcu = "X"\nclock_mhz = 1\nflash_kb = 1\nram_kb = 1\nbaud = [1]\n'
+    )
     try:
         catalog = load_boards()
         assert catalog.get("my_board").flash_kb == 512
         problems = {Path(p.path).name: p.message for p in catalog.problems}
         assert "not valid TOML" in problems["broken.toml"]
         assert "missing 'ram_kb'" in problems["no_ram.toml"]
+        assert "'baud' has the wrong type" in problems["odd_baud.toml"]
         assert "broken" not in catalog.boards
     finally:
-        for name in ("my_board.toml", "broken.toml", "no_ram.toml"):
+        for name in ("my_board.toml", "broken.toml", "no_ram.toml", "odd_baud.toml"):
             (folder / name).unlink()
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from workbench.core.boards import load_boards
 from workbench.core.fit import BAD, GOOD, TIGHT, UNKNOWN, fit, usage_level
-from workbench.plugins import builtin_plugin_dir
+from workbench.plugins import builtin_plugin_dir, load_boards
 
 if sys.version_info >= (3, 11):
     import tomllib

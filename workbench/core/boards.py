@@ -110,7 +110,7 @@ def board_from_toml(path: Path, origin: str = "") -> Board:
         flash_kb=flash_kb,
         ram_kb=ram_kb,
         usb_ids=[u.upper() for u in usb_ids],
-        baud=int(data.get("baud", 115200)),
+        baud=_require(data, "baud", int) if "baud" in data else 115200,
         flasher=flasher,
         fqbn=str(flash.get("fqbn", "")),
         platformio_board=str(flash.get("platformio_board", "")),
@@ -121,20 +121,3 @@ def board_from_toml(path: Path, origin: str = "") -> Board:
         source=str(path),
         origin=origin,
     )
-
-
-def load_boards(extra_folders: list[Path] | None = None) -> BoardCatalog:
-    """All boards: built-ins, then entry-point packages, then the user folder and `extra_folders`.
-
-    A later file with the same id overrides an earlier one; each board says its origin and source.
-    """
-    from workbench.plugins import discover  # discovery reads boards with this module: import late
-
-    found = discover(kinds=("board",), extra_board_folders=extra_folders or [])
-    catalog = BoardCatalog()
-    for plugin in found.of_kind("board"):
-        catalog.boards[plugin.name] = plugin.implementation
-    for problem in found.problems:
-        if problem.kind == "board":
-            catalog.problems.append(BoardProblem(problem.source, problem.message))
-    return catalog

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench import __version__
-from workbench.plugins import user_home
+from workbench.paths import user_home
 
 log = logging.getLogger(__name__)
 

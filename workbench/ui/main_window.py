@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from workbench.core.errors import UnsafeModelError, WorkbenchError
 from workbench.core.loading import MODEL_SUFFIXES
 from workbench.logs import log_path
-from workbench.plugins import user_home
+from workbench.paths import user_home
 from workbench.shipped import sample_model
 from workbench.ui.session import Session
 

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from workbench.core.analysis import Analysis, graph_figures
-from workbench.core.boards import Board, BoardCatalog, load_boards
+from workbench.core.boards import Board, BoardCatalog
 from workbench.core.errors import UnsafeModelError, WorkbenchError
 from workbench.core.fit import Fit, analysis_fit
 from workbench.core.loading import load_model
 from workbench.core.model import Model
 from workbench.core.tflm import TflmReport, check_tflm
+from workbench.plugins import load_boards
 from workbench.tasks import Task
 from workbench.ui.workers import JobRunner
 
