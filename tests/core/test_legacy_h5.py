@@ -19,8 +19,8 @@ from tests.legacy_h5 import BENCHMARK_MODELS, RESOURCE_OR_UNFOLDED, facts
 from workbench.core.analysis import analyze
 from workbench.core.converter_messages import converter_error
 from workbench.core.errors import UnsafeModelError, WorkbenchError
-from workbench.core.keras_config import keras_version, written_by_keras2
-from workbench.core.keras_loading import check_h5_readable, keras_packages_for
+from workbench.core.keras_config import check_h5_model, keras_version, written_by_keras2
+from workbench.core.keras_loading import keras_packages_for
 from workbench.core.loading import load_model
 from workbench.core.tflite_file import BIAS_INPUT, TfliteFile, parse_tflite
 
@@ -169,7 +169,7 @@ def test_damaged_and_weights_only_h5_files_are_named_plainly(tmp_path: Path) -> 
     damaged = tmp_path / "damaged.h5"
     damaged.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 8)
     with pytest.raises(WorkbenchError) as caught:
-        check_h5_readable(damaged)
+        check_h5_model(damaged)
     assert caught.value.message.startswith("damaged.h5: the .h5 file is damaged or truncated")
     assert "h5py" in caught.value.details
     weights = tmp_path / "weights.h5"
@@ -179,4 +179,4 @@ def test_damaged_and_weights_only_h5_files_are_named_plainly(tmp_path: Path) -> 
         handle.create_group("dense")
     assert written_by_keras2(weights, "h5")
     with pytest.raises(WorkbenchError, match="holds only weights"):
-        check_h5_readable(weights)
+        check_h5_model(weights)

@@ -7,6 +7,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from workbench.core.errors import WorkbenchError
+
 
 def read_keras_config(path: Path, fmt: str) -> dict[str, Any] | None:
     """The model config stored in a .keras zip or a Keras .h5 file (None if unreadable), not deserialized."""
@@ -77,3 +79,32 @@ def keras_io_shapes(path: Path, fmt: str) -> tuple[list[int], int] | None:
         if layer.get("class_name") not in ("Activation", "Softmax", "Dropout", "ReLU"):
             return None
     return None
+
+
+def check_h5_model(path: Path) -> None:
+    """Refuse, in one line, a .h5 that HDF5 cannot read or that holds weights but no model."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            has_config = "model_config" in handle.attrs
+            # Keras 2's save_weights writes layer_names at the root; Keras 3's .weights.h5 a layers group.
+            weights_only = "layer_names" in handle.attrs or "layers" in handle or "vars" in handle
+    except OSError as error:
+        raise WorkbenchError(
+            f"{path.name}: the .h5 file is damaged or truncated (HDF5 cannot read its structure)",
+            "Copy or download the file again; if it was written by a training run that stopped, save the model again.",
+            details=f"h5py: {error}",
+        ) from None
+    if has_config:
+        return
+    if not weights_only:
+        raise WorkbenchError(
+            f"{path.name}: not a Keras model (the HDF5 file has no model configuration)",
+            "Open the .h5 file Keras wrote with model.save, or a .tflite or .keras file.",
+        )
+    raise WorkbenchError(
+        f"{path.name}: the .h5 file holds only weights, not the model's layers",
+        "Rebuild the model in its training code, load these weights and save the whole model "
+        "(model.save), or export a .tflite there.",
+    )

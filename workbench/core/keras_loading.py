@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import UnsafeModelError, WorkbenchError
-from workbench.core.keras_config import keras_version, read_keras_config
+from workbench.core.keras_config import check_h5_model, keras_version, read_keras_config
 
 _UNRECOGNIZED = re.compile(r"Unrecognized keyword arguments? passed to (\w+): \{([^}]*)\}")
 _UNKNOWN_CLASS = re.compile(
@@ -146,35 +146,6 @@ def _is_builtin(package: Any, class_name: str) -> bool:
     return hasattr(package, class_name) or any(hasattr(getattr(package, n, None), class_name) for n in namespaces)
 
 
-def check_h5_readable(path: Path) -> None:
-    """Refuse, in one line, a .h5 that HDF5 cannot read or that holds weights but no model."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as handle:
-            has_config = "model_config" in handle.attrs
-            # Keras 2's save_weights writes layer_names at the root; Keras 3's .weights.h5 a layers group.
-            weights_only = "layer_names" in handle.attrs or "layers" in handle or "vars" in handle
-    except OSError as error:
-        raise WorkbenchError(
-            f"{path.name}: the .h5 file is damaged or truncated (HDF5 cannot read its structure)",
-            "Copy or download the file again; if it was written by a training run that stopped, save the model again.",
-            details=f"h5py: {error}",
-        ) from None
-    if has_config:
-        return
-    if not weights_only:
-        raise WorkbenchError(
-            f"{path.name}: not a Keras model (the HDF5 file has no model configuration)",
-            "Open the .h5 file Keras wrote with model.save, or a .tflite or .keras file.",
-        )
-    raise WorkbenchError(
-        f"{path.name}: the .h5 file holds only weights, not the model's layers",
-        "Rebuild the model in its training code, load these weights and save the whole model "
-        "(model.save), or export a .tflite there.",
-    )
-
-
 def load_keras(path: Path, fmt: str, allow_unsafe: bool) -> Any:
     """Load a .keras or .h5 model in safe mode with the Keras that wrote it (see the module docs).
 
@@ -182,7 +153,7 @@ def load_keras(path: Path, fmt: str, allow_unsafe: bool) -> Any:
     no Keras here can load it.
     """
     if fmt == "h5":
-        check_h5_readable(path)
+        check_h5_model(path)
     loaders = _loaders(path, fmt)
     config = read_keras_config(path, fmt) if not allow_unsafe else None
     if config is not None:
@@ -261,6 +232,9 @@ def load_with_keras3(path: Path, allow_unsafe: bool) -> Any:
                 custom[match.group(1)] = _lenient(keras, match.group(1), dropped[match.group(1)])
                 continue
             raise _load_error(path, "Keras 3", text) from None
+        except (KeyError, AttributeError, IndexError, NotImplementedError) as error:
+            # Keras 3 trips over a config it does not understand: say so, so that tf_keras is tried.
+            raise _load_error(path, "Keras 3", f"{type(error).__name__}: {error}") from None
     raise WorkbenchError(
         f"{path.name}: Keras cannot load it: it has more arguments from older Keras versions than it can skip",
         "Open the file where it was trained and save it again, or export a .tflite there.",

@@ -10,6 +10,7 @@ from workbench.core import conversion_cache
 from workbench.core.child import run_in_child
 from workbench.core.errors import WorkbenchError
 from workbench.core.flatbuffer import FlatBufferError
+from workbench.core.keras_config import check_h5_model
 from workbench.core.model import Model
 from workbench.core.tflite_file import parse_tflite
 from workbench.core.tflm_ops import KNOWN_CUSTOM_OPS
@@ -102,7 +103,7 @@ def load_model(path: str | Path, *, allow_unsafe: bool = False, task: Task | Non
     if fmt == "keras" and not zipfile.is_zipfile(path):
         raise WorkbenchError(f"{path.name}: the .keras archive is damaged or truncated")
     if fmt == "h5":
-        check_hdf5(path)
+        check_h5_model(path)
     notes = [f"Converted from {fmt} to float TFLite with batch size 1 for analysis."]
     key = conversion_cache.content_key(path, fmt)
     cached = conversion_cache.lookup(key)
@@ -130,27 +131,6 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise WorkbenchError(f"{path.name}: cannot be read ({error.strerror or error})") from None
-
-
-def check_hdf5(path: Path) -> None:
-    """Open an .h5 file far enough to know it is an intact Keras model file, without TensorFlow."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as handle:
-            has_model = "model_config" in handle.attrs
-            has_weights = "model_weights" in handle or "layer_names" in handle.attrs
-    except OSError:
-        raise WorkbenchError(
-            f"{path.name}: the HDF5 file is damaged or truncated and cannot be opened",
-            "Copy or download the file again, or save the model again where it was trained.",
-        ) from None
-    if not has_model:
-        what = "only weights" if has_weights else "no Keras model"
-        raise WorkbenchError(
-            f"{path.name}: this .h5 file holds {what}, not a whole model (it has no model_config)",
-            "Save the whole model where it was trained: model.save('model.h5') or model.save('model.keras').",
-        )
 
 
 def _from_tflite(path: Path, data: bytes, fmt: str, layer_names: list[str], notes: list[str]) -> Model:
