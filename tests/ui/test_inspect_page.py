@@ -67,6 +67,7 @@ def test_a_bad_file_shows_a_dialog_and_keeps_the_open_model(
     dialog.close()
 
 
+@pytest.mark.slow  # a TensorFlow child converts the sample
 def test_a_second_load_supersedes_the_first(
     qtbot: Any, window: MainWindow, reference_models: Path, fresh_conversion_cache: Path
 ) -> None:
@@ -129,6 +130,7 @@ def test_code_in_a_keras_file_is_run_only_after_the_user_allows_it(
     _wait_measured(qtbot, window, "lambda.keras")
 
 
+@pytest.mark.slow  # a TensorFlow child converts the sample
 def test_cancel_stops_a_conversion_and_its_child_process(
     qtbot: Any, window: MainWindow, fresh_conversion_cache: Path
 ) -> None:
@@ -172,3 +174,28 @@ def test_a_failed_open_says_why_on_the_page_and_leaves_an_open_model_as_it_was(
     with qtbot.waitSignal(window.session.load_failed, timeout=20000):
         window.open(broken)
     assert page.title.text() == "hello_world_int8.tflite" and page.subtitle.text() == before
+
+
+def test_esc_on_the_measurement_says_so_and_f6_measures_again(
+    qtbot: Any, window: MainWindow, reference_models: Path
+) -> None:
+    with qtbot.waitSignal(window.session.model_changed, timeout=20000):
+        window.open(reference_models / "person_detect.tflite")
+    page = window.inspect
+    qtbot.waitUntil(lambda: window.session.jobs.running("tflm"), timeout=10000)
+    window.cancel_button.click()  # the measurement is the job in front
+    qtbot.waitUntil(lambda: page.arena_card.value.text() == "not measured", timeout=10000)
+    assert "F6" in page.arena_card.detail.text() and page.tflm_card.value.text() == "not checked"
+    window.measure_action.trigger()
+    _wait_measured(qtbot, window, "person_detect.tflite")
+    assert page.tflm_card.value.text() == "Yes"
+
+
+@pytest.mark.slow  # a TensorFlow child converts the sample
+def test_a_cancelled_open_leaves_no_opening_title(qtbot: Any, window: MainWindow, fresh_conversion_cache: Path) -> None:
+    window.open(SAMPLES / "digits.keras")
+    qtbot.waitUntil(lambda: window.session.jobs.running("load"), timeout=5000)
+    with qtbot.waitSignal(window.session.load_cancelled, timeout=10000):
+        window.cancel_button.click()
+    assert window.inspect.title.text() == "No model open"
+    assert "was cancelled" in window.inspect.subtitle.text()

@@ -137,6 +137,12 @@ class MainWindow(QMainWindow):
         file_menu.insertMenu(self.sample_action, self.recent_menu)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        model_menu = self.menuBar().addMenu("&Model")
+        self.measure_action = QAction(
+            "&Measure in TFLM", self, shortcut=QKeySequence(Qt.Key.Key_F6), triggered=self.session.measure
+        )
+        self.measure_action.setToolTip("Prepare, run and measure the open model in TFLM (again)")
+        model_menu.addAction(self.measure_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(QAction("Show &Log File", self, triggered=self._show_log))
         help_menu.addAction(QAction("&About", self, triggered=self._about))

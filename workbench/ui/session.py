@@ -46,6 +46,8 @@ class Session(QObject):
     board_changed = Signal(object)  # Board | None
     error = Signal(object)  # WorkbenchError
     load_failed = Signal(str, object)  # path, WorkbenchError: the open model (if any) stays
+    load_cancelled = Signal(str)  # path: the open model (if any) stays
+    measurement_cancelled = Signal()  # the open model's TFLM check was stopped; measure() restarts it
     unsafe_model = Signal(str, object)  # path, UnsafeModelError
     variants_changed = Signal()  # a verified variant was added, or the chosen one changed
 
@@ -53,6 +55,8 @@ class Session(QObject):
         super().__init__(parent)
         self.jobs = JobRunner(self)
         self.jobs.unexpected.connect(self.error.emit)
+        self.jobs.cancelled.connect(self._cancelled)
+        self._loading_path = ""
         self.model: Model | None = None
         self.analysis: Analysis | None = None
         self.catalog: BoardCatalog = load_boards()
@@ -60,15 +64,22 @@ class Session(QObject):
         self.variants: list[Variant] = []  # every verified optimization of the open model
         self.chosen_variant: Variant | None = None  # the one to carry to Deploy
         self.generation = 0  # numbers each opened model; results of older ones are dropped
+        self.code_allowed = False  # the person allowed the open model's code (Lambda layers) to run
         self._model_jobs: set[str] = set()
 
     def open(self, path: str | Path, allow_unsafe: bool = False) -> None:
         """Load a model in the background; supersedes any load in progress (not the open model)."""
         path = str(path)
-        self.model_loading.emit(path)
         self.jobs.start(
-            "load", _load, path, allow_unsafe, on_success=self._loaded, on_error=lambda e: self._load_failed(path, e)
+            "load",
+            _load,
+            path,
+            allow_unsafe,
+            on_success=lambda result: self._loaded(result, allow_unsafe),
+            on_error=lambda e: self._load_failed(path, e),
         )
+        self._loading_path = path  # after start: a load it supersedes was cancelled under its own path
+        self.model_loading.emit(path)
 
     def start_for_model(
         self,
@@ -101,6 +112,17 @@ class Session(QObject):
     def cancel_all(self) -> None:
         self.jobs.cancel_all()
 
+    def _cancelled(self, key: str) -> None:
+        if key == "load":
+            self.load_cancelled.emit(self._loading_path)
+        elif key == "tflm":
+            self.measurement_cancelled.emit()
+
+    def measure(self) -> None:
+        """Measure the open model in TFLM (again): after a cancel, or to repeat the check."""
+        if self.model is not None:
+            self.start_for_model("tflm", _measure, self.model, on_success=self._measured, on_error=self._measure_failed)
+
     def _load_failed(self, path: str, error: WorkbenchError) -> None:
         if isinstance(error, UnsafeModelError):
             self.unsafe_model.emit(path, error)
@@ -108,17 +130,18 @@ class Session(QObject):
             self.load_failed.emit(path, error)
             self.error.emit(error)
 
-    def _loaded(self, result: tuple[Model, Analysis]) -> None:
+    def _loaded(self, result: tuple[Model, Analysis], allow_unsafe: bool = False) -> None:
         for key in self._model_jobs:  # work for the model this one replaces
             self.jobs.cancel(key)
         self._model_jobs.clear()
         self.generation += 1
         self.model, self.analysis = result
+        self.code_allowed = allow_unsafe
         self.variants, self.chosen_variant = [], None
         self.variants_changed.emit()
         self.model_changed.emit(self.model)
         self.analysis_changed.emit(self.analysis)
-        self.start_for_model("tflm", _measure, self.model, on_success=self._measured, on_error=self._measure_failed)
+        self.measure()
 
     def _measured(self, report: TflmReport) -> None:
         if self.analysis is not None:

@@ -67,6 +67,7 @@ class JobRunner(QObject):
     busy_changed = Signal(bool)
     progress = Signal(str, float, str)  # key, fraction, status
     unexpected = Signal(object)  # WorkbenchError: a handler of a result failed
+    cancelled = Signal(str)  # key: a running job was cancelled (by Esc, or superseded)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -108,6 +109,7 @@ class JobRunner(QObject):
         if entry is not None:
             entry[0].task.cancel()
             self.busy_changed.emit(self.busy)
+            self.cancelled.emit(key)
 
     def cancel_all(self) -> None:
         for key in list(self._jobs):

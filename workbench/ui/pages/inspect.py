@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -137,6 +137,9 @@ class InspectPage(QWidget):
 
         session.model_loading.connect(self._loading)
         session.load_failed.connect(self._load_failed)
+        session.load_cancelled.connect(self._load_cancelled)
+        # Deferred: a measurement superseded by a new one is cancelled before the new one starts.
+        session.measurement_cancelled.connect(lambda: QTimer.singleShot(0, self._measurement_cancelled))
         session.model_changed.connect(self._model_changed)
         session.analysis_changed.connect(self._analysis_changed)
         session.board_changed.connect(self._board_changed)
@@ -163,6 +166,23 @@ class InspectPage(QWidget):
             self.subtitle.setText(error.message + (f" · {error.hint}" if error.hint else ""))
         else:  # the open model stays; the dialog and the status bar tell about the failed one
             self._subtitle(model, self.session.analysis.notes if self.session.analysis else model.notes)
+
+    def _load_cancelled(self, path: str) -> None:
+        model = self.session.model
+        if model is None:
+            self.title.setText("No model open")
+            self.subtitle.setText(f"Opening {Path(path).name} was cancelled. Open a model (Ctrl+O) or the sample.")
+        else:
+            self._subtitle(model, self.session.analysis.notes if self.session.analysis else model.notes)
+
+    def _measurement_cancelled(self) -> None:
+        analysis = self.session.analysis
+        if analysis is None or analysis.tflm is not None or self.session.jobs.running("tflm"):
+            return
+        self.arena_card.set("not measured", "cancelled: press F6 to measure it in TFLM", MUTED)
+        self.tflm_card.set("not checked", "cancelled: press F6 to check it in TFLM", MUTED)
+        self.problems_note.setText("The TFLM check was cancelled. Press F6 (Model > Measure in TFLM) to run it.")
+        self.ram_gauge.set(None, "not measured (F6 measures it)")
 
     def _model_changed(self, model: Model) -> None:
         self.title.setText(model.name)

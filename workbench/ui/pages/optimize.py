@@ -400,6 +400,7 @@ class OptimizePage(QWidget):
             data["calibration"],
             data["evaluation"],
             data["train"],
+            self.session.code_allowed,
             on_success=lambda variant: self._converted(variant, generation, key),
             on_error=self._failed,
         )
@@ -549,6 +550,16 @@ def _convert(
     calibration: Dataset | None,
     evaluation: Dataset | None,
     train: Dataset | None,
+    allow_unsafe: bool,
     task: Task,
 ) -> Variant:
-    return optimize_model(model, analysis, plan, calibration=calibration, evaluation=evaluation, train=train, task=task)
+    return optimize_model(
+        model,
+        analysis,
+        plan,
+        calibration=calibration,
+        evaluation=evaluation,
+        train=train,
+        allow_unsafe=allow_unsafe,
+        task=task,
+    )
