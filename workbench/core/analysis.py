@@ -82,6 +82,13 @@ class Analysis:
     def arena_bytes(self) -> int | None:
         return self.tflm.arena_bytes if self.tflm else None
 
+    @property
+    def runs_on_tflm(self) -> tuple[bool | None, str]:
+        """Whether TFLM runs the model (None until it is measured) and, when not, the first problem."""
+        if self.tflm is None:
+            return None, ""
+        return self.tflm.compatible, self.tflm.problems[0].message if self.tflm.problems else ""
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["arena_bytes"] = self.arena_bytes

@@ -142,7 +142,4 @@ def fit(flash_bytes: int, arena_bytes: int | None, board: Board, runs: bool | No
 
 def analysis_fit(analysis: Analysis, board: Board) -> Fit:
     """The fit of an analysed model: its size, its measured arena, and whether TFLM runs it."""
-    tflm = analysis.tflm
-    runs = None if tflm is None else tflm.compatible
-    problem = tflm.problems[0].message if tflm is not None and tflm.problems else ""
-    return fit(analysis.size_bytes, analysis.arena_bytes, board, runs, problem)
+    return fit(analysis.size_bytes, analysis.arena_bytes, board, *analysis.runs_on_tflm)

@@ -54,10 +54,7 @@ class Variant:
     @property
     def verdict(self) -> Verdict:
         """Good, tight, bad or unknown, and why: accuracy lost, calibration, whether TFLM runs it."""
-        tflm = self.analysis.tflm
-        runs = None if tflm is None else tflm.compatible
-        problem = tflm.problems[0].message if tflm is not None and tflm.problems else ""
-        return result_verdict(self.evaluation, runs, problem, self.warnings)
+        return result_verdict(self.evaluation, *self.analysis.runs_on_tflm, self.warnings)
 
     @property
     def flash_error_pct(self) -> float:

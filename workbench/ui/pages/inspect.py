@@ -23,7 +23,8 @@ from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
 from workbench.ui.session import Session
-from workbench.ui.widgets.cards import BAD, GOOD, LEVEL_COLORS, MUTED, WARN, Card, Gauge
+from workbench.ui.widgets.cards import BAD, GOOD, LEVEL_COLORS, MUTED, WARN, Card
+from workbench.ui.widgets.fit_card import FitGauge
 from workbench.ui.widgets.graph_view import GraphView
 from workbench.ui.widgets.layer_table import LayerBytesChart, LayerTable
 from workbench.ui.widgets.try_it import TryItPanel
@@ -77,8 +78,8 @@ class InspectPage(QWidget):
                 f"{board.mcu}, {board.clock_mhz:g} MHz, {board.flash_kb} KB flash, {board.ram_kb} KB RAM",
                 Qt.ItemDataRole.ToolTipRole,
             )
-        self.flash_gauge = Gauge("Flash")
-        self.ram_gauge = Gauge("RAM (arena)")
+        self.flash_gauge = FitGauge("Flash")
+        self.ram_gauge = FitGauge("RAM (arena)")
         fit_layout = self.fit_card.layout()
         fit_layout.insertWidget(1, self.board_picker)
         fit_layout.insertWidget(2, self.flash_gauge)
@@ -277,17 +278,15 @@ class InspectPage(QWidget):
             self.ram_gauge.set(None, "")
             self.fit_card.detail.setText("")
             return
-        self.flash_gauge.set(
-            board_fit.flash_used_pct,
-            f"{kb(board_fit.flash_bytes)} of {board.flash_kb} KB",
+        self.flash_gauge.set_fit(
+            board_fit.flash_used_pct, f"{kb(board_fit.flash_bytes)} of {board.flash_kb} KB", board_fit.runs
         )
         measured = self.session.analysis is not None and self.session.analysis.tflm is not None
         if board_fit.ram_bytes is None:
             self.ram_gauge.set(None, "unknown: TFLM could not allocate this model" if measured else "measuring…")
         else:
-            self.ram_gauge.set(
-                board_fit.ram_used_pct,
-                f"{kb(board_fit.ram_bytes)} of {board.ram_kb} KB",
+            self.ram_gauge.set_fit(
+                board_fit.ram_used_pct, f"{kb(board_fit.ram_bytes)} of {board.ram_kb} KB", board_fit.runs
             )
         color = LEVEL_COLORS[board_fit.level]
         self.fit_card.detail.setText(

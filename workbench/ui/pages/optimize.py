@@ -225,8 +225,6 @@ class OptimizePage(QWidget):
             if by_person:
                 self._edited()
             return
-        self.pickers[role].show_loading(path)
-        self._loading.add(role)
         shape, outputs = _io(model)
         self.session.start_for_model(
             f"data:{role}",
@@ -237,6 +235,9 @@ class OptimizePage(QWidget):
             on_success=lambda dataset: self._data_loaded(role, dataset, by_person),
             on_error=lambda error: self._data_failed(role, error),
         )
+        # After start: a load this one supersedes has already been noticed as ended.
+        self.pickers[role].show_loading(path)
+        self._loading.add(role)
 
     def _data_loaded(self, role: str, dataset: Dataset, by_person: bool) -> None:
         self._loading.discard(role)
@@ -334,7 +335,7 @@ class OptimizePage(QWidget):
         if board is None:
             self.fit_card.show_nothing("Choose a board on the Inspect page to see the fit.")
         elif verified is not None:
-            runs, problem = _runs(verified)
+            runs, problem = verified.analysis.runs_on_tflm
             actual = verified.actual
             self.fit_card.show_fit(board_fit.fit(actual.flash_bytes, actual.arena_bytes, board, runs, problem), True)
         elif self.last_estimate is not None:
@@ -534,13 +535,6 @@ class OptimizePage(QWidget):
 def _io(model: Model) -> tuple[list[int], int]:
     graph = model.graph.main
     return graph.tensors[graph.inputs[0]].shape, graph.tensors[graph.outputs[0]].elements
-
-
-def _runs(variant: Variant) -> tuple[bool | None, str]:
-    tflm = variant.analysis.tflm
-    if tflm is None:
-        return None, ""
-    return tflm.compatible, tflm.problems[0].message if tflm.problems else ""
 
 
 def _convert(

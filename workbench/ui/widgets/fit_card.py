@@ -1,4 +1,4 @@
-"""The board-fit card of the Optimize page: the verdict line and flash and RAM gauges.
+"""Board-fit gauges (Inspect and Optimize) and the Optimize page's fit card: verdict and gauges.
 
 The verdict and its level come from `workbench.core.fit`; a model TFLM cannot run gets a red
 verdict and grey bars, never green ones.
