@@ -95,3 +95,10 @@ def test_csv_problems_name_the_line(tmp_path: Path) -> None:
     (tmp_path / "ragged.csv").write_text("1,2,3\n1,2\n")
     with pytest.raises(WorkbenchError, match=r"different lengths \(2, 3\)"):
         load_dataset(tmp_path / "ragged.csv", DIGITS_INPUT, 10)
+
+
+def test_a_saved_name_ends_in_tflite_without_losing_part_of_it() -> None:
+    from workbench.optimize.convert import tflite_path
+
+    cases = {"m.bin": "m.tflite", "resnet.v2": "resnet.v2.tflite", "a.tflite": "a.tflite", "model": "model.tflite"}
+    assert {name: tflite_path(Path(name)).name for name in cases} == cases

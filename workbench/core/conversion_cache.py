@@ -14,11 +14,13 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from workbench import __version__
+from workbench.core.errors import WorkbenchError
 from workbench.paths import user_home
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ def cache_dir() -> Path:
 
 def _versions() -> str:
     found = []
-    for package in ("tensorflow", "tf-keras", "keras"):
+    for package in ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel", "tf-keras", "keras"):
         try:
             found.append(f"{package}={metadata.version(package)}")
         except metadata.PackageNotFoundError:
@@ -56,13 +58,17 @@ def content_key(path: Path, fmt: str) -> str:
     """A hex digest of the model's content, the format, the converter's version and our converting code."""
     digest = hashlib.sha256(f"{__version__};{fmt};{_versions()}".encode())
     digest.update(_converter_source())
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(str(file.relative_to(path)).encode() + b"\0")
-        with file.open("rb") as handle:
-            while chunk := handle.read(_CHUNK_BYTES):
-                digest.update(chunk)
+    try:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if path.is_dir():
+                digest.update(str(file.relative_to(path)).encode() + b"\0")
+            with file.open("rb") as handle:
+                while chunk := handle.read(_CHUNK_BYTES):
+                    digest.update(chunk)
+    except OSError as error:
+        where = Path(error.filename).name if error.filename else path.name
+        raise WorkbenchError(f"{path.name}: cannot be read ({where}: {error.strerror or error})") from None
     return digest.hexdigest()
 
 
@@ -91,9 +97,16 @@ def store(key: str, tflite: bytes, facts: dict[str, Any]) -> None:
             (f"{key}.tflite", tflite),
             (f"{key}.json", json.dumps({**facts, "size_bytes": len(tflite)}).encode()),
         ):
-            partial = folder / f"{name}.partial"
-            partial.write_bytes(content)
-            partial.replace(folder / name)
+            # A temporary file of its own: two writers (two windows, the app and the CLI) never mix.
+            handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".partial")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(content)
+                os.replace(partial, folder / name)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)
+                raise
         _trim(folder)
     except OSError as error:
         log.warning("could not cache the conversion: %s", error)

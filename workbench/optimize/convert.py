@@ -29,6 +29,19 @@ def compressed_bytes(data: bytes) -> int:
     return len(zlib.compress(data, 9))
 
 
+_MODEL_SUFFIXES = (".tfl", ".lite", ".bin", ".h5", ".hdf5", ".keras", ".pb", ".onnx")
+
+
+def tflite_path(path: Path) -> Path:
+    """`path` ending in .tflite: another model file suffix is replaced ("m.bin"), any other dot is
+    part of the name and kept ("resnet.v2" -> "resnet.v2.tflite")."""
+    if path.suffix.lower() == ".tflite":
+        return path
+    if path.suffix.lower() in _MODEL_SUFFIXES:
+        return path.with_suffix(".tflite")
+    return path.with_name(path.name + ".tflite")
+
+
 @dataclass
 class Variant:
     """One optimized model: the plan, the .tflite bytes, what was estimated and what was measured."""
@@ -63,9 +76,7 @@ class Variant:
 
     def save(self, path: str | Path) -> Path:
         """Write the .tflite atomically: a failed write leaves no half-written file behind."""
-        target = Path(path).expanduser()
-        if target.suffix.lower() != ".tflite":
-            target = target.with_suffix(".tflite")
+        target = tflite_path(Path(path).expanduser())
         partial = target.with_name(target.name + ".partial")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,7 @@ from workbench.core import fit as board_fit
 from workbench.core.analysis import Analysis
 from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
-from workbench.optimize.convert import Variant, optimize_model
+from workbench.optimize.convert import Variant, optimize_model, tflite_path
 from workbench.optimize.data import Dataset, data_beside, load_dataset
 from workbench.optimize.estimate import Estimate, estimate, expert_savings
 from workbench.optimize.plan import QUANT_LABELS, RUNS_ON_TFLM, Plan, data_roles, plan_problems
@@ -518,8 +518,8 @@ class OptimizePage(QWidget):
         path = self.ask_save_path(save_dialog.save_folder(settings(), model.path.parent) / name)
         if path is None:
             return
-        if path.suffix.lower() != ".tflite":  # what Variant.save writes: ask again if that name is taken
-            path = path.with_suffix(".tflite")
+        if tflite_path(path) != path:  # what Variant.save writes: ask again if that name is taken
+            path = tflite_path(path)
             if path.exists() and not self.confirm_replace(path):
                 return
         try:

@@ -9,9 +9,11 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from workbench.shipped import builtin_plugin_dir, resources_dir
+
 LAST_FOLDER_KEY = "last_save_dir"
 APP_FOLDERS = tuple(
-    p.resolve() for p in (Path(__file__).parents[2], Path(__file__).parents[3] / "resources") if p.exists()
+    p.resolve() for p in (Path(__file__).parents[2], resources_dir(), builtin_plugin_dir()) if p.exists()
 ) + ((Path(sys._MEIPASS).resolve(),) if hasattr(sys, "_MEIPASS") else ())  # PyInstaller's bundle
 
 
