@@ -183,8 +183,8 @@ def main(out: Path) -> None:
         (out / f"{name}_direct.tflite").write_bytes(convert(model))
         if name == "mobilenet_v1":  # labelled samples to fine-tune the pruned model on
             np.savez(out / f"{name}_train.npz", x=calibration, y=rng.integers(0, 2, len(calibration)))
-        if name == "resnet8":  # the int8 file its author would have written, for the size bar
-            (out / f"{name}_direct_int8.tflite").write_bytes(convert(model, calibration))
+        # The int8 file its author would have written with TensorFlow's converter, for the size bar.
+        (out / f"{name}_direct_int8.tflite").write_bytes(convert(model, calibration))
         facts[name] = facts_of(model)
     trained.save(out / "resnet8_keras2.keras")  # tf_keras' own .keras archive, which Keras 3 cannot load either
     facts["resnet8"]["eval_accuracy"] = float(
