@@ -7,8 +7,9 @@ earlier one (a user's `pico.toml` replaces the built-in board `pico`), and says 
    once installed; see workbench.shipped).
 2. `entry-point`: installed packages declaring entry points in the group `tinyml_workbench.plugins`.
    An entry point names either a class (`pkg.flashers:MyFlasher`), which must subclass Flasher or
-   Parser, or a module (`pkg`), which contributes every Flasher and Parser subclass defined in it or
-   its submodules and, when it is a package, the boards in its `boards/` folder.
+   Parser, or a module (`pkg`), which contributes the Flasher and Parser subclasses it holds that were
+   defined in it or its submodules (a submodule's class counts once the module imports it) and,
+   when it is a package, the boards in its `boards/` folder.
 3. `user`: the user's plugin folder (`$TINYML_WORKBENCH_HOME/plugins`, else the platform's config
    folder, e.g. ~/.config/tinyml-workbench/plugins on Linux).
 

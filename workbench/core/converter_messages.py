@@ -6,12 +6,7 @@ Plain Python; the workers pass in the exception and whatever the converter print
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import sys
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from workbench.core.errors import WorkbenchError
@@ -126,29 +121,3 @@ def _operators(text: str) -> str:
     shown = [n if n.isupper() else f"tf.{n}" for n in names[:4]]
     more = f" and {len(names) - 4} more" if len(names) > 4 else ""
     return (", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]) + more
-
-
-@contextlib.contextmanager
-def captured_native_stderr() -> Iterator[list[str]]:
-    """Collect what native code (the MLIR converter, the calibrator) prints to file descriptor 2.
-
-    Yields a list that holds the text once the block ends; the text is also passed on to the
-    real stderr, so the process runner's log keeps it.
-    """
-    collected: list[str] = []
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield collected
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            text = sink.read().decode("utf-8", "replace")
-            collected.append(text)
-            if text:
-                sys.stderr.write(text)
-                sys.stderr.flush()

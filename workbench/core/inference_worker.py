@@ -11,19 +11,19 @@ from typing import Any
 import numpy as np
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.tflm_worker import captured_c_output
+from workbench.core.native_output import captured_native_output
 
 
 def _run_tflm(model: bytes, samples: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
     from tflite_micro.python.tflite_micro import runtime
 
-    with captured_c_output():
+    with captured_native_output():
         interpreter = runtime.Interpreter.from_bytes(model, arena_size=max(1 << 21, len(model) * 4))
     outputs = []
     for sample in samples:
         for index, tensor in enumerate(sample):
             interpreter.set_input(tensor, index)
-        with captured_c_output():
+        with captured_native_output():
             interpreter.invoke()
         count = 0
         result = []
@@ -59,8 +59,12 @@ def _run(model: bytes, samples: list[list[np.ndarray]]) -> tuple[list[list[np.nd
     except (RuntimeError, ValueError):
         try:
             return _run_tflite(model, samples), "tflite"
-        except Exception as error:  # noqa: BLE001
-            raise WorkbenchError(f"the model could not run ({str(error).splitlines()[0][:160]})") from None
+        except Exception as error:  # noqa: BLE001 - the runtimes' errors are many and untyped
+            raise WorkbenchError(
+                "neither TFLM nor TensorFlow Lite could run the model on these inputs",
+                "Check that the inputs match what the model expects; the runtime's own words are in the details.",
+                details=f"{type(error).__name__}: {error}",
+            ) from None
 
 
 def run_job(request: dict[str, Any]) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.child import report_progress
-from workbench.core.converter_messages import captured_native_stderr, converter_error
+from workbench.core.converter_messages import converter_error
 from workbench.core.errors import WorkbenchError
 from workbench.core.keras_loading import keras_module_of, load_keras, safe_mode_scope
+from workbench.core.native_output import captured_native_output
 
 
 def batch_one_converter(model: Any, file_name: str = "the model", allow_unsafe: bool = False) -> tuple[Any, Any]:
@@ -202,11 +203,11 @@ def run_converter(converter: Any, what: str) -> bytes:
     """converter.convert(), with a failure turned into one plain line and the converter's log as details."""
     failure: Exception | None = None
     tflite = b""
-    with captured_native_stderr() as log:
+    with captured_native_output(fds=(2,), echo=True) as log:
         try:
             tflite = bytes(converter.convert())
         except Exception as error:  # noqa: BLE001 - converter errors are many and untyped
             failure = error
     if failure is not None:
-        raise converter_error(what, failure, "".join(log)) from None
+        raise converter_error(what, failure, "\n".join(log)) from None
     return tflite

@@ -15,15 +15,13 @@ import re
 import signal
 import struct
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from workbench.core.child import report_progress
 from workbench.core.flatbuffer import root_table
+from workbench.core.native_output import captured_native_output
 from workbench.core.tflm import ARENA_LINE, FAULT_BELOW_ENV
 
 _MISSING_OP = re.compile(r"Failed to get registration from op code (\S+)|Didn't find op for builtin opcode '(\S+)'")
@@ -33,34 +31,10 @@ _ARENA_PART = re.compile(r"'([^']+)' used (\d+) bytes")
 _PLACEHOLDER_OP = 0  # ADD: always registered in TFLM
 
 
-@contextmanager
-def captured_c_output(log_path: str | None = None) -> Iterator[list[str]]:
-    """Capture what C code prints to stdout and stderr (file descriptors 1 and 2).
-
-    With `log_path`, the output goes to that file (emptied first), where it stays readable
-    by the parent if the process dies inside the block.
-    """
-    lines: list[str] = []
-    sink: IO[bytes]
-    with open(log_path, "w+b") if log_path else tempfile.TemporaryFile() as sink:
-        saved = os.dup(1), os.dup(2)
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield lines
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-            sink.seek(0)
-            lines.extend(sink.read().decode("utf-8", errors="replace").splitlines())
-
-
 def _interpreter(model: bytes | bytearray, arena_size: int, log_path: str | None = None) -> tuple[Any, list[str]]:
     from tflite_micro.python.tflite_micro import runtime
 
-    with captured_c_output(log_path) as lines:
+    with captured_native_output(log_path=log_path) as lines:
         _injected_fault(arena_size)
         try:
             interpreter = runtime.Interpreter.from_bytes(bytes(model), arena_size=arena_size)
@@ -144,7 +118,7 @@ def minimum_arena(model: bytes, low: int, high: int, log_path: str | None = None
 def allocation_report(model: bytes, arena_size: int) -> dict[str, Any]:
     """TFLM's RecordingMicroAllocator report at this arena size."""
     interpreter, _ = _interpreter(model, arena_size)
-    with captured_c_output() as lines:
+    with captured_native_output() as lines:
         interpreter.print_allocations()
     parts = {}
     total = 0
@@ -158,7 +132,7 @@ def allocation_report(model: bytes, arena_size: int) -> dict[str, Any]:
 
 def _invoke_zeros(interpreter: Any, input_count: int) -> list[str]:
     """Run one inference on all-zero inputs; returns what TFLM printed if it failed."""
-    with captured_c_output() as lines:
+    with captured_native_output() as lines:
         try:
             for index in range(input_count):
                 details = interpreter.get_input_details(index)
