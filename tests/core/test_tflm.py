@@ -10,7 +10,7 @@ import pytest
 
 from workbench.core.analysis import analyze
 from workbench.core.loading import load_model
-from workbench.core.tflm import FAULT_BELOW_ENV, check_tflm, recommended_arena
+from workbench.core.tflm import check_tflm, recommended_arena
 from workbench.tasks import null_task
 from workbench.text_report import analysis_text
 
@@ -29,6 +29,12 @@ except RuntimeError:
 def _try(path: Path, arena: int) -> subprocess.CompletedProcess[str]:
     """TFLM's interpreter on its own, in a process of its own (no workbench code)."""
     return subprocess.run([sys.executable, "-c", ALLOCATES, str(path), str(arena)], capture_output=True, text=True)
+
+
+def _crash_below(monkeypatch: pytest.MonkeyPatch, arena_bytes: int) -> None:
+    """Make TFLM segfault, in the workbench's child processes, for every arena below `arena_bytes`."""
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent / "tflm_fault"))
+    monkeypatch.setenv("TFLM_FAULT_BELOW_BYTES", str(arena_bytes))
 
 
 def _allocates(path: Path, arena: int) -> bool:
@@ -119,7 +125,7 @@ def test_a_probe_that_crashes_counts_as_too_small_and_the_search_goes_on(
     """The worker segfaults for real (SIGSEGV) for every arena under 1,800 bytes, as TFLM's LSTM kernel
     does: each crash narrows the search, a fresh child goes on, and the true minimum is found."""
     path = reference_models / "hello_world_int8.tflite"
-    monkeypatch.setenv(FAULT_BELOW_ENV, "1800")
+    _crash_below(monkeypatch, 1800)
     analysis = analyze(load_model(path))
     report = analysis.tflm
     assert report is not None and report.compatible and report.problems == []
@@ -138,7 +144,7 @@ def test_a_crash_at_the_full_arena_means_the_model_does_not_run(
     reference_models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A crash while preparing the model in the largest arena is no arena question: it does not run."""
-    monkeypatch.setenv(FAULT_BELOW_ENV, str(1 << 30))
+    _crash_below(monkeypatch, 1 << 30)
     report = check_tflm(load_model(reference_models / "hello_world_int8.tflite"), null_task())
     assert not report.compatible and report.arena_bytes is None and report.crashes_below_bytes is None
     assert "crashed (SIGSEGV)" in report.problems[0].message

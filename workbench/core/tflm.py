@@ -34,9 +34,6 @@ ARENA_MARGIN = 0.10  # recommended arena = measured + 10%, rounded up to whole K
 REQUANTIZE = "Re-quantize the model as full int8 (Optimize page: 'Full integer (int8)')."
 # A line of the arena search from the worker: ARENA_LINE + "try 3000" / "fits 3000" / "too-small 3000".
 ARENA_LINE = "\x1etflm-arena "
-# Test hook: the worker kills itself with SIGSEGV for every arena below this many bytes, as
-# TFLM's LSTM kernel does, so that the crash handling is proven whatever TFLM release is installed.
-FAULT_BELOW_ENV = "WORKBENCH_TFLM_FAULT_BELOW_BYTES"
 MAX_SEARCH_CHILDREN = 64  # each crash narrows the search: about log2(arena) children at most
 WORKER = "workbench.core.tflm_worker:check_job"
 RESOURCE_VARIABLE_OPS = frozenset({"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"})

@@ -10,9 +10,7 @@ and resumes the search in a fresh child (`workbench.core.tflm`).
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import struct
 import sys
 from typing import Any
@@ -22,7 +20,7 @@ import numpy as np
 from workbench.core.child import report_progress
 from workbench.core.flatbuffer import root_table
 from workbench.core.native_output import captured_native_output
-from workbench.core.tflm import ARENA_LINE, FAULT_BELOW_ENV
+from workbench.core.tflm import ARENA_LINE
 
 _MISSING_OP = re.compile(r"Failed to get registration from op code (\S+)|Didn't find op for builtin opcode '(\S+)'")
 _NODE_FAILED = re.compile(r"Node (\S+) \(number (\d+)\) failed to (prepare|invoke|init)")
@@ -35,7 +33,6 @@ def _interpreter(model: bytes | bytearray, arena_size: int, log_path: str | None
     from tflite_micro.python.tflite_micro import runtime
 
     with captured_native_output(log_path=log_path) as lines:
-        _injected_fault(arena_size)
         try:
             interpreter = runtime.Interpreter.from_bytes(bytes(model), arena_size=arena_size)
         except (RuntimeError, ValueError):
@@ -85,14 +82,6 @@ def find_unregistered_ops(model: bytes, arena_size: int) -> list[str]:
                 struct.pack_into("<i", patched, new, _PLACEHOLDER_OP)
             names[i] = "ADD"
     return missing
-
-
-def _injected_fault(arena_size: int) -> None:
-    """Crash like TFLM's LSTM kernel does, when the test hook asks for it: a real SIGSEGV for
-    every arena smaller than the number in the environment variable (tests only)."""
-    below = os.environ.get(FAULT_BELOW_ENV)
-    if below and arena_size < int(below):
-        os.kill(os.getpid(), signal.SIGSEGV)
 
 
 def _say(event: str, arena_size: int) -> None:
