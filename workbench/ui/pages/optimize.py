@@ -10,6 +10,7 @@ settings on the same data show the earlier result again instead of converting tw
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -27,14 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core import fit as board_fit
-from workbench.core.analysis import Analysis
 from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
 from workbench.optimize.convert import Variant, optimize_model, tflite_path
 from workbench.optimize.data import Dataset, data_beside, load_dataset
 from workbench.optimize.estimate import Estimate, estimate, expert_savings
 from workbench.optimize.plan import QUANT_LABELS, RUNS_ON_TFLM, Plan, data_roles, plan_problems
-from workbench.tasks import Task
 from workbench.ui.session import Session
 from workbench.ui.widgets import save_dialog
 from workbench.ui.widgets.cards import BAD, LEVEL_COLORS, MUTED, Card
@@ -394,14 +393,16 @@ class OptimizePage(QWidget):
         generation = self.session.generation
         self.session.start_for_model(
             "convert",
-            _convert,
+            partial(
+                optimize_model,
+                calibration=data["calibration"],
+                evaluation=data["evaluation"],
+                train=data["train"],
+                allow_unsafe=self.session.code_allowed,
+            ),
             model,
             analysis,
             plan,
-            data["calibration"],
-            data["evaluation"],
-            data["train"],
-            self.session.code_allowed,
             on_success=lambda variant: self._converted(variant, generation, key),
             on_error=self._failed,
         )
@@ -535,25 +536,3 @@ class OptimizePage(QWidget):
 def _io(model: Model) -> tuple[list[int], int]:
     graph = model.graph.main
     return graph.tensors[graph.inputs[0]].shape, graph.tensors[graph.outputs[0]].elements
-
-
-def _convert(
-    model: Model,
-    analysis: Analysis,
-    plan: Plan,
-    calibration: Dataset | None,
-    evaluation: Dataset | None,
-    train: Dataset | None,
-    allow_unsafe: bool,
-    task: Task,
-) -> Variant:
-    return optimize_model(
-        model,
-        analysis,
-        plan,
-        calibration=calibration,
-        evaluation=evaluation,
-        train=train,
-        allow_unsafe=allow_unsafe,
-        task=task,
-    )
