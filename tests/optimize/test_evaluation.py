@@ -91,7 +91,7 @@ def test_on_hundreds_of_samples_a_kept_accuracy_is_good_and_a_real_loss_is_bad()
     labels = np.arange(450) % CLASSES
     kept = evaluate_outputs(_outputs(labels, [5]), _outputs(labels, [5, 17]), labels)
     assert kept.level == GOOD and kept.warnings == []
-    assert kept.verdict.startswith("Accuracy kept: -0.2 points")
+    assert kept.verdict.startswith("Accuracy kept: it changed by -0.2 percentage points")
     lost = evaluate_outputs(_outputs(labels, []), _outputs(labels, list(range(0, 450, 25))), labels)
     assert lost.level == BAD and lost.accuracy is not None
     assert lost.accuracy.change_interval.high < 0

@@ -242,7 +242,7 @@ class Evaluation:
                 return f"Too few labelled samples ({self.samples}) to judge: {points(acc.change)} {span}"
             if level == TIGHT:
                 return f"Accuracy may have dropped: {points(acc.change)} {span}"
-            return f"Accuracy kept: {points(acc.change)} {span}"
+            return f"Accuracy kept: it changed by {points(acc.change, 'percentage points')} {span}"
         if self.mae is not None:
             if level == BAD:
                 return f"Error grew by {self.mae.growth:.0%}"
