@@ -35,5 +35,14 @@ def percent(part: float, whole: float) -> str:
     return f"{100.0 * part / whole:.1f}%" if whole else "-"
 
 
+def probability(value: float) -> str:
+    """A probability for people: '98.2%', '<0.1%' for tiny ones, '0%' for none (never 2.7e-12)."""
+    if value >= 0.9995:
+        return "100%"
+    if value >= 0.0005:
+        return f"{value:.1%}"
+    return "<0.1%" if value > 0 else "0%"
+
+
 def shape(dims: list[int]) -> str:
     return "x".join(str(d) for d in dims) if dims else "scalar"

@@ -16,7 +16,8 @@ from tests.conftest import SAMPLES
 from workbench.optimize.convert import Variant, optimize_model
 from workbench.optimize.plan import Plan
 from workbench.ui.main_window import MainWindow
-from workbench.ui.widgets.try_it import TryItPanel, percent
+from workbench.ui.widgets.try_it import TryItPanel
+from workbench.units import probability
 
 CELL = re.compile(r"^\d  \((100|\d{1,2}\.\d|<0\.1)%\)$")
 
@@ -128,7 +129,7 @@ def test_a_new_variant_or_model_clears_the_result(qtbot: Any, window: MainWindow
 
 
 def test_probabilities_read_as_percentages() -> None:
-    assert [percent(v) for v in (1.0, 0.9996, 0.982, 0.0005, 2.7433e-12, 0.0)] == [
+    assert [probability(v) for v in (1.0, 0.9996, 0.982, 0.0005, 2.7433e-12, 0.0)] == [
         "100%",
         "100%",
         "98.2%",

@@ -244,6 +244,18 @@ def labels_beside(data_path: str | Path) -> Path | None:
     return None
 
 
+def read_labels_beside(data_path: str | Path) -> np.ndarray | None:
+    """The per-sample labels in the file beside a data file (see `labels_beside`), one a line;
+    None when there is no such file."""
+    labels = labels_beside(data_path)
+    if labels is None:
+        return None
+    column = number_table(labels.read_text(encoding="utf-8", errors="replace"), labels.name, header_allowed=False)
+    if column.shape[1] != 1:
+        raise WorkbenchError(f"{labels.name}: needs one label a line (found {column.shape[1]} values on a line)")
+    return column[:, 0]
+
+
 def labels_for(model_path: Path) -> list[str]:
     """Class names from `<model>.labels.txt` or `labels.txt` beside the model, if present."""
     for candidate in (model_path.with_suffix(".labels.txt"), model_path.parent / "labels.txt"):

@@ -16,7 +16,7 @@ import numpy as np
 
 from workbench.core.array_files import read_npy, read_npz
 from workbench.core.errors import WorkbenchError
-from workbench.core.inference import IMAGE_SUFFIXES, labels_beside, number_table, read_image
+from workbench.core.inference import IMAGE_SUFFIXES, number_table, read_image, read_labels_beside
 from workbench.tasks import Task, null_task
 
 WHERE_LABELS_GO = (
@@ -172,13 +172,7 @@ def _csv(path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray | N
     table = number_table(path.read_text(encoding="utf-8", errors="replace"), path.name)
     if table.shape[1] == per_sample + 1:
         return table[:, :-1], table[:, -1]
-    labels = labels_beside(path)
-    if labels is None:
-        return table, None
-    column = number_table(labels.read_text(encoding="utf-8", errors="replace"), labels.name, header_allowed=False)
-    if column.shape[1] != 1:
-        raise WorkbenchError(f"{labels.name}: needs one label a line (found {column.shape[1]} values on a line)")
-    return table, column[:, 0]
+    return table, read_labels_beside(path)
 
 
 def _images(folder: Path, input_shape: list[int], task: Task) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:

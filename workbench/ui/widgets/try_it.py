@@ -7,7 +7,6 @@ model or another chosen variant clears it first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,74 +33,20 @@ from workbench.core.inference import (
     IMAGE_SUFFIXES,
     Prediction,
     image_input_shape,
-    labels_beside,
     labels_for,
-    number_table,
     parse_inputs,
     pixel_range,
-    read_image,
     run_models,
-    samples_for,
 )
 from workbench.core.model import Model
 from workbench.core.tflite_file import parse_tflite
 from workbench.optimize.convert import Variant
-from workbench.optimize.data import load_dataset
-from workbench.tasks import Task
+from workbench.optimize.try_inputs import Inputs, read_inputs, shipped_inputs
 from workbench.ui.session import Session
 from workbench.ui.widgets.cards import BAD, GOOD
-from workbench.units import shape
+from workbench.units import probability, shape
 
 MAX_TEXT_VALUES = 20000  # inputs larger than this are not written into the editor
-
-
-@dataclass
-class Inputs:
-    """Samples to run (one row each), what each should be when known, and where they came from."""
-
-    samples: np.ndarray
-    expected: list[int] | None
-    source: str
-    pictures: list[str] | None = None  # picture files, for a preview
-
-
-def percent(value: float) -> str:
-    """A probability for people: '98.2%', '<0.1%' for tiny ones, '0%' for none (never 2.7e-12)."""
-    if value >= 0.9995:
-        return "100%"
-    if value >= 0.0005:
-        return f"{value:.1%}"
-    return "<0.1%" if value > 0 else "0%"
-
-
-def read_inputs(paths: list[str], model: Model, task: Task) -> Inputs:
-    """Samples from data files (.csv, .npy, .npz: every row) or pictures (resized and converted to
-    the model's input), as a job. Labels beside a CSV become the expected answers."""
-    graph = model.graph.main
-    input_shape = graph.tensors[graph.inputs[0]].shape
-    outputs = graph.tensors[graph.outputs[0]].elements
-    pictures = [p for p in paths if Path(p).suffix.lower() in IMAGE_SUFFIXES]
-    if pictures:
-        if len(pictures) != len(paths):
-            raise WorkbenchError("open either pictures or one data file, not both")
-        image_shape = image_input_shape(model) or input_shape
-        white = pixel_range(model)
-        rows = []
-        for number, path in enumerate(pictures):
-            task.progress(number / len(pictures), f"Reading {Path(path).name}")
-            rows.append(read_image(path, image_shape, white).reshape(-1))
-        _, height, width, channels = image_shape
-        colour = "grey" if channels == 1 else "colour"
-        names = ", ".join(Path(p).name for p in pictures[:3]) + ("…" if len(pictures) > 3 else "")
-        return Inputs(np.stack(rows), None, f"{names} (resized to {width}×{height}, {colour})", pictures)
-    if len(paths) != 1:
-        raise WorkbenchError("open one data file at a time (or several pictures)")
-    path = Path(paths[0])
-    if path.suffix.lower() == ".npy":  # any shape whose rows match the input
-        return Inputs(parse_inputs(str(path)), None, path.name)
-    dataset = load_dataset(path, input_shape, outputs, task)
-    expected = [int(v) for v in dataset.y] if dataset.y is not None and outputs > 1 else None
-    return Inputs(dataset.x.reshape(len(dataset), -1).astype(np.float64), expected, path.name)
 
 
 class TryItPanel(QWidget):
@@ -226,18 +171,7 @@ class TryItPanel(QWidget):
             "Open a .csv (one sample a row; labels in <name>_labels.txt beside it), .npy or .npz file"
             + (", or pictures" if picture else "")
         )
-        csv = samples_for(model.path)
-        if csv is not None:
-            try:
-                rows = parse_inputs(str(csv))
-                labels_file = labels_beside(csv)
-                expected = None
-                if labels_file is not None:
-                    column = number_table(labels_file.read_text(), labels_file.name, header_allowed=False)
-                    expected = [int(v) for v in column[:, 0]] if len(column) == len(rows) else None
-                self._shipped = Inputs(rows, expected, csv.name)
-            except WorkbenchError:
-                self._shipped = None
+        self._shipped = shipped_inputs(model.path)
         self.sample_button.setEnabled(self._shipped is not None)
         self.all_button.setEnabled(self._shipped is not None)
         if self._shipped is not None:
@@ -440,7 +374,7 @@ class TryItPanel(QWidget):
         if len(values) == 1:
             return f"{values[0]:.4g}"
         top = prediction.top_class
-        score = percent(values[top]) if prediction.is_distribution else f"{values[top]:.4g}"
+        score = probability(values[top]) if prediction.is_distribution else f"{values[top]:.4g}"
         return f"{self._class_name(top)}  ({score})"
 
     def _summary(self, inputs: Inputs, names: list[str], runs: list[list[Prediction]]) -> str:
@@ -491,7 +425,7 @@ class TryItPanel(QWidget):
         bold.setBold(True)
         for row in range(len(values[0])):
             cells = [self._class_name(row) if len(values[0]) > 1 else str(row)]
-            cells += [percent(v[row]) if distribution else f"{v[row]:.4g}" for v in values]
+            cells += [probability(v[row]) if distribution else f"{v[row]:.4g}" for v in values]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column:
