@@ -102,3 +102,16 @@ def test_a_saved_name_ends_in_tflite_without_losing_part_of_it() -> None:
 
     cases = {"m.bin": "m.tflite", "resnet.v2": "resnet.v2.tflite", "a.tflite": "a.tflite", "model": "model.tflite"}
     assert {name: tflite_path(Path(name)).name for name in cases} == cases
+
+
+def test_before_converting_tflm_support_is_known_only_where_it_can_be(reference_models: Path) -> None:
+    from workbench.core.analysis import analyze
+    from workbench.core.loading import load_model
+    from workbench.optimize.estimate import expected_runs_on_tflm
+    from workbench.optimize.plan import Plan
+
+    analysis = analyze(load_model(reference_models / "hello_world_float.tflite"))
+    assert expected_runs_on_tflm(Plan(quant="float16"), analysis)[0] is False  # no float16 kernels
+    assert expected_runs_on_tflm(Plan(quant="float32"), analysis) == (True, "")  # measured as it is
+    assert expected_runs_on_tflm(Plan(quant="int8"), analysis) == (None, "")  # known once converted
+    assert expected_runs_on_tflm(Plan(quant="int8"), None) == (None, "")

@@ -17,7 +17,7 @@ import numpy as np
 from workbench.core.analysis import Analysis, is_parameter
 from workbench.core.model import Model
 from workbench.core.tflite_file import BIAS_INPUT, Tensor
-from workbench.optimize.plan import Plan
+from workbench.optimize.plan import QUANT_LABELS, RUNS_ON_TFLM, Plan
 
 # Bytes the converter writes per quantized tensor: a QuantizationParameters table, plus per
 # channel a float32 scale and an int64 zero point; 16x8 models also keep float min/max per
@@ -288,3 +288,17 @@ def expert_savings(model: Model, analysis: Analysis, plan: Plan) -> dict[str, in
                 dense_channels += max(param.tensor.shape[param.channel_axis] - 1, 0) if param.tensor.shape else 0
     savings["per_tensor_dense"] = QUANT_CHANNEL_BYTES * dense_channels
     return savings
+
+
+def expected_runs_on_tflm(plan: Plan, analysis: Analysis | None) -> tuple[bool | None, str]:
+    """Before a verified conversion, whether TFLM will run the result, and if not why: False for
+    modes TFLM has no kernels for, what TFLM said of the model itself where the plan keeps its
+    operators, else None (known once converted and measured)."""
+    if not RUNS_ON_TFLM[plan.quant]:
+        return False, f"TFLM has no kernels for {QUANT_LABELS[plan.quant].split(' (')[0].lower()}"
+    runs, problem = analysis.runs_on_tflm if analysis is not None else (None, "")
+    if runs is None:
+        return None, ""
+    if not runs:  # quantizing does not add operators TFLM lacks
+        return False, problem
+    return (True, "") if plan.quant == "float32" else (None, "")

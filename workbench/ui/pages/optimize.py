@@ -32,8 +32,8 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
 from workbench.optimize.convert import Variant, optimize_model, tflite_path
 from workbench.optimize.data import Dataset, data_beside, load_dataset
-from workbench.optimize.estimate import Estimate, estimate, expert_savings
-from workbench.optimize.plan import QUANT_LABELS, RUNS_ON_TFLM, Plan, data_roles, plan_problems
+from workbench.optimize.estimate import Estimate, estimate, expected_runs_on_tflm, expert_savings
+from workbench.optimize.plan import Plan, data_roles, plan_problems
 from workbench.ui.session import Session
 from workbench.ui.widgets import save_dialog
 from workbench.ui.widgets.cards import BAD, LEVEL_COLORS, MUTED, Card
@@ -338,24 +338,11 @@ class OptimizePage(QWidget):
             actual = verified.actual
             self.fit_card.show_fit(board_fit.fit(actual.flash_bytes, actual.arena_bytes, board, runs, problem), True)
         elif self.last_estimate is not None:
-            runs, problem = self._expected_runs(plan)
+            runs, problem = expected_runs_on_tflm(plan, self.session.analysis)
             value = self.last_estimate
             self.fit_card.show_fit(board_fit.fit(value.flash_bytes, value.arena_bytes, board, runs, problem), False)
         else:
             self.fit_card.show_nothing()
-
-    def _expected_runs(self, plan: Plan) -> tuple[bool | None, str]:
-        """Before a verified conversion: False for modes TFLM has no kernels for, what TFLM said
-        of the model itself where the plan keeps it as it is, else not known yet."""
-        if not RUNS_ON_TFLM[plan.quant]:
-            return False, f"TFLM has no kernels for {QUANT_LABELS[plan.quant].split(' (')[0].lower()}"
-        analysis, model = self.session.analysis, self.session.model
-        tflm = analysis.tflm if analysis is not None else None
-        if tflm is None or model is None:
-            return None, ""
-        if not tflm.compatible:  # quantizing does not add operators TFLM lacks
-            return False, tflm.problems[0].message if tflm.problems else ""
-        return (True, "") if plan.quant == "float32" else (None, "")
 
     # -- verified conversion --------------------------------------------------------------
     def _key(self, plan: Plan) -> tuple[object, ...]:
