@@ -34,12 +34,20 @@ class Availability:
 
 @dataclass(frozen=True)
 class FlashJob:
-    """One firmware file for one board. Empty `port` or `drive` means: find it."""
+    """One firmware file for one board. Empty `port` or `drive` means: find it.
+
+    `port` is the serial port, or for a debug-probe flasher (pyOCD) the probe's unique ID.
+    `address` is where a raw binary goes in the board's memory (the model slot for --model-only);
+    None means the file is a whole image that says where it goes (.uf2, .hex, .elf), or a .bin
+    for the tool's default place. `verify` asks the tool to read back and compare where it can.
+    """
 
     firmware: Path
     board: Board
     port: str = ""
     drive: str = ""
+    address: int | None = None
+    verify: bool = True
 
 
 @dataclass(frozen=True)
