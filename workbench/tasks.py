@@ -19,13 +19,15 @@ from collections.abc import Callable
 from workbench.core.errors import Cancelled
 
 ProgressCallback = Callable[[float, str], None]
+LogCallback = Callable[[str], None]
 
 
 class Task:
     """Progress reporting and cancellation for one piece of long work."""
 
-    def __init__(self, on_progress: ProgressCallback | None = None) -> None:
+    def __init__(self, on_progress: ProgressCallback | None = None, on_log: LogCallback | None = None) -> None:
         self._on_progress = on_progress
+        self._on_log = on_log
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
         self._children: list[subprocess.Popen[bytes]] = []
@@ -49,6 +51,12 @@ class Task:
                 if fraction >= self._delivered:
                     self._delivered = fraction
                     self._on_progress(fraction, status)
+
+    def log(self, line: str) -> None:
+        """A line of the work's own log (a flashing tool's output, say): the GUI shows it live,
+        the CLI prints it with --verbose. Never raises, even when cancelled."""
+        if self._on_log is not None:
+            self._on_log(line)
 
     def span(self, start: float, end: float) -> Task:
         """A task for nested work whose 0..1 fills [start, end] of this one; cancels with it."""
@@ -110,6 +118,10 @@ class _SubTask(Task):
         self.status = status or self.status
         if not self._silent:
             self._parent.progress(self._start + (self._end - self._start) * self.fraction, status)
+
+    def log(self, line: str) -> None:
+        if not self._silent:
+            self._parent.log(line)
 
     def cancel(self) -> None:
         self._parent.cancel()
