@@ -18,7 +18,8 @@ from workbench.units import kb
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("analyze", "boards", "plugins", "run", "estimate", "optimize", "gui")
+COMMANDS = ("analyze", "boards", "plugins", "run", "estimate", "optimize", "export", "flash", "ports", "gui")
+EXPORT_FORMATS = ("c", "arduino", "platformio", "cmake", "report")
 QUANT_CHOICES = ("float32", "float16", "dynamic", "int8", "int16x8")
 
 
@@ -84,6 +85,31 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--json", action="store_true")
     opt.add_argument("--allow-unsafe", action="store_true")
 
+    exp = sub.add_parser("export", help="C source, an Arduino library, a PlatformIO or CMake project, or a report")
+    exp.add_argument("model", help=".tflite (as deployed), or a .keras/.h5/SavedModel (its float conversion)")
+    exp.add_argument("--format", choices=EXPORT_FORMATS, default="c")
+    exp.add_argument("-o", "--output", required=True, help="folder to write into (created when missing)")
+    exp.add_argument("--board", help="board id: checks the fit and sets up the project for it")
+    exp.add_argument("--symbol", default="g_model", help="name of the C array (default g_model)")
+    exp.add_argument("--language", choices=("c++", "c"), default="c++", help="c writes model_data.c")
+    exp.add_argument("--no-tflm", action="store_true", help="skip measuring the arena with TFLM (it is estimated)")
+    exp.add_argument("--json", action="store_true")
+    exp.add_argument("--allow-unsafe", action="store_true")
+
+    fl = sub.add_parser("flash", help="write firmware (or only the model) to a board with its flasher")
+    fl.add_argument("artifact", help="firmware (.uf2/.bin/.hex/.elf), an exported project folder, or a .tflite")
+    fl.add_argument("--board", required=True, help="board id (see `boards`)")
+    where = fl.add_mutually_exclusive_group()
+    where.add_argument("--port", default="", help="serial port, or the debug probe's id for pyocd")
+    where.add_argument("--drive", default="", help="the board's UF2 drive")
+    fl.add_argument("--flasher", default="", help="use this flasher instead of the board's own")
+    fl.add_argument("--model-only", action="store_true", help="write only the .tflite, at the board's model slot")
+    fl.add_argument("--dry-run", action="store_true", help="print what would be done, with addresses; touch nothing")
+    fl.add_argument("--json", action="store_true")
+
+    ports = sub.add_parser("ports", help="serial ports and UF2 drives, with the board each one looks like")
+    ports.add_argument("--json", action="store_true")
+
     gui = sub.add_parser("gui", help="open the app (the default)")
     gui.add_argument("model", nargs="?")
     return parser
@@ -126,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
             return _estimate(args)
         if args.command == "optimize":
             return _optimize(args)
+        if args.command == "export":
+            return _export(args)
+        if args.command == "flash":
+            return _flash(args)
+        if args.command == "ports":
+            return _ports(args)
     except WorkbenchError as error:
         if error.details:
             log.warning("%s\n%s", error.message, error.details)
@@ -271,6 +303,82 @@ def _optimize(args: argparse.Namespace) -> int:
         print(variant.evaluation.summary)
         for warning in variant.evaluation.warnings:
             print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _cli_task() -> Any:
+    """A Task that shows progress on a terminal and prints a tool's own lines to stderr."""
+    from workbench.tasks import Task
+
+    def progress(fraction: float, status: str) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{fraction:4.0%} {status[:70]:<70}", end="", file=sys.stderr, flush=True)
+
+    return Task(on_progress=progress, on_log=lambda line: print(f"  {line}", file=sys.stderr))
+
+
+def _export(args: argparse.Namespace) -> int:
+    from workbench.export.api import ExportOptions, deploy_model_from_file, export
+    from workbench.plugins import load_boards
+
+    board = load_boards().get(args.board) if args.board else None
+    options = ExportOptions(args.format, Path(args.output), board, args.symbol, args.language)
+    if args.symbol:
+        from workbench.export.api import check_symbol
+
+        check_symbol(args.symbol)
+    task = _cli_task()
+    model = deploy_model_from_file(args.model, task.span(0.0, 0.5), measure=not args.no_tflm)
+    result = export(model, options, task.span(0.5, 1.0))
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if args.json:
+        files = [str(path) for path in result.files]
+        _print_json({"format": result.format, "output": str(result.out_dir), "files": files, "notes": result.notes})
+        return 0
+    print(f"wrote {len(result.files)} files to {result.out_dir}:")
+    for path in result.files:
+        print(f"  {path.relative_to(result.out_dir)}")
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _flash(args: argparse.Namespace) -> int:
+    from workbench.flash.service import FlashRequest, flash, plan
+    from workbench.plugins import load_boards
+
+    board = load_boards().get(args.board)
+    request = FlashRequest(Path(args.artifact), board, args.port, args.drive, args.flasher, args.model_only)
+    if args.dry_run:
+        steps = plan(request)
+        if args.json:
+            _print_json([{"description": s.description, "command": list(s.command)} for s in steps])
+        else:
+            for number, step in enumerate(steps, 1):
+                print(f"{number}. {step}")
+        return 0
+    result = flash(request, _cli_task())
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(result.message)
+    return 0
+
+
+def _ports(args: argparse.Namespace) -> int:
+    from workbench.flash.detect import describe_devices, detect_devices
+    from workbench.plugins import load_boards
+
+    devices = detect_devices(list(load_boards().boards.values()))
+    if args.json:
+        _print_json([device.to_json() for device in devices])
+    elif not devices:
+        print("no serial ports or UF2 drives found")
+    else:
+        print("\n".join(describe_devices(devices)))
     return 0
 
 

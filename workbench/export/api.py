@@ -100,3 +100,75 @@ def writer(format_id: str) -> Writer:
     module = importlib.import_module(f"workbench.export.{FORMATS[format_id][0]}")
     write: Writer = module.write
     return write
+
+
+CODE_FORMATS = ("c", "arduino", "platformio", "cmake")  # what goes onto a board: refused when it cannot fit
+
+
+def too_big(model: DeployModel, board: Board) -> WorkbenchError | None:
+    """The refusal for a model that cannot fit `board`, with how much it is over; None when it fits."""
+    from workbench.core.fit import analysis_fit
+    from workbench.units import kb
+
+    fit = analysis_fit(model.analysis, board)
+    over = []
+    if not fit.flash_ok:
+        over.append(f"{kb(-fit.flash_headroom_bytes)} over its {kb(fit.flash_capacity_bytes)} of flash")
+    if fit.ram_ok is False and fit.ram_headroom_bytes is not None:
+        over.append(f"{kb(-fit.ram_headroom_bytes)} over its {kb(fit.ram_capacity_bytes)} of RAM")
+    if not over:
+        return None
+    return WorkbenchError(
+        f"{model.name} does not fit {board.name}: {' and '.join(over)}",
+        "Make it smaller on the Optimize page (int8, pruning), or choose a board with more memory.",
+    )
+
+
+def export(model: DeployModel, options: ExportOptions, task: Task) -> ExportResult:
+    """Write `model` in `options.format` into `options.out_dir`, all of it or nothing.
+
+    Checked before anything is written: the format, the language, the C symbol, and for the
+    formats that go onto a board, that the model fits the board.
+    """
+    from workbench.export.staging import staged_folder
+
+    write = writer(options.format)
+    if options.language not in LANGUAGES:
+        raise WorkbenchError(f"unknown language '{options.language}'", "Choose c or c++.")
+    check_symbol(options.symbol)
+    if options.board is not None and options.format in CODE_FORMATS:
+        refusal = too_big(model, options.board)
+        if refusal is not None:
+            raise refusal
+    target = options.out_dir.expanduser().absolute()
+    task.progress(0.0, f"Exporting {FORMATS[options.format][1]}")
+    with staged_folder(target) as stage:
+        notes = write(model, options, stage, task.span(0.0, 0.95))
+        written = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
+    task.progress(1.0, f"Exported to {target}")
+    return ExportResult(options.format, target, [target / p for p in written], notes)
+
+
+def c_name(text: str) -> str:
+    """A file- and C-friendly stem for a model: 'digits-int8 (2).tflite' -> 'digits_int8_2'."""
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_") or "model"
+    return f"model_{stem}" if stem[0].isdigit() else stem
+
+
+def deploy_model_from_file(path: str | Path, task: Task | None = None, *, measure: bool = True) -> DeployModel:
+    """The model in `path` as analyzed (and measured by TFLM unless `measure` is False), ready to export."""
+    from workbench.core.analysis import analyze
+    from workbench.core.inference import labels_for
+    from workbench.core.loading import load_model
+
+    task = task or Task()
+    loaded = load_model(path, task=task.span(0.0, 0.3))
+    analysis = analyze(loaded, task.span(0.3, 1.0), measure=measure)
+    kind = "" if loaded.format == "tflite" else ", float conversion"
+    return DeployModel(
+        name=c_name(loaded.path.stem),
+        tflite=loaded.tflite,
+        analysis=analysis,
+        labels=tuple(labels_for(loaded.path)),
+        origin=f"{loaded.path.name} as analyzed{kind}",
+    )

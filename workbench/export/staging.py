@@ -1,0 +1,74 @@
+"""Write a whole export or nothing: files go to a staging folder beside the target, and move into
+place only once every one of them was written."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from workbench.core.errors import WorkbenchError
+
+
+def cannot_write(path: Path, error: OSError) -> WorkbenchError:
+    """The one sentence for a folder the export cannot write to."""
+    reason = error.strerror or str(error)
+    return WorkbenchError(f"{path}: cannot write there ({reason})", "Choose a folder you can write to.")
+
+
+def _make_parent(folder: Path) -> list[Path]:
+    """Create the missing folders above `folder`; return those created, deepest first."""
+    created: list[Path] = []
+    for parent in reversed(folder.parents):
+        if not parent.exists():
+            parent.mkdir()
+            created.insert(0, parent)
+    return created
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """Yield an empty staging folder; on success its files move into `target` (created or
+    merged into, files of the same name replaced), on any failure nothing of it remains."""
+    target = target.expanduser().absolute()
+    if target.exists() and not target.is_dir():
+        raise WorkbenchError(f"{target}: is a file, not a folder", "Choose a folder for the export.")
+    try:
+        created = _make_parent(target)
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    except OSError as error:
+        raise cannot_write(target, error) from None
+    try:
+        yield stage
+        _move_into_place(stage, target)
+    except OSError as error:
+        _clean(stage, created)
+        raise cannot_write(target, error) from None
+    except BaseException:
+        _clean(stage, created)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def _move_into_place(stage: Path, target: Path) -> None:
+    if not target.exists():
+        stage.rename(target)
+        stage.mkdir()  # so that the caller's clean-up has something to remove
+        return
+    if not os.access(target, os.W_OK):
+        raise PermissionError(13, "Permission denied", str(target))
+    for source in sorted(stage.rglob("*")):
+        if source.is_file():
+            destination = target / source.relative_to(stage)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, destination)
+
+
+def _clean(stage: Path, created: list[Path]) -> None:
+    shutil.rmtree(stage, ignore_errors=True)
+    for folder in created:
+        with contextlib.suppress(OSError):
+            folder.rmdir()

@@ -1,0 +1,133 @@
+"""Flash a board: choose its flasher, check what can be checked before anything is touched, then run it.
+
+The CLI `flash` command and the Deploy page both go through here. `plan()` says exactly what
+`flash()` would do (the dry run); `flash()` does it. A `model_only` request writes just the model,
+wrapped in a model slot (workbench.export.model_slot), at the board's `model_offset`, so that
+firmware built with the exported model_slot.h picks it up without being rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.core.boards import Board
+from workbench.core.errors import WorkbenchError
+from workbench.flash.api import Flasher, FlashJob, Step
+from workbench.paths import user_home
+from workbench.tasks import Task
+from workbench.units import kb
+
+TFLITE_IDENTIFIER = b"TFL3"
+
+
+@dataclass(frozen=True)
+class FlashRequest:
+    """What to flash where. See the module docstring for `model_only`."""
+
+    artifact: Path
+    board: Board
+    port: str = ""
+    drive: str = ""
+    flasher: str = ""  # "" = the board's own
+    model_only: bool = False
+
+
+@dataclass
+class FlashResult:
+    flasher: str
+    board: str
+    port: str
+    drive: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def slot_file(artifact: Path) -> Path:
+    """Where a model's slot image is written before it is flashed."""
+    return user_home() / "flash" / f"{artifact.stem}.slot.bin"
+
+
+def model_address(board: Board) -> int:
+    """The board's model slot address; WorkbenchError when the board has none."""
+    if not board.model_offset:
+        raise WorkbenchError(
+            f"{board.name} has no model slot (model_offset in its board file)",
+            "Flash the whole firmware instead, or add model_offset under [flash] in the board's file.",
+        )
+    try:
+        return int(board.model_offset, 0)
+    except ValueError:
+        raise WorkbenchError(f"{board.name}: model_offset '{board.model_offset}' is not an address") from None
+
+
+def _read_model(artifact: Path) -> bytes:
+    data = artifact.read_bytes()
+    if data[4:8] != TFLITE_IDENTIFIER:
+        raise WorkbenchError(f"{artifact}: not a .tflite model", "--model-only writes a .tflite model to the board.")
+    return data
+
+
+def _check_port(port: str) -> None:
+    if port.startswith("/dev/") and not os.path.exists(port):
+        raise WorkbenchError(
+            f"{port}: no such port", "Plug the board in, or pick its port from `tinyml-workbench ports`."
+        )
+
+
+def _choose(request: FlashRequest) -> Flasher:
+    from workbench.plugins import discover
+
+    name = request.flasher or request.board.flasher
+    flasher = discover(kinds=("flasher",)).flasher(name)
+    availability = flasher.available()
+    if not availability.ok:
+        raise WorkbenchError(f"{name} cannot run here: {availability.missing}", availability.hint)
+    return flasher
+
+
+def _job(request: FlashRequest, write_slot: bool) -> tuple[FlashJob, list[Step]]:
+    artifact = request.artifact.expanduser()
+    if not artifact.exists():
+        raise WorkbenchError(f"{artifact}: no such file or folder")
+    _check_port(request.port)
+    if not request.model_only:
+        return FlashJob(artifact, request.board, request.port, request.drive), []
+    from workbench.export.model_slot import slot_image
+
+    address = model_address(request.board)
+    image = slot_image(_read_model(artifact))
+    if len(image) > request.board.flash_bytes:
+        over = kb(len(image) - request.board.flash_bytes)
+        raise WorkbenchError(f"{artifact.name} does not fit {request.board.name}: {over} over its flash")
+    target = slot_file(artifact)
+    if write_slot:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(image)
+        partial.replace(target)
+    step = Step(
+        f"Write the model slot image of {artifact.name} ({len(image):,} bytes, for 0x{address:08x}) to {target}"
+    )
+    return FlashJob(target, request.board, request.port, request.drive, address=address), [step]
+
+
+def plan(request: FlashRequest) -> list[Step]:
+    """Every step flash(request) would take, with command lines and addresses; touches nothing."""
+    flasher = _choose(request)
+    job, steps = _job(request, write_slot=False)
+    return steps + flasher.plan(job)
+
+
+def flash(request: FlashRequest, task: Task) -> FlashResult:
+    """Flash the board; raises WorkbenchError (one sentence, the tool's log in details) or Cancelled."""
+    flasher = _choose(request)
+    job, _ = _job(request, write_slot=True)
+    flasher.flash(job, task)
+    where = job.port or job.drive
+    message = f"Flashed {request.artifact.name} to {request.board.name}" + (f" on {where}" if where else "")
+    return FlashResult(flasher.name, request.board.id, job.port, job.drive, message)
