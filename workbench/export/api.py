@@ -132,7 +132,8 @@ def export(model: DeployModel, options: ExportOptions, task: Task) -> ExportResu
     """
     from workbench.export.staging import staged_folder
 
-    write = writer(options.format)
+    if options.format not in FORMATS:
+        writer(options.format)  # raises the one sentence naming the formats
     if options.language not in LANGUAGES:
         raise WorkbenchError(f"unknown language '{options.language}'", "Choose c or c++.")
     check_symbol(options.symbol)
@@ -140,6 +141,7 @@ def export(model: DeployModel, options: ExportOptions, task: Task) -> ExportResu
         refusal = too_big(model, options.board)
         if refusal is not None:
             raise refusal
+    write = writer(options.format)
     target = options.out_dir.expanduser().absolute()
     task.progress(0.0, f"Exporting {FORMATS[options.format][1]}")
     with staged_folder(target) as stage:
