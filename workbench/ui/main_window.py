@@ -27,6 +27,7 @@ from workbench.shipped import sample_model
 from workbench.ui.session import Session
 
 if TYPE_CHECKING:
+    from workbench.ui.pages.deploy import DeployPage
     from workbench.ui.pages.inspect import InspectPage
     from workbench.ui.pages.optimize import OptimizePage
 
@@ -34,10 +35,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_MODEL = sample_model()
 MAX_RECENT = 8
-LATER_STEPS = (
-    ("Deploy", "Export C code and projects, or flash the board"),
-    ("Monitor", "Live plots of what the board predicts"),
-)
+LATER_STEPS = (("Monitor", "Live plots of what the board predicts"),)
+PAGE_TITLES = ("1  Inspect", "2  Optimize", "3  Deploy")
 
 
 def settings() -> QSettings:
@@ -53,15 +52,16 @@ class MainWindow(QMainWindow):
         self.settings = settings()
         self._inspect: InspectPage | None = None
         self._optimize: OptimizePage | None = None
+        self._deploy: DeployPage | None = None
         self._closing_confirmed = False
         self.steps = QTabWidget()
         self.steps.setObjectName("steps")
         self.steps.setDocumentMode(True)
         # The Inspect page (web view, charts) is built right after the window first shows, so
         # the window appears at once; anything that needs it earlier builds it on demand.
-        self.steps.addTab(QLabel("Loading…"), "1  Inspect")
-        self.steps.addTab(QLabel("Loading…"), "2  Optimize")
-        for number, (name, what) in enumerate(LATER_STEPS, start=3):
+        for title in PAGE_TITLES:
+            self.steps.addTab(QLabel("Loading…"), title)
+        for number, (name, what) in enumerate(LATER_STEPS, start=len(PAGE_TITLES) + 1):
             placeholder = QLabel(f"{name}: {what}.\nThis step arrives in a coming release.")
             placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
             index = self.steps.addTab(placeholder, f"{number}  {name}")
@@ -91,15 +91,22 @@ class MainWindow(QMainWindow):
         """Build the step pages (web view, charts); done after the window's first paint."""
         if self._inspect is not None:
             return
+        from workbench.ui.pages.deploy import DeployPage
         from workbench.ui.pages.inspect import InspectPage
         from workbench.ui.pages.optimize import OptimizePage
 
         self._inspect = InspectPage(self.session)
         self._optimize = OptimizePage(self.session)
+        self._deploy = DeployPage(self.session)
         saved = self.settings.value("optimize")
         if isinstance(saved, dict):
             self._optimize.settings.restore(saved)
-        for index, (page, title) in enumerate(((self._inspect, "1  Inspect"), (self._optimize, "2  Optimize"))):
+        self._optimize.deploy_requested.connect(lambda: self.steps.setCurrentWidget(self.deploy))
+        self._deploy.optimize_requested.connect(lambda: self.steps.setCurrentWidget(self.optimize))
+        self._deploy.monitor_requested.connect(self.show_monitor)
+        self._deploy.refresh()
+        pages = (self._inspect, self._optimize, self._deploy)
+        for index, (page, title) in enumerate(zip(pages, PAGE_TITLES, strict=True)):
             placeholder = self.steps.widget(index)
             self.steps.removeTab(index)
             self.steps.insertTab(index, page, title)
@@ -118,6 +125,32 @@ class MainWindow(QMainWindow):
         assert self._optimize is not None
         return self._optimize
 
+    @property
+    def deploy(self) -> DeployPage:
+        self._build_pages()
+        assert self._deploy is not None
+        return self._deploy
+
+    def show_deploy(self, action: str = "") -> None:
+        """Open the Deploy page and start `action` there ("export" or "flash")."""
+        self.steps.setCurrentWidget(self.deploy)
+        if action == "export":
+            self.deploy.export()
+        elif action == "flash":
+            self.deploy.flash()
+
+    def show_monitor(self, port: str) -> None:
+        """Open the Monitor step on `port` (for now the tab says it is coming, and names the port)."""
+        index = len(PAGE_TITLES)
+        page = self.steps.widget(index)
+        if isinstance(page, QLabel):
+            page.setText(
+                f"Monitor: live plots of what the board on {port or 'its port'} predicts.\n"
+                "This step arrives in a coming release."
+            )
+        self.steps.setTabEnabled(index, True)
+        self.steps.setCurrentIndex(index)
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
         if self._inspect is None:  # first paint done: now build the heavy page
@@ -135,6 +168,12 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
         file_menu.addActions([self.open_action, self.open_folder_action, self.sample_action])
         file_menu.insertMenu(self.sample_action, self.recent_menu)
+        file_menu.addSeparator()
+        self.export_action = QAction("&Export…", self, shortcut=QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(lambda: self.show_deploy("export"))
+        self.flash_action = QAction("&Flash", self, shortcut=QKeySequence("Ctrl+U"))  # Upload, as in the Arduino IDE
+        self.flash_action.triggered.connect(lambda: self.show_deploy("flash"))
+        file_menu.addActions([self.export_action, self.flash_action])
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         model_menu = self.menuBar().addMenu("&Model")

@@ -32,6 +32,7 @@ class Job(QObject):
     """Runs `function(*args, task=task)` once, in whatever thread it was moved to."""
 
     progress = Signal(float, str)
+    log = Signal(str)  # a line of the work's own log (Task.log)
     succeeded = Signal(object)
     failed = Signal(object)  # WorkbenchError
     finished = Signal()
@@ -41,7 +42,7 @@ class Job(QObject):
         self.key = key
         self._function = function
         self._args = args
-        self.task = Task(on_progress=self.progress.emit)
+        self.task = Task(on_progress=self.progress.emit, on_log=self.log.emit)
 
     @Slot()
     def run(self) -> None:
@@ -66,6 +67,7 @@ class JobRunner(QObject):
 
     busy_changed = Signal(bool)
     progress = Signal(str, float, str)  # key, fraction, status
+    log = Signal(str, str)  # key, a line of that job's own log (a flashing tool's output)
     unexpected = Signal(object)  # WorkbenchError: a handler of a result failed
     cancelled = Signal(str)  # key: a running job was cancelled (by Esc, or superseded)
 
@@ -94,6 +96,7 @@ class JobRunner(QObject):
         job.succeeded.connect(self._on_succeeded)
         job.failed.connect(self._on_failed)
         job.progress.connect(self._on_progress)
+        job.log.connect(self._on_log)
         job.finished.connect(self._on_finished)
         # Direct: QThread.quit is thread-safe, and the GUI thread may be blocked in shutdown().
         job.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
@@ -174,6 +177,12 @@ class JobRunner(QObject):
         job = self.sender()
         if self._current(job) is not None and job is self.front:
             self.progress.emit(job.key, fraction, status)  # type: ignore[union-attr]
+
+    @Slot(str)
+    def _on_log(self, line: str) -> None:
+        job = self.sender()
+        if self._current(job) is not None:
+            self.log.emit(job.key, line)  # type: ignore[union-attr]
 
     @Slot()
     def _on_finished(self) -> None:

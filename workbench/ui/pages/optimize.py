@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -53,6 +53,8 @@ ROLES = ("calibration", "evaluation", "train")
 
 
 class OptimizePage(QWidget):
+    deploy_requested = Signal()  # 'Use for Deploy': the chosen variant goes to the Deploy page
+
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -488,6 +490,7 @@ class OptimizePage(QWidget):
             return
         self.session.choose_variant(variant)
         self.window().statusBar().showMessage(f"{variant.label} will be used in Deploy", 8000)
+        self.deploy_requested.emit()
 
     def ask_save_path(self, suggested: Path) -> Path | None:
         return save_dialog.ask_save_path(self, suggested)
