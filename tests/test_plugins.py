@@ -1,11 +1,10 @@
-"""Plugin discovery (built-ins, entry points, user folder) and the built-in flasher and parsers."""
+"""Plugin discovery (built-ins, entry points, user folder) and the built-in parsers (uf2 flasher: tests/flash)."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-import struct
 import subprocess
 import sys
 import textwrap
@@ -14,14 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.errors import Cancelled, WorkbenchError
+from workbench.core.errors import WorkbenchError
 from workbench.flash.api import FlashJob
 from workbench.monitor.parse import Parser, Record, detect
 from workbench.plugins import BUILTIN, ENTRY_POINT, USER, builtin_plugin_dir, discover, load_boards
-from workbench.tasks import Task
 
-# Written from the UF2 specification (github.com/microsoft/uf2), not from the flasher under test.
-UF2_RP2040, UF2_NRF52840 = 0xE48BFF56, 0xADA52840
 FLASHER_HEADER = "from workbench.flash.api import Availability, Flasher, FlashJob, Step\n"
 PARSER_HEADER = "from workbench.monitor.parse import Parser, Record\n"
 GOOD_FLASHER = """
@@ -220,94 +216,6 @@ def test_the_plugins_command_lists_kind_name_origin_and_problems(installed_packa
     assert text.returncode == 0, text.stderr
     assert "parser   good" in text.stdout and "skipped 5:" in text.stdout
     assert "broken.py: could not be loaded" in text.stdout
-
-
-# --- the built-in uf2 flasher -----------------------------------------------------------------
-
-
-def make_uf2(path: Path, payload: bytes, family: int) -> bytes:
-    """A UF2 file of 256-byte payloads, as picotool and uf2conv write them."""
-    chunks = [payload[i : i + 256] for i in range(0, len(payload), 256)]
-    blocks = [
-        struct.pack("<8I", 0x0A324655, 0x9E5D5157, 0x2000, 0x10000000 + 256 * n, 256, n, len(chunks), family)
-        + chunk.ljust(476, b"\0")
-        + struct.pack("<I", 0x0AB16F30)
-        for n, chunk in enumerate(chunks)
-    ]
-    data = b"".join(blocks)
-    path.write_bytes(data)
-    return data
-
-
-@pytest.fixture()
-def pico_drive(tmp_path: Path) -> Path:
-    """A folder standing for a Pico in BOOTSEL mode, as its bootloader shows it."""
-    drive = tmp_path / "RPI-RP2"
-    drive.mkdir()
-    (drive / "INFO_UF2.TXT").write_text("UF2 Bootloader v3.0\nModel: Raspberry Pi RP2\nBoard-ID: RPI-RP2\n")
-    return drive
-
-
-def test_uf2_flasher_needs_nothing_and_plans_its_steps(tmp_path: Path) -> None:
-    uf2 = discover(kinds=("flasher",)).flasher("uf2")
-    assert uf2.available().ok
-    job = FlashJob(tmp_path / "blink.uf2", load_boards().get("raspberry_pi_pico"))
-    steps = [str(step) for step in uf2.plan(job)]
-    assert len(steps) == 3
-    assert str(job.firmware) in steps[0] and "RP2040" in steps[0]
-    assert "Raspberry Pi Pico" in steps[1] and "bootloader" in steps[1]
-    assert "INFO_UF2.TXT" in steps[2]
-
-
-def test_uf2_flasher_copies_a_checked_file_to_the_drive_with_progress(tmp_path: Path, pico_drive: Path) -> None:
-    firmware = tmp_path / "model.uf2"
-    data = make_uf2(firmware, os.urandom(60_000), UF2_RP2040)
-    reports: list[float] = []
-    task = Task(on_progress=lambda fraction, status: reports.append(fraction))
-    job = FlashJob(firmware, load_boards().get("raspberry_pi_pico"), drive=str(pico_drive))
-    discover(kinds=("flasher",)).flasher("uf2").flash(job, task)
-    assert (pico_drive / "model.uf2").read_bytes() == data
-    assert reports[-1] == 1.0 and len(reports) > 3 and reports == sorted(reports)
-
-
-def test_uf2_flasher_refuses_what_the_bootloader_would_ignore(tmp_path: Path, pico_drive: Path) -> None:
-    uf2 = discover(kinds=("flasher",)).flasher("uf2")
-    pico = load_boards().get("raspberry_pi_pico")
-    raw = tmp_path / "raw.bin"
-    raw.write_bytes(os.urandom(1024))
-    nrf = tmp_path / "nrf.uf2"
-    make_uf2(nrf, os.urandom(1000), UF2_NRF52840)
-    with pytest.raises(WorkbenchError, match="not a UF2 file"):
-        uf2.flash(FlashJob(raw, pico, drive=str(pico_drive)), Task())
-    with pytest.raises(WorkbenchError, match=r"UF2 family 0xada52840 is not the board's RP2040 \(0xe48bff56\)"):
-        uf2.flash(FlashJob(nrf, pico, drive=str(pico_drive)), Task())
-    assert sorted(p.name for p in pico_drive.iterdir()) == ["INFO_UF2.TXT"]
-    nrf_board = load_boards().get("xiao_nrf52840_sense")
-    uf2.flash(FlashJob(nrf, nrf_board, drive=str(pico_drive)), Task())
-    assert (pico_drive / "nrf.uf2").read_bytes() == nrf.read_bytes()
-
-
-def test_uf2_flasher_finds_the_one_bootloader_drive(tmp_path: Path, pico_drive: Path) -> None:
-    uf2_module = sys.modules[discover(kinds=("flasher",)).get("flasher", "uf2").implementation.__module__]
-    other = tmp_path / "USB_STICK"
-    other.mkdir()
-    assert uf2_module.find_drive([other, pico_drive]) == pico_drive
-    with pytest.raises(WorkbenchError, match="no UF2 drive found") as caught:
-        uf2_module.find_drive([other])
-    assert "bootloader mode" in caught.value.hint
-    (other / "INFO_UF2.TXT").write_text("Board-ID: NRF52840-XIAO\n")
-    with pytest.raises(WorkbenchError, match="2 UF2 drives found"):
-        uf2_module.find_drive([other, pico_drive])
-
-
-def test_uf2_flasher_stops_copying_when_cancelled(tmp_path: Path, pico_drive: Path) -> None:
-    firmware = tmp_path / "big.uf2"
-    make_uf2(firmware, os.urandom(300_000), UF2_RP2040)
-    task = Task(on_progress=lambda fraction, status: fraction > 0 and task.cancel())
-    job = FlashJob(firmware, load_boards().get("raspberry_pi_pico"), drive=str(pico_drive))
-    with pytest.raises(Cancelled):
-        discover(kinds=("flasher",)).flasher("uf2").flash(job, task)
-    assert (pico_drive / "big.uf2").stat().st_size < firmware.stat().st_size
 
 
 # --- the built-in parsers ---------------------------------------------------------------------
