@@ -98,18 +98,21 @@ def _media_roots() -> list[Path]:
 
 
 def _fat_mounts() -> list[Path]:
-    """FAT mount points from /proc/self/mounts (Linux), wherever they are mounted."""
     try:
-        lines = Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace").splitlines()
+        return fat_mount_points(Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return []
-    mounts = []
-    for line in lines:
+
+
+def fat_mount_points(mounts: str) -> list[Path]:
+    """The FAT mount points in a Linux mount table (/proc/self/mounts), wherever they are mounted."""
+    points = []
+    for line in mounts.splitlines():
         parts = line.split()
         if len(parts) >= 3 and parts[2] in _DRIVE_FILE_SYSTEMS:
-            # /proc/mounts escapes spaces and other characters as octal (\040).
-            mounts.append(Path(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1])))
-    return mounts
+            # The table writes a space in a path as \040 (octal), and so on.
+            points.append(Path(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1])))
+    return points
 
 
 def _windows_removable_drives() -> list[Path]:  # pragma: no cover - Windows only
