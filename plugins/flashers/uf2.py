@@ -23,7 +23,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 from workbench.core.boards import Board
 from workbench.core.errors import Cancelled, WorkbenchError
@@ -191,8 +190,8 @@ def _remove(path: Path) -> None:
 class Uf2Flasher(Flasher):
     name = "uf2"
     description = "Copy a UF2 file to the board's USB drive in bootloader mode (nothing to install)"
-    reboot_timeout_s: ClassVar[float] = 30.0
-    poll_interval_s: ClassVar[float] = 0.05
+    reboot_timeout_s: float = 30.0  # seconds the drive may stay after the copy; an instance may change it
+    poll_interval_s: float = 0.05
 
     def available(self) -> Availability:
         return Availability(ok=True)

@@ -459,7 +459,7 @@ def test_a_drive_that_does_not_go_away_is_reported(
 ) -> None:
     firmware = tmp_path / "blink.uf2"
     make_uf2(firmware, os.urandom(512), RP2040)
-    uf2.reboot_timeout_s = 0.2  # type: ignore[misc]
+    uf2.reboot_timeout_s = 0.2  # type: ignore[attr-defined]
     with pytest.raises(WorkbenchError, match="is still there 0.2 s after the copy: Raspberry Pi Pico did not restart"):
         uf2.flash(FlashJob(firmware, boards["raspberry_pi_pico"], drive=str(pico_drive)), Task())
     assert (pico_drive / "blink.uf2").read_bytes() == firmware.read_bytes(), "the copy itself was whole"
