@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -207,7 +208,7 @@ def write_model_files(model: DeployModel, options: ExportOptions, folder: Path) 
 
     board = options.board
     address = slot_address(board)
-    return c_source.write_model_files(
+    written = c_source.write_model_files(
         model,
         folder,
         symbol=options.symbol,
@@ -217,6 +218,12 @@ def write_model_files(model: DeployModel, options: ExportOptions, folder: Path) 
         slot_address=address,
         board_name=board.name if board else "",
     )
+    if not (folder / "model_ops.h").exists():
+        # C model files come without model_ops.h (C++ only), which the C++ program needs all the same.
+        with tempfile.TemporaryDirectory(prefix="model-ops-") as temporary:
+            c_source.write_model_files(model, Path(temporary), symbol=options.symbol, with_slot=False)
+            written.append(Path(shutil.copy2(Path(temporary) / "model_ops.h", folder / "model_ops.h")))
+    return written
 
 
 def write_library_files(model: DeployModel, options: ExportOptions, src: Path) -> list[Path]:
