@@ -372,13 +372,14 @@ def _ports(args: argparse.Namespace) -> int:
     from workbench.flash.detect import describe_devices, detect_devices
     from workbench.plugins import load_boards
 
-    devices = detect_devices(list(load_boards().boards.values()))
+    boards = list(load_boards().boards.values())
+    devices = detect_devices(boards)
     if args.json:
         _print_json([device.to_json() for device in devices])
     elif not devices:
         print("no serial ports or UF2 drives found")
     else:
-        print("\n".join(describe_devices(devices)))
+        print("\n".join(describe_devices(devices, boards)))
     return 0
 
 
