@@ -18,13 +18,11 @@ import pytest
 from workbench.core.boards import Board, board_from_toml
 from workbench.core.errors import WorkbenchError
 from workbench.export import arduino, cmake, platformio
-from workbench.export.api import DeployModel, ExportOptions, deploy_model_from_file
+from workbench.export.api import DeployModel, ExportOptions
 from workbench.export.tflm_libraries import library_for
 from workbench.tasks import Task
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_MODELS = ROOT.parent / "shared" / "models"
-SAMPLES = ROOT / "resources" / "samples"
 BOARDS = ROOT / "plugins" / "boards"
 STANDIN = Path(__file__).resolve().parent / "standin_tflm"
 GXX = shutil.which("g++")
@@ -34,13 +32,9 @@ Writer = Callable[[DeployModel, ExportOptions, Path, Task], list[str]]
 
 
 @pytest.fixture(scope="module")
-def models() -> dict[str, DeployModel]:
+def models(deploy_model_factory: Callable[..., DeployModel]) -> dict[str, DeployModel]:
     """The reference models as analyzed (not measured: the projects need no arena figure)."""
-    return {
-        "hello_world_int8": deploy_model_from_file(SHARED_MODELS / "hello_world_int8.tflite", measure=False),
-        "person_detect": deploy_model_from_file(SHARED_MODELS / "person_detect.tflite", measure=False),
-        "digits_int8": deploy_model_from_file(SAMPLES / "digits_int8.tflite", measure=False),
-    }
+    return {name: deploy_model_factory(name) for name in ("hello_world_int8", "person_detect", "digits_int8")}
 
 
 def board(board_id: str) -> Board:
@@ -67,11 +61,16 @@ def properties(path: Path) -> dict[str, str]:
     return {key: value for key, value in pairs}
 
 
-def syntax_check(source: Path, *include_dirs: Path, sketch: bool = False, defines: tuple[str, ...] = ()) -> None:
+def syntax_check(
+    source: Path,
+    *include_dirs: Path,
+    sketch: bool = False,
+    defines: tuple[str, ...] = (),
+    compiler: tuple[str, ...] = ("g++",),
+) -> None:
     """g++ -fsyntax-only with every warning an error; a sketch is C++ with Arduino.h included first,
     as the Arduino builder does."""
-    assert GXX is not None
-    argv = [GXX, "-fsyntax-only", "-std=c++17", "-Wall", "-Wextra", "-Werror"]
+    argv = [*compiler, "-fsyntax-only", "-std=c++17", "-Wall", "-Wextra", "-Werror"]
     if sketch:
         argv += ["-x", "c++", "-include", "Arduino.h"]
     argv += [f"-D{d}" for d in defines] + [f"-I{STANDIN}"] + [f"-I{d}" for d in include_dirs] + [str(source)]
@@ -176,6 +175,17 @@ def test_arduino_sketch_compiles_with_the_generated_model_files(
     (sketch,) = top.glob("examples/*/*.ino")
     syntax_check(sketch, top / "src", sketch=True, defines=(f"INPUT_FROM_SERIAL={input_from_serial}",))
     syntax_check(top / "src" / "model_data.cpp", top / "src")
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-g++") is None, reason="arm-none-eabi-g++ is not installed")
+def test_arduino_sketch_compiles_for_a_cortex_m4(models: dict[str, DeployModel], tmp_path: Path) -> None:
+    """The Nano 33 BLE's compiler (32-bit int and long, newlib): same sketch, no warning."""
+    export(arduino.write, models["person_detect"], tmp_path / "out", "arduino_nano33_ble_sense")
+    top, _ = unzip(tmp_path / "out")
+    (sketch,) = top.glob("examples/*/*.ino")
+    arm = ("arm-none-eabi-g++", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16")
+    for serial in ("1", "0"):
+        syntax_check(sketch, top / "src", sketch=True, defines=(f"INPUT_FROM_SERIAL={serial}",), compiler=arm)
 
 
 @needs_gxx

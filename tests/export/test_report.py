@@ -7,6 +7,7 @@ import copy
 import dataclasses
 import html
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,11 +16,10 @@ import pytest
 from workbench.core.boards import Board, board_from_toml
 from workbench.core.fit import analysis_fit
 from workbench.export import report
-from workbench.export.api import DeployModel, ExportOptions, deploy_model_from_file
+from workbench.export.api import DeployModel, ExportOptions
 from workbench.tasks import Task
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_MODELS = ROOT.parent / "shared" / "models"
 SAMPLES = ROOT / "resources" / "samples"
 NANO = ROOT / "plugins" / "boards" / "arduino_nano33_ble_sense.toml"
 # Attributes through which a page can ask for something (a resource, a navigation, a form post).
@@ -70,13 +70,13 @@ def parse(page: str) -> PageParts:
 
 
 @pytest.fixture(scope="module")
-def person() -> DeployModel:
-    return deploy_model_from_file(SHARED_MODELS / "person_detect.tflite", measure=False)
+def person(deploy_model_factory: Callable[..., DeployModel]) -> DeployModel:
+    return deploy_model_factory("person_detect")
 
 
 @pytest.fixture(scope="module")
-def digits() -> DeployModel:
-    return deploy_model_from_file(SAMPLES / "digits_int8.tflite", measure=False)
+def digits(deploy_model_factory: Callable[..., DeployModel]) -> DeployModel:
+    return deploy_model_factory("digits_int8")
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +149,10 @@ def test_report_gives_the_board_fit_and_its_verdict(person: DeployModel, nano: B
     assert f"{fit.flash_bytes:,} of {fit.flash_capacity_bytes:,} bytes" in page
 
 
-def test_report_gives_the_optimization_its_accuracy_and_the_figures_before_and_after(digits: DeployModel) -> None:
-    reference = deploy_model_from_file(SAMPLES / "digits_float.tflite", measure=False).analysis
+def test_report_gives_the_optimization_its_accuracy_and_the_figures_before_and_after(
+    digits: DeployModel, deploy_model_factory: Callable[..., DeployModel]
+) -> None:
+    reference = deploy_model_factory(SAMPLES / "digits_float.tflite").analysis
     model = dataclasses.replace(
         digits,
         optimization="Full integer (int8)",
@@ -180,9 +182,11 @@ def test_write_puts_one_page_in_the_folder(digits: DeployModel, tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_report_shows_the_arena_tflm_measured_and_the_ram_fit(nano: Board) -> None:
+def test_report_shows_the_arena_tflm_measured_and_the_ram_fit(
+    nano: Board, deploy_model_factory: Callable[..., DeployModel]
+) -> None:
     """hello_world, measured by TFLM in a child process: the arena figure and the RAM share."""
-    model = deploy_model_from_file(SHARED_MODELS / "hello_world_int8.tflite", measure=True)
+    model = deploy_model_factory("hello_world_int8", measure=True)
     tflm = model.analysis.tflm
     assert tflm is not None and tflm.arena_bytes
     page = report.report_html(model, nano)
