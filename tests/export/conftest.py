@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,16 +142,19 @@ def resolver_methods() -> list[str]:
     return tflm_resolver_methods()
 
 
-def _float_tensor(fb: object, name: str, shape: list[int], buffer: int = 0, dtype: str = "FLOAT32") -> object:
-    tensor = fb.TensorT()  # type: ignore[attr-defined]
+def _tensor(fb: Any, name: str, shape: list[int], buffer: int, dtype: str) -> Any:
+    tensor = fb.TensorT()
     tensor.shape = shape
-    tensor.type = getattr(fb.TensorType, dtype)  # type: ignore[attr-defined]
+    tensor.type = getattr(fb.TensorType, dtype)
     tensor.name = name
     tensor.buffer = buffer
     return tensor
 
 
-def hand_built_model(subgraphs: list[list[tuple[str, list[int], list[int]]]], tensors: list[list[tuple]]) -> bytes:
+def hand_built_model(
+    subgraphs: list[list[tuple[str, list[int], list[int]]]],
+    tensors: list[list[tuple[str, list[int], float | None, str]]],
+) -> bytes:
     """A float model from plain lists, for graphs no converter writes from a few lines of Keras.
 
     `tensors[g]` are (name, shape, constant_value or None, dtype) of subgraph g; `subgraphs[g]` its
@@ -179,7 +183,7 @@ def hand_built_model(subgraphs: list[list[tuple[str, list[int], list[int]]]], te
                 data.data = list(struct.pack("<f" if dtype == "FLOAT32" else "<i", value))
                 buffers.append(data)
                 buffer = len(buffers) - 1
-            graph.tensors.append(_float_tensor(fb, name, shape, buffer, dtype))
+            graph.tensors.append(_tensor(fb, name, shape, buffer, dtype))
         graph.operators = []
         written: set[int] = set()
         read: set[int] = set()

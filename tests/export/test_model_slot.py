@@ -207,3 +207,29 @@ def test_slot_image_refuses_bytes_that_are_not_a_model() -> None:
         slot_image(b"\x7fELF" + bytes(60))
     with pytest.raises(WorkbenchError, match="not valid: bad magic"):
         slot_model(bytes(64))
+
+
+def test_a_board_with_a_model_offset_gives_its_slot_address_to_the_firmware(
+    deploy_model_factory: DeployModelFactory, arm_compiler: Compiler, tmp_path: Path
+) -> None:
+    """Exported for a board whose file gives model_offset: model_slot.h defines MODEL_SLOT_ADDRESS,
+    and firmware that reads the slot there compiles for the board."""
+    from workbench.core.boards import Board
+    from workbench.export.api import ExportOptions
+    from workbench.export.c_source import write
+    from workbench.tasks import Task
+
+    board = Board("pico", "Pico", "RP2040", "Cortex-M0+", 133, 2048, 264, [], 115200, "uf2", model_offset="0x10100000")
+    folder = tmp_path / "export"
+    write(deploy_model_factory("digits_int8"), ExportOptions("c", folder, board=board), folder, Task())
+    assert "#define MODEL_SLOT_ADDRESS 0x10100000u" in (folder / "model_slot.h").read_text()
+    assert "MODEL_SLOT_ADDRESS (0x10100000)" in (folder / "README.txt").read_text()
+    firmware = tmp_path / "firmware.cpp"
+    firmware.write_text(
+        '#include "model_slot.h"\n'
+        "const unsigned char* model_bytes(unsigned int* length) {\n"
+        "  return model_slot_find(reinterpret_cast<const unsigned char*>(MODEL_SLOT_ADDRESS), length);\n"
+        "}\n"
+    )
+    arm_compiler.compile(firmware, tmp_path / "firmware.o", includes=[folder])
+    arm_compiler.compile(folder / "model_slot.cc", tmp_path / "model_slot.o")

@@ -414,10 +414,16 @@ def write_model_files(
 
 
 def readme_text(
-    model: DeployModel, symbol: str, language: str, arena: ArenaSize, registrations: list[OpRegistration]
+    model: DeployModel,
+    symbol: str,
+    language: str,
+    arena: ArenaSize,
+    registrations: list[OpRegistration],
+    slot_address: int | None = None,
 ) -> str:
     """README.txt of the "c" export: which file is what, and how firmware uses them."""
     suffix = ".cc" if language == "c++" else ".c"
+    count = len(registrations)
     ops = ", ".join(r.method + "()" for r in registrations)
     lines = [
         f"{model.name}: C source for TensorFlow Lite Micro (TFLM), written by TinyML Workbench {__version__}.",
@@ -431,44 +437,57 @@ def readme_text(
     if language == "c++":
         lines += [
             "  model_ops.h",
-            f"      GetModelOpResolver(): a tflite::MicroMutableOpResolver<{len(registrations)}> with the model's "
-            f"{len(registrations)} operators",
+            f"      GetModelOpResolver(): a tflite::MicroMutableOpResolver<{count}> with the model's {count} operators",
             f"      ({ops}). C++; it includes TFLM's micro_mutable_op_resolver.h.",
         ]
     lines += [
         f"  model_slot.h, model_slot{suffix}",
         "      model_slot_find(): a model flashed later into the board's model slot, else the compiled-in one.",
         "",
-        "Use (C++)",
+        "Use, in the C++ file that runs the model",
         '  #include "tensorflow/lite/micro/micro_interpreter.h"   // TFLM\'s own headers first',
         '  #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"',
         '  #include "model_data.h"',
-        '  #include "model_ops.h"                                 // after TFLM\'s headers',
-        "",
-        "  alignas(16) static uint8_t tensor_arena[kTensorArenaSize];",
-        f"  const tflite::Model* model = tflite::GetModel({symbol});",
-        "  tflite::MicroInterpreter interpreter(model, GetModelOpResolver(), tensor_arena, kTensorArenaSize);",
+    ]
+    if language == "c++":
+        lines += [
+            '  #include "model_ops.h"                                 // after TFLM\'s headers',
+            "",
+            "  alignas(16) static uint8_t tensor_arena[kTensorArenaSize];",
+            f"  const tflite::Model* model = tflite::GetModel({symbol});",
+            "  tflite::MicroInterpreter interpreter(model, GetModelOpResolver(), tensor_arena, kTensorArenaSize);",
+        ]
+    else:
+        lines += [
+            "",
+            "  alignas(16) static uint8_t tensor_arena[kTensorArenaSize];",
+            f"  static tflite::MicroMutableOpResolver<{count}> resolver;   // TFLM is C++: no model_ops.h for C",
+            *(f"  resolver.{r.method}();" for r in registrations),
+            f"  const tflite::Model* model = tflite::GetModel({symbol});",
+            "  tflite::MicroInterpreter interpreter(model, resolver, tensor_arena, kTensorArenaSize);",
+        ]
+    address = "MODEL_SLOT_ADDRESS" if slot_address is not None else "SLOT_ADDRESS"
+    lines += [
         "  interpreter.AllocateTensors();",
         "",
-    ]
-    if language == "c":
-        lines += [
-            "  The interpreter is C++: register these operators on a tflite::MicroMutableOpResolver<"
-            f"{len(registrations)}> in the C++ file that sets it up:",
-            f"  {ops}.",
-            "",
-        ]
-    lines += [
         f"kTensorArenaSize = {arena.bytes:,} bytes",
         *(f"  {line}" for line in arena.comment),
         "",
-        "Model slot (update the model without rebuilding the firmware)",
+        "Model slot: a new model without rebuilding the firmware",
         "  unsigned int length = 0;",
-        "  const unsigned char* bytes = model_slot_find((const unsigned char*)MODEL_SLOT_ADDRESS, &length);",
+        f"  const unsigned char* bytes = model_slot_find((const unsigned char*){address}, &length);",
         "  const tflite::Model* model = tflite::GetModel(bytes);",
-        "  It returns the slot's model when the slot holds a valid one (magic, version, length, CRC-32),",
-        f"  else the compiled-in {symbol}. `workbench flash --model-only` writes a model into the slot at the",
-        "  board's model_offset. Define MODEL_SLOT_SIZE to the bytes your board reserves for it. The slot",
+        "",
+        "  model_slot_find() returns the model in the slot when the slot holds a whole one (magic, format",
+        f"  version, length and CRC-32 checked), else the compiled-in {symbol}.",
+        "  `workbench flash MODEL.tflite --board BOARD --model-only` writes a model into the slot, at the",
+        "  model_offset of the board's file."
+        + (
+            f" model_slot.h defines MODEL_SLOT_ADDRESS (0x{slot_address:08X})."
+            if slot_address is not None
+            else " SLOT_ADDRESS stands for where your board's slot is read."
+        ),
+        "  Define MODEL_SLOT_SIZE to the bytes the board reserves for the slot (default 1 MB); the slot",
         "  format is described in model_slot.h.",
         "",
     ]
@@ -501,7 +520,9 @@ def write(model: DeployModel, options: ExportOptions, folder: Path, task: Task) 
     registrations = resolver_registrations(graph, model.name)
     arena = tensor_arena_size(model.analysis, graph)
     (folder / "README.txt").write_text(
-        readme_text(model, options.symbol, options.language, arena, registrations), encoding="utf-8", newline="\n"
+        readme_text(model, options.symbol, options.language, arena, registrations, slot_address),
+        encoding="utf-8",
+        newline="\n",
     )
     task.progress(1.0, "C source written")
     return export_notes(model, options.language, arena, registrations)
