@@ -378,3 +378,29 @@ def test_esptools_exceptions_become_one_plain_sentence(error: Any, message: str,
     assert failure.message == message
     assert hint in failure.hint
     assert "\n" not in failure.message and str(raised).splitlines()[0] in failure.details
+
+
+def test_the_workers_logger_takes_real_esptools_lines_and_progress_bar(capfd: pytest.CaptureFixture[str]) -> None:
+    """esptool 5.6 wraps a TemplateLogger for esp-pylib; its progress context must reach ours."""
+    from esp_pylib.logger import EspLog
+    from esptool.logger import log
+
+    from workbench.core.process import parse_progress
+    from workbench.flash.esptool_worker import LineJoiner, esptool_logger
+
+    before = EspLog.instance
+    lines = LineJoiner()
+    try:
+        log.set_logger(esptool_logger(lines, [0.1, 0.9]))
+        log.print("Connecting...", end="")
+        log.print(".", end="")
+        log.note("Failed to get VID/PID")
+        with log.progress(total=200, unit="B") as progress:
+            progress.update(advance=100, description="Writing at 0x00010064")
+            progress.update(advance=100, description="Writing at 0x000100c8")
+    finally:
+        EspLog.instance = before
+    out, err = capfd.readouterr()
+    assert out.splitlines() == ["Connecting....", "Note: Failed to get VID/PID"]
+    progress_lines = [parse_progress(line) for line in err.split("\n") if line]  # splitlines() splits at \x1e
+    assert progress_lines == [(0.5, "Writing at 0x00010064"), (0.9, "Writing at 0x000100c8")]

@@ -330,3 +330,16 @@ def test_pyocds_exceptions_become_one_plain_sentence(make: Any, message: str, hi
     assert failure.message == message
     assert hint in failure.hint
     assert str(raised) in failure.details
+
+
+def test_a_hex_file_is_read_back_range_by_range(tmp_path: Path) -> None:
+    from intelhex import IntelHex
+
+    from workbench.flash.pyocd_worker import image_ranges
+
+    hexfile = IntelHex()
+    hexfile.puts(FLASH_START, b"vectors!")
+    hexfile.puts(FLASH_START + 0x4000, b"model slot")
+    path = tmp_path / "app.hex"
+    hexfile.write_hex_file(str(path))
+    assert image_ranges(path, "hex", 0) == [(FLASH_START, b"vectors!"), (FLASH_START + 0x4000, b"model slot")]

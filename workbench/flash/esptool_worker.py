@@ -181,7 +181,7 @@ def request_for(firmware: Path, board: Board, port: str, address: int | None, ve
 # ---------------------------------------------------------------- inside the child
 
 
-class _Lines:
+class LineJoiner:
     """esptool prints pieces of lines ('Connecting...', '.', '.'): join them into whole lines."""
 
     def __init__(self) -> None:
@@ -200,7 +200,7 @@ class _Lines:
         self.pending = ""
 
 
-def _progress_logger(lines: _Lines, span: list[float]) -> Any:
+def esptool_logger(lines: LineJoiner, span: list[float]) -> Any:
     """An esptool logger (its documented TemplateLogger) that prints esptool's lines for the parent
     and turns its progress bar into our progress lines within `span` ([start, end], changeable)."""
     from esptool.logger import TemplateLogger
@@ -247,9 +247,9 @@ def flash_job(request: dict[str, Any]) -> dict[str, Any]:
     port: str = request["port"]
     wanted = chip_key(request.get("chip") or "")
     chip_name = ""
-    lines = _Lines()
+    lines = LineJoiner()
     span = [WRITE_START, WRITE_END]
-    log.set_logger(_progress_logger(lines, span))
+    log.set_logger(esptool_logger(lines, span))
     data = read_image(firmware)
     try:
         report_progress(0.0, f"Connecting to {port}")
