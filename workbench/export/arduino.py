@@ -12,6 +12,7 @@ import importlib.resources
 import re
 import shutil
 import tempfile
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -84,8 +85,14 @@ def input_range(info: TensorInfo | None) -> tuple[float, float]:
 
 
 def c_float(value: float) -> str:
-    """A C float literal: '6.2745099f'."""
-    return f"{float(value)!r}f"
+    """A C float literal with a float's precision: '6.27450991f', '0.0f'."""
+    text = f"{float(value):.9g}"
+    return text + ("" if any(c in text for c in ".enN") else ".0") + "f"
+
+
+def comment_lines(text: str, width: int = 96) -> str:
+    """`text` as // comment lines (the first without its //), indented by two spaces."""
+    return "\n//   ".join(textwrap.wrap(comment_text(text), width)) or "-"
 
 
 def slot_address(board: Board | None) -> int | None:
@@ -134,8 +141,8 @@ def program_source(
         {
             "CORE": core,
             "BAUD": str(options.board.baud if options.board else 115200),
-            "LIBRARY": comment_text(f"{library.name}, the library of {library.family}"),
-            "INSTALL": comment_text(library.install),
+            "LIBRARY": comment_lines(f"{library.name}, the library of {library.family}"),
+            "INSTALL": comment_lines(library.install),
             "LIBRARY_INCLUDE": header,
             "PRELUDE": "\n#include <Arduino.h>\n" if kind == "platformio" else "",
             "SWEEP_LOW": c_float(low),
