@@ -58,7 +58,7 @@ class NeedsTool(Flasher):
     description = "Needs a program that is not installed"
 
     def available(self):
-        return Availability(ok=False, missing="standin-tool", hint="Install it with: pip install standin-tool")
+        return Availability(ok=False, missing="standin-tool is not installed", hint="Install it with: pip install standin-tool")
 
     def plan(self, job):
         return []
@@ -289,8 +289,9 @@ def test_a_flasher_that_cannot_run_disables_flash_and_says_what_is_missing(windo
     button = page.flash_panel.flash_button
     assert not button.isEnabled()
     assert "standin-tool" in button.toolTip() and "pip install standin-tool" in button.toolTip()
-    assert "standin-tool is missing" in page.target.flasher.text()
-    assert "pip install standin-tool" in page.flash_panel.note.text()
+    assert "✖ standin-tool is not installed" in page.target.flasher.text()
+    assert "pip install standin-tool" in page.target.flasher.text()
+    assert page.flash_panel.note.text() == "Cannot flash yet: standin-tool is not installed."
     window.flash_action.trigger()  # the menu cannot start it either
     assert not window.session.jobs.running("flash")
 
@@ -306,6 +307,55 @@ def test_a_float_model_that_fits_a_board_tightly_is_offered_optimize(qtbot: Any,
         assert "fits only tightly on Snug Board" in page.summary.suggestion_text.text()
         page.summary.optimize_button.click()
         assert main.steps.currentWidget() is main.optimize
+    finally:
+        main._closing_confirmed = True
+        main.close()
+
+
+ARDUINO_STAND_IN = '''
+from workbench.flash.api import Availability, Flasher, Step
+
+
+class ArduinoStandIn(Flasher):
+    """Replaces the built-in arduino-cli flasher: says what it was given to build."""
+
+    name = "arduino-cli"
+    description = "Stands in for arduino-cli"
+
+    def available(self):
+        return Availability(ok=True)
+
+    def plan(self, job):
+        return [Step("pretend")]
+
+    def flash(self, job, task):
+        task.log(f"building {job.firmware}")
+        task.progress(1.0, "Uploaded")
+'''
+
+
+def test_flashing_the_project_exports_the_arduino_library_first_and_builds_its_zip(
+    qtbot: Any, plugins: Path, tmp_path: Path
+) -> None:
+    (plugins / "flashers" / "arduino_standin.py").write_text(textwrap.dedent(ARDUINO_STAND_IN))
+    main = _open(qtbot, SAMPLES / "digits_int8.tflite")
+    try:
+        page, panel = main.deploy, main.deploy.flash_panel
+        assert main.session.board is not None and main.session.board.fqbn  # the Nano 33 BLE Sense
+        assert page.export_panel.format_id() == "arduino" and panel.source_id() == "project"
+        page.export_panel.folder.setText(str(tmp_path / "out"))
+        page.target.port.setEditText("sim0")
+        panel.flash_button.click()
+        qtbot.waitUntil(lambda: panel.monitor_button.isVisible(), timeout=60000)
+        zips = sorted((tmp_path / "out").glob("*.zip"))
+        assert len(zips) == 1 and panel.log.lines() == [f"building {zips[0]}"]
+        assert page.export_panel.open_button.isVisible()  # the export is shown as done too
+        written = zips[0].stat().st_mtime_ns, zips[0].stat().st_ino
+        panel.flash_button.click()  # the same model again: the export is not repeated
+        assert not panel.monitor_button.isVisible() and not main.session.jobs.running("export")
+        qtbot.waitUntil(lambda: panel.monitor_button.isVisible(), timeout=30000)
+        assert (zips[0].stat().st_mtime_ns, zips[0].stat().st_ino) == written
+        assert panel.log.lines() == [f"building {zips[0]}"]
     finally:
         main._closing_confirmed = True
         main.close()

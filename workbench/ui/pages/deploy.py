@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -38,6 +38,22 @@ if TYPE_CHECKING:
 EXPORT_ROOT_KEY = "deploy/export_root"  # the folder exports go under, one subfolder a model
 FIRMWARE_KEY = "deploy/firmware"
 PROJECT_FLASHERS = {"arduino": "arduino-cli", "platformio": "platformio"}  # format -> who builds and uploads it
+
+
+class Exported(NamedTuple):
+    """What the export folder holds: which model, format and board, and what a flasher builds."""
+
+    tflite: bytes
+    format: str
+    folder: Path
+    board: str
+    project: Path  # the Arduino library .zip (arduino-cli builds its example), else the folder
+
+
+def project(result: ExportResult) -> Path:
+    """What a flasher builds from an export: the Arduino library's .zip, or the project folder."""
+    zips = [path for path in result.files if path.suffix == ".zip" and path.parent == result.out_dir]
+    return zips[0] if result.format == "arduino" and zips else result.out_dir
 
 
 def default_export_root() -> Path:
@@ -68,7 +84,7 @@ class DeployPage(QWidget):
         self.session = session
         self.flashers: PluginCatalog = discover(kinds=("flasher",))
         self.deployed: DeployModel | None = None
-        self.exported: tuple[bytes, str, Path, str] | None = None  # what the folder holds: model, format, folder, board
+        self.exported: Exported | None = None  # what the export folder holds
         self._folder_for = ""  # the deploy name the folder field was filled for
         self._format_by_person = self._source_by_person = False
         self._flash_after_export = False
@@ -156,7 +172,7 @@ class DeployPage(QWidget):
             if variant is None:
                 what, detail = (
                     "The model as opened",
-                    (f"{self.deployed.origin}. A smaller version made on Optimize comes here with 'Use for Deploy'."),
+                    f"{self.deployed.origin}. Optimize can make it smaller; 'Use for Deploy' there brings that here.",
                 )
             else:
                 quant = "stripped" if variant.source_format == "tflite" else variant.plan.quant
@@ -237,8 +253,9 @@ class DeployPage(QWidget):
         if availability is None:
             return f"Flashing needs the {name} flasher, which this installation does not have."
         if not availability.ok:
-            missing = availability.missing or "a program it needs"
-            return f"Flashing needs {missing}, which is not installed. {availability.hint}".strip()
+            missing = availability.missing or f"{name} lacks something it needs"
+            how = f" How to get it: {availability.hint.rstrip('.')}." if availability.hint else ""
+            return f"Cannot flash yet: {missing}.{how}"
         return ""
 
     def _update_actions(self) -> None:
@@ -263,7 +280,8 @@ class DeployPage(QWidget):
         self.export_panel.export_button.setToolTip(export_blocker or "Write the files to the folder (Ctrl+E)")
         self.flash_panel.flash_button.setEnabled(not busy and not flash_blocker)
         self.flash_panel.flash_button.setToolTip(flash_blocker or "Put the model onto the board (Ctrl+U)")
-        self.flash_panel.set_note("" if busy else flash_blocker)
+        short = flash_blocker.split(" How to get it:")[0]  # the how-to is under Board and connection
+        self.flash_panel.set_note("" if busy else short)
 
     def _default_source(self) -> str:
         board = self.session.board
@@ -307,7 +325,7 @@ class DeployPage(QWidget):
 
     def _open_folder(self) -> None:
         if self.exported is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.exported[2])))
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.exported.folder)))
 
     def _choose_firmware(self) -> None:
         start = self.flash_panel.firmware.text().strip() or str(Path.home())
@@ -365,7 +383,9 @@ class DeployPage(QWidget):
 
     def _exported(self, model: DeployModel, result: ExportResult) -> None:
         board = self.session.board
-        self.exported = (model.tflite, result.format, result.out_dir, board.id if board else "")
+        self.exported = Exported(
+            model.tflite, result.format, result.out_dir, board.id if board else "", project(result)
+        )
         self._settings().setValue(EXPORT_ROOT_KEY, str(result.out_dir.parent))
         self.export_panel.show_done(result.out_dir, result.files, result.notes)
         if self._flash_after_export:
@@ -401,10 +421,9 @@ class DeployPage(QWidget):
         board = self.session.board
         if self.exported is None or self.deployed is None or board is None:
             return False
-        tflite, format_id, folder, board_id = self.exported
-        options = self._options(self.export_panel.format_id())
-        same = (format_id, folder, board_id) == (options.format, options.out_dir, board.id)
-        return same and tflite == self.deployed.tflite and folder.is_dir()
+        done, options = self.exported, self._options(self.export_panel.format_id())
+        same = (done.format, done.folder, done.board) == (options.format, options.out_dir, board.id)
+        return same and done.tflite == self.deployed.tflite and done.project.exists()
 
     def _start_flash(self) -> None:
         board, model = self.session.board, self.deployed
@@ -414,7 +433,8 @@ class DeployPage(QWidget):
         source = self.flash_panel.source_id()
         if source == PROJECT:
             assert self.exported is not None
-            request = FlashRequest(self.exported[2], board, port, drive, PROJECT_FLASHERS[self.exported[1]])
+            flasher = PROJECT_FLASHERS[self.exported.format]
+            request = FlashRequest(self.exported.project, board, port, drive, flasher)
             function, args = flash, (request,)
         elif source == MODEL_ONLY and model is not None:
             request = FlashRequest(Path(f"{model.name}.tflite"), board, port, drive, model_only=True)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +33,11 @@ FORMAT_WORDS = {  # what each format is for, in the words of someone who has not
     "report": "HTML report of the model and its fit, to share",
 }
 PROJECT, MODEL_ONLY, FIRMWARE = "project", "model", "file"
+PRIMARY_STYLE = (  # the one action of a panel stands out; a disabled one says so by its grey
+    "QPushButton#primaryButton { background: #1d4ed8; color: white; font-weight: 600; padding: 5px 18px;"
+    " border: 1px solid #1d4ed8; border-radius: 5px; }"
+    "QPushButton#primaryButton:disabled { background: #e5e7eb; color: #9ca3af; border-color: #d1d5db; }"
+)
 
 
 def _status(label: QLabel, text: str, color: str = "") -> None:
@@ -90,6 +96,7 @@ class ExportPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(frame)
+        self.setStyleSheet(PRIMARY_STYLE)
         self.export_button.clicked.connect(self.export_requested.emit)
         self.choose_button.clicked.connect(self.choose_folder_requested.emit)
         self.open_button.clicked.connect(self.open_folder_requested.emit)
@@ -159,6 +166,7 @@ class FlashPanel(QWidget):
         self.progress.hide()
         self.note = QLabel("")  # why Flash cannot run yet
         self.note.setObjectName("cardDetail")
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setWordWrap(True)
         self.status = QLabel("")  # what is running, or how the last flash ended
         self.status.setWordWrap(True)
@@ -172,6 +180,8 @@ class FlashPanel(QWidget):
         self.log_button.setToolTip("What the flashing tool printed")
         self.log = FlashLog()
         self.log.hide()
+        self._filler = QWidget()  # takes the log's room while it is hidden, so the rest stays on top
+        self._filler.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         grid = QGridLayout()
         grid.setColumnStretch(1, 1)
         grid.addWidget(QLabel("What"), 0, 0)
@@ -194,9 +204,11 @@ class FlashPanel(QWidget):
         after.addWidget(self.log_button)
         layout.addLayout(after)
         layout.addWidget(self.log, 1)
+        layout.addWidget(self._filler, 1)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(frame)
+        self.setStyleSheet(PRIMARY_STYLE)
         self.flash_button.clicked.connect(self.flash_requested.emit)
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
         self.firmware_button.clicked.connect(self.choose_firmware_requested.emit)
@@ -206,7 +218,7 @@ class FlashPanel(QWidget):
         self.source.currentIndexChanged.connect(lambda _index: self._show_firmware_row())
         self._show_firmware_row()
         _status(self.status, "")
-        _status(self.note, "")
+        self.set_note("")
 
     def source_id(self) -> str:
         return str(self.source.currentData())
@@ -226,11 +238,13 @@ class FlashPanel(QWidget):
 
     def show_log(self, visible: bool) -> None:
         self.log.setVisible(visible)
+        self._filler.setVisible(not visible)
         self.log_button.setText("Hide log" if visible else "Show log")
 
     def set_note(self, text: str) -> None:
         """Why Flash cannot run yet, or '' when it can."""
-        _status(self.note, escape(text))
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
 
     def show_running(self, text: str) -> None:
         self.monitor_button.hide()

@@ -66,10 +66,10 @@ def accuracy_figures(session: Session, variant: Variant | None) -> tuple[str, st
             if evaluation.accuracy is not None:
                 accuracy = evaluation.accuracy.float_accuracy
                 return f"{accuracy:.1%}", f"on {evaluation.samples} labelled samples, measured on Optimize"
-        return "", "Not measured: Optimize measures it when you give it labelled evaluation data."
+        return "", "Optimize measures it when you give it labelled evaluation data."
     evaluation = variant.evaluation
     if evaluation is None:
-        return "", "Not measured: convert with labelled evaluation data on Optimize to measure it."
+        return "", "Convert with labelled evaluation data on Optimize to measure it."
     if evaluation.accuracy is not None:
         return f"{evaluation.accuracy.optimized_accuracy:.1%}", f"on {evaluation.samples} labelled samples · " + (
             evaluation.verdict

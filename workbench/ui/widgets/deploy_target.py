@@ -141,10 +141,12 @@ class TargetPanel(QWidget):
             self.port.setCurrentIndex(-1)
         names = self.catalog.boards
         if device is None:
+            others = len(self.devices)
             self.found.setText(
                 "No board found. Plug it in with a USB data cable and press Find boards, or type its port."
-                if not self.devices
-                else f"Found {len(self.devices)} USB device(s), none known as a board: pick its port from the list."
+                if not others
+                else f"No known board found ({others} other port{'s' if others > 1 else ''} in the list): "
+                "plug the board in and press Find boards, or pick or type its port."
             )
         else:
             name = names[suggested].name if suggested in names else board.name if board else "a board"
@@ -187,9 +189,9 @@ class TargetPanel(QWidget):
                 f"<br><span style='color:{MUTED}'>{escape(description)}</span>"
             )
         else:
-            missing = escape(availability.missing or "a program it needs")
-            hint = escape(availability.hint)
+            missing = escape(availability.missing or "something it needs is missing")  # a clause
+            hint = f"<br><span style='color:{MUTED}'>How to get it: {escape(availability.hint)}</span>"
             self.flasher.setText(
-                f"<b>{escape(name)}</b> <span style='color:{BAD}'>✖ cannot run yet: {missing} is missing</span>"
-                + (f"<br>{hint}" if hint else "")
+                f"<b>{escape(name)}</b> <span style='color:{BAD}'>✖ {missing}</span>"
+                + (hint if availability.hint else "")
             )
