@@ -40,6 +40,7 @@ tr.nested td { color: #52606d; } tr.nested td:first-child { padding-left: 20px; 
 .verdict { font-size: 18px; font-weight: 600; padding: 8px 12px; border-radius: 6px; color: #fff; display: inline-block; }
 .problem { border-left: 4px solid #c62828; padding: 4px 12px; margin: 8px 0; background: #fdecea; }
 .warning { border-left: 4px solid #ef8f00; padding: 4px 12px; margin: 8px 0; background: #fff4e5; }
+svg { max-width: 100%; height: auto; }
 svg text { font: 12px system-ui, sans-serif; fill: #1f2933; }
 footer { color: #7b8794; font-size: 12px; margin-top: 40px; }
 """
