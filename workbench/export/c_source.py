@@ -480,7 +480,7 @@ def readme_text(
         "",
         "  model_slot_find() returns the model in the slot when the slot holds a whole one (magic, format",
         f"  version, length and CRC-32 checked), else the compiled-in {symbol}.",
-        "  `workbench flash MODEL.tflite --board BOARD --model-only` writes a model into the slot, at the",
+        "  `tinyml-workbench flash MODEL.tflite --board BOARD --model-only` writes a model into the slot, at the",
         "  model_offset of the board's file."
         + (
             f" model_slot.h defines MODEL_SLOT_ADDRESS (0x{slot_address:08X})."
