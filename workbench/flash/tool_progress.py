@@ -222,7 +222,7 @@ class ProgressMeter:
         phase = reading.phase or self.phase
         if phase is None or phase not in self.spans:
             return
-        if phase == VERIFYING and WRITING in self.spans and WRITING not in self.seen and reading.fraction != 1.0:
+        if phase == VERIFYING and WRITING in self.spans and WRITING not in self.seen:
             return
         self.phase = phase
         self.seen.add(phase)
