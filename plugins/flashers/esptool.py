@@ -84,5 +84,7 @@ class EsptoolFlasher(Flasher):
             task,
             what=f"Flashing the {board.name} with esptool",
             on_line=task.log,
+            crash_hint="esptool itself stopped; its last lines are under Show Details. Unplug the board, plug it in "
+            "and try again.",
         )
         task.log(f"Wrote {result['bytes']:,} bytes at 0x{result['address']:x} of the {result['chip']} on {port}")

@@ -70,5 +70,7 @@ class PyocdFlasher(Flasher):
             task,
             what=f"Flashing the {job.board.name} with pyOCD",
             on_line=task.log,
+            crash_hint="pyOCD itself stopped; its last lines are under Show Details. Unplug the board, plug it in "
+            "and try again.",
         )
         task.log(f"Wrote {job.firmware.name} ({result['bytes']:,} bytes) through probe {result['probe']}")

@@ -23,6 +23,9 @@ from workbench.tasks import Task
 log = logging.getLogger(__name__)
 
 
+CRASH_HINT = "The model may be corrupt or use something the runtime cannot handle; details are in the log."
+
+
 class ChildCrashed(WorkbenchError):
     """The child process died without writing a result (a segfault or abort in native code)."""
 
@@ -49,6 +52,7 @@ def run_in_child(
     what: str,
     timeout_s: float | None = None,
     on_line: LineCallback | None = None,
+    crash_hint: str = CRASH_HINT,
 ) -> dict[str, Any]:
     """Run `job` ("package.module:function", a function of the request dict) in a child process
     and return its JSON result, with the files it named under 'files' read into '_files'.
@@ -84,7 +88,7 @@ def run_in_child(
         )
         raise ChildCrashed(
             f"{what} failed: {process.reason}",
-            "The model may be corrupt or use something the runtime cannot handle; details are in the log.",
+            crash_hint,
             process,
         )
 
