@@ -17,7 +17,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.process import TAIL_LINES, ProcessResult, exit_reason, run_process
@@ -158,11 +157,23 @@ def _openocd(lines: Sequence[str]) -> ToolFailure | None:
             "Connect the board's debug USB port (the ST-LINK on Nucleo boards), check the cable, and close other "
             "debuggers (STM32CubeIDE, pyOCD) that may hold the probe.",
         )
-    if _has(lines, "unable to connect to the target", "Error connecting DP", "Target not examined yet"):
+    if _has(
+        lines,
+        "unable to connect to the target",
+        "Error connecting DP",
+        "Target not examined yet",
+        "** Unable to reset target **",
+    ):
         return ToolFailure(
             "the debug probe could not reach the chip",
             "Check that the board is powered and the probe's SWD wires; if the firmware puts the chip to sleep, "
             "hold reset while flashing.",
+        )
+    if _has(lines, "** Programming Failed **"):
+        return ToolFailure(
+            "OpenOCD could not write the flash",
+            "The chip may be write-protected (read-out protection) or the file built for another chip; OpenOCD's "
+            "errors are in the details.",
         )
     return None
 
@@ -218,7 +229,8 @@ def _compile(lines: Sequence[str]) -> ToolFailure | None:
     match = _find(_COMPILE_ERROR, lines)
     if match is None:
         return None
-    where = f"{Path(match['file']).name}:{match['line']}"
+    file_name = re.split(r"[/\\]", match["file"])[-1]  # a Windows path read on any system too
+    where = f"{file_name}:{match['line']}"
     text = match["text"].strip()
     if header := _MISSING_HEADER.match(text):
         return ToolFailure(
@@ -233,8 +245,8 @@ def _compile(lines: Sequence[str]) -> ToolFailure | None:
 
 
 def _serial_port(lines: Sequence[str], port: str) -> ToolFailure | None:
-    busy = _has(lines, "Device or resource busy", "Resource busy", "port is busy", "Serial port busy")
-    if busy and "doesn't exist" not in busy:
+    busy = _has(lines, "Device or resource busy", "Resource busy", "Serial port busy")
+    if busy:
         device = _port_in(busy, port)
         return ToolFailure(
             f"{device or 'the serial port'} is in use by another program",
