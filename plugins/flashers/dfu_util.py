@@ -19,6 +19,7 @@ alternate setting 0 is the internal flash of STM32 and Arduino Portenta/Nicla bo
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from workbench.core.boards import Board
@@ -67,12 +68,11 @@ def _program() -> str:
     return shutil.which(PROGRAM) or PROGRAM
 
 
-def _downloaded_then_left(lines: list[str] | tuple[str, ...]) -> bool:
+def _downloaded_then_left(lines: Sequence[str]) -> bool:
     """dfu-util 0.9 and some bootloaders: the file was written, then the board left DFU mode
     before dfu-util asked for its status."""
-    text = list(lines)
-    done = any("File downloaded successfully" in line for line in text)
-    return done and "get_status" in text[-1]
+    done = any("File downloaded successfully" in line for line in lines)
+    return done and bool(lines) and "get_status" in lines[-1]
 
 
 class DfuUtilFlasher(Flasher):

@@ -88,6 +88,10 @@ PROBES = {
     "1366": JLINK,
 }
 
+# Commands a chip's configuration needs before `program` (Raspberry Pi's getting-started guide for
+# the Pico sets the CMSIS-DAP probe's clock; without it OpenOCD crawls at 100 kHz).
+SETUP_COMMANDS = {"target/rp2040.cfg": "adapter speed 5000", "target/rp2350.cfg": "adapter speed 5000"}
+
 SET_TARGET_HINT = (
     'Set target under [flash] in the board\'s file to its OpenOCD configuration, e.g. target = "target/stm32f4x.cfg", '
     'or a whole board (probe and chip): target = "board/st_nucleo_f4.cfg".'
@@ -166,7 +170,8 @@ class OpenOcdFlasher(Flasher):
             address = f" 0x{(job.address if job.address is not None else flash_base(job.board)):08x}"
         actions = "verify reset exit" if job.verify else "reset exit"
         script = f"program {{{job.firmware}}}{address} {actions}"
-        return (_program(), *(part for cfg in files for part in ("-f", cfg)), "-c", script)
+        setup = tuple(part for cfg in files if cfg in SETUP_COMMANDS for part in ("-c", SETUP_COMMANDS[cfg]))
+        return (_program(), *(part for cfg in files for part in ("-f", cfg)), *setup, "-c", script)
 
     def plan(self, job: FlashJob) -> list[Step]:
         command = self.command(job)

@@ -308,6 +308,17 @@ def test_openocd_puts_a_bin_at_the_flash_base_skips_verify_when_not_asked_and_ta
     assert openocd.plan(quick)[1].command[-1] == f"program {{{firmware_bin}}} 0x08000000 reset exit"
     slot = FlashJob(firmware_bin, nucleo, address=0x08100000)
     assert openocd.plan(slot)[1].command[-1] == f"program {{{firmware_bin}}} 0x08100000 verify reset exit"
+    pico = FlashJob(firmware_bin, boards.get("raspberry_pi_pico"))  # a Raspberry Pi Debug Probe, as its guide says
+    assert openocd.plan(pico)[1].command[1:] == (
+        "-f",
+        "interface/cmsis-dap.cfg",
+        "-f",
+        "target/rp2040.cfg",
+        "-c",
+        "adapter speed 5000",
+        "-c",
+        f"program {{{firmware_bin}}} 0x10000000 verify reset exit",
+    )
     whole_board = dataclasses.replace(nucleo, target="board/st_nucleo_h743zi.cfg")
     command = openocd.plan(FlashJob(firmware_bin, whole_board))[1].command
     assert command[1:3] == ("-f", "board/st_nucleo_h743zi.cfg") and command.count("-f") == 1
