@@ -118,3 +118,21 @@ def test_a_wheel_built_from_the_tree_carries_the_whole_app(tmp_path: Path) -> No
     assert Path(shown["mapped"]) == Path(shown["plugins"]) == target / "workbench" / "shipped" / "plugins"
     assert Path(shown["sample"]).is_relative_to(target) and shown["sample_found"]
     assert Path(shown["theme"]).is_relative_to(target) and shown["theme_found"]
+
+    # Export reads its templates from the package: a project written from the wheel is whole.
+    project = tmp_path / "project"
+    run(
+        "-m",
+        "workbench",
+        "export",
+        shown["sample"],
+        "--format",
+        "platformio",
+        "--board",
+        "raspberry_pi_pico",
+        "-o",
+        str(project),
+        "--no-tflm",
+    )
+    assert {"platformio.ini", "src"} <= {p.name for p in project.iterdir()}
+    assert (project / "src" / "main.cpp").stat().st_size > 0 and (project / "src" / "model_data.h").is_file()

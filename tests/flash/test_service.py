@@ -1,0 +1,109 @@
+"""The flash service: choosing the flasher, checks before anything is touched, the dry run, model-only slots."""
+
+from __future__ import annotations
+
+import struct
+import textwrap
+import zlib
+from pathlib import Path
+
+import pytest
+
+from workbench.core.errors import WorkbenchError
+from workbench.flash.service import FlashRequest, flash, plan, slot_file
+from workbench.plugins import load_boards
+from workbench.tasks import Task
+
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "digits_int8.tflite"
+
+RECORDING_FLASHER = """
+import json, os
+from workbench.flash.api import Availability, Flasher, Step
+
+class Recorder(Flasher):
+    name = "recorder"
+    description = "Writes down what it was asked to flash"
+    def available(self):
+        if os.environ.get("RECORDER_MISSING"):
+            return Availability(ok=False, missing="the recorder tool is not installed", hint="pip install recorder")
+        return Availability(ok=True)
+    def plan(self, job):
+        return [Step(f"Record {job.firmware.name}", ("recorder", str(job.firmware), hex(job.address or 0)))]
+    def flash(self, job, task):
+        task.log("recording")
+        task.progress(0.5, "half")
+        os.environ["RECORDED"] = json.dumps([str(job.firmware), job.address, job.port, job.drive])
+"""
+
+
+@pytest.fixture()
+def recorder(isolated_home: Path) -> str:
+    folder = isolated_home / "plugins" / "flashers"
+    folder.mkdir(parents=True)
+    (folder / "recorder.py").write_text(textwrap.dedent(RECORDING_FLASHER))
+    return "recorder"
+
+
+@pytest.fixture(scope="module")
+def pico():  # type: ignore[no-untyped-def]
+    return load_boards().get("raspberry_pi_pico")
+
+
+def test_model_only_dry_run_names_the_slot_file_and_address_and_writes_nothing(recorder: str, pico) -> None:  # type: ignore[no-untyped-def]
+    request = FlashRequest(SAMPLE, pico, flasher=recorder, model_only=True)
+    steps = plan(request)
+    assert "0x10100000" in steps[0].description and str(slot_file(SAMPLE)) in steps[0].description
+    assert steps[1].command == ("recorder", str(slot_file(SAMPLE)), "0x10100000")
+    assert not slot_file(SAMPLE).exists(), "a dry run touches nothing"
+
+
+def test_model_only_flash_writes_a_slot_image_holding_the_model_at_the_boards_offset(
+    recorder: str,
+    pico,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    import json
+    import os
+
+    monkeypatch.delenv("RECORDED", raising=False)
+    lines: list[str] = []
+    result = flash(FlashRequest(SAMPLE, pico, flasher=recorder, model_only=True), Task(on_log=lines.append))
+    firmware, address, _port, _drive = json.loads(os.environ["RECORDED"])
+    assert address == 0x10100000 and lines == ["recording"]
+    image = Path(firmware).read_bytes()
+    model = SAMPLE.read_bytes()
+    assert image.find(model) > 0, "the model travels whole inside the slot image"
+    assert zlib.crc32(model) in struct.unpack_from("<4I", image), "its CRC-32 is in the slot header"
+    assert result.message.startswith("Flashed digits_int8.tflite to Raspberry Pi Pico")
+
+
+def test_model_only_refuses_a_file_that_is_not_a_model(recorder: str, pico, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    firmware = tmp_path / "app.bin"
+    firmware.write_bytes(b"\x00" * 64)
+    with pytest.raises(WorkbenchError, match="app.bin: not a .tflite model"):
+        plan(FlashRequest(firmware, pico, flasher=recorder, model_only=True))
+
+
+def test_model_only_on_a_board_without_a_slot_says_so(recorder: str) -> None:
+    board = load_boards().get("nucleo_f746zg")
+    assert not board.model_offset
+    with pytest.raises(WorkbenchError, match="has no model slot"):
+        plan(FlashRequest(SAMPLE, board, flasher=recorder, model_only=True))
+
+
+def test_unknown_flasher_missing_file_missing_port_and_unavailable_tool_are_one_sentence_each(
+    recorder: str,
+    pico,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    with pytest.raises(WorkbenchError, match="unknown flasher 'nope'"):
+        plan(FlashRequest(SAMPLE, pico, flasher="nope"))
+    with pytest.raises(WorkbenchError, match="missing.uf2: no such file or folder"):
+        plan(FlashRequest(tmp_path / "missing.uf2", pico, flasher=recorder))
+    with pytest.raises(WorkbenchError, match="/dev/ttyNOPE0: no such port"):
+        plan(FlashRequest(SAMPLE, pico, port="/dev/ttyNOPE0", flasher=recorder))
+    monkeypatch.setenv("RECORDER_MISSING", "1")
+    with pytest.raises(WorkbenchError, match="recorder cannot run here: the recorder tool is not installed") as error:
+        flash(FlashRequest(SAMPLE, pico, flasher=recorder), Task())
+    assert error.value.hint == "pip install recorder"
