@@ -637,6 +637,10 @@ def test_readers_take_each_upload_tools_own_progress_lines() -> None:
     assert esptool_reading("Writing at 0x00010000... (14 %)").fraction == 0.14
     esptool5 = "Writing at 0x00014000 [=======>                      ]  25.0% 16.00kB/64.00kB [0s]"
     assert esptool_reading(esptool5).fraction == 0.25
+    esptool5_utf8 = (
+        "Writing at 0x00018000 \u2501\u2501\u2501\u2501\u2501\u2501\u2501\u2501\u2578       50.0% 32.00kB/64.00kB [0s] "
+    )
+    assert esptool_reading(esptool5_utf8).fraction == 0.5  # as esptool 5.6 prints into a pipe
     assert uploader_reading("[===============               ] 50% (11/22 pages)").fraction == 0.5
     assert uploader_reading("Erase   \t[=========================] 100%        40960 bytes").phase == "Erasing"
 
