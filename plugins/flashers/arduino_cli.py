@@ -16,8 +16,10 @@ What can be flashed:
   `library.enable_unsafe_install` set and would stay in the sketchbook);
 - an already built .bin/.hex/.elf/.uf2, uploaded as is with `--input-file`.
 
-Not done here: installing the board's core (`arduino-cli core install <vendor>:<arch>`, the plan
-says which) or libraries the sketch includes; a missing one is reported with the command to run.
+Not done here: installing the board's core (`arduino-cli core install <vendor>:<arch>`) or the
+libraries the exported library depends on (its `depends=`, e.g. the TensorFlow Lite Micro port:
+`arduino-cli lib install <name>`); the plan names both commands, and a compile that fails for
+want of them says which to run.
 """
 
 from __future__ import annotations
@@ -47,13 +49,15 @@ INSTALL_HINT = (
 
 @dataclass(frozen=True)
 class Sketch:
-    """What gets compiled: the sketch folder, the library passed with --library (or None), and,
-    for a zip, the zip and the folder it is unpacked into."""
+    """What gets compiled: the sketch folder, the library passed with --library (or None), the
+    libraries that library depends on (library.properties `depends=`), and, for a zip, the zip
+    and the folder it is unpacked into."""
 
     folder: Path
     library: Path | None = None
     archive: Path | None = None
     unpacked: Path | None = None
+    depends: tuple[str, ...] = ()
 
 
 def staging_folder(archive: Path) -> Path:
@@ -93,6 +97,20 @@ def _zip_names(archive: Path) -> list[PurePosixPath]:
     return names
 
 
+def depends(properties: str) -> tuple[str, ...]:
+    """The library names in a library.properties `depends=` line ("Name (>=1.0)" gives "Name")."""
+    for line in properties.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "depends":
+            return tuple(name.split("(")[0].strip() for name in value.split(",") if name.split("(")[0].strip())
+    return ()
+
+
+def _zip_text(archive: Path, name: PurePosixPath) -> str:
+    with zipfile.ZipFile(archive) as zipped:
+        return zipped.read(name.as_posix()).decode("utf-8", errors="replace")
+
+
 def _no_example(what: Path) -> WorkbenchError:
     return WorkbenchError(
         f"{what}: the Arduino library has no example sketch to upload",
@@ -110,7 +128,9 @@ def find_sketch(firmware: Path) -> Sketch:
         if example is None:
             raise _no_example(firmware)
         unpacked = staging_folder(firmware)
-        return Sketch(unpacked / example, unpacked / library, firmware, unpacked)
+        properties = library / "library.properties"
+        needs = depends(_zip_text(firmware, properties)) if properties in names else ()
+        return Sketch(unpacked / example, unpacked / library, firmware, unpacked, needs)
     if firmware.suffix.lower() in (".ino", ".pde"):
         firmware = firmware.parent
     if not firmware.is_dir():
@@ -124,7 +144,8 @@ def find_sketch(firmware: Path) -> Sketch:
         example = _example_in(names, PurePosixPath("."))
         if example is None:
             raise _no_example(firmware)
-        return Sketch(firmware / example, firmware)
+        needs = depends((firmware / "library.properties").read_text(encoding="utf-8", errors="replace"))
+        return Sketch(firmware / example, firmware, depends=needs)
     main = [firmware / f"{firmware.name}{suffix}" for suffix in (".ino", ".pde")]
     if any(path.is_file() for path in main):
         return Sketch(firmware)
@@ -153,6 +174,11 @@ def _program() -> str:
 
 def _platform(fqbn: str) -> str:
     return ":".join(fqbn.split(":")[:2])
+
+
+def lib_install(names: tuple[str, ...]) -> str:
+    """The arduino-cli command that installs libraries from the Library Manager."""
+    return "arduino-cli lib install " + " ".join(f'"{name}"' if " " in name else name for name in names)
 
 
 class ArduinoCliFlasher(Flasher):
@@ -204,13 +230,10 @@ class ArduinoCliFlasher(Flasher):
                 )
             )
         if compile_ is not None and sketch is not None:
-            steps.append(
-                Step(
-                    f"Compile {sketch.folder.name} for {job.board.name} ({fqbn}); needs the core "
-                    f"{_platform(fqbn)} (`{arduino_core_install(_platform(fqbn))}`)",
-                    compile_,
-                )
-            )
+            needs = f"the core {_platform(fqbn)} (`{arduino_core_install(_platform(fqbn))}`)"
+            if sketch.depends:
+                needs += f" and {', '.join(sketch.depends)} (`{lib_install(sketch.depends)}`)"
+            steps.append(Step(f"Compile {sketch.folder.name} for {job.board.name} ({fqbn}); needs {needs}", compile_))
         where = f" on {job.port}" if job.port else ""
         checked = ", verifying it where the core's upload tool can" if job.verify else ""
         steps.append(Step(f"Upload it to {job.board.name}{where}{checked}", upload))
@@ -224,17 +247,23 @@ class ArduinoCliFlasher(Flasher):
             unpack(sketch)
             compiling = task.span(0.0, 0.5)
             compiling.progress(0.0, f"Compiling {sketch.folder.name} for {fqbn}")
-            run_tool(
-                compile_,
-                compiling,
-                tool=PROGRAM,
-                what=f"Compiling {sketch.folder.name} for {job.board.name}",
-                reader=arduino_compile_reading,
-                spans=COMPILE_SPANS,
-                timeout_s=self.compile_timeout_s,
-                install_hint=INSTALL_HINT,
-                fqbn=fqbn,
-            )
+            try:
+                run_tool(
+                    compile_,
+                    compiling,
+                    tool=PROGRAM,
+                    what=f"Compiling {sketch.folder.name} for {job.board.name}",
+                    reader=arduino_compile_reading,
+                    spans=COMPILE_SPANS,
+                    timeout_s=self.compile_timeout_s,
+                    install_hint=INSTALL_HINT,
+                    fqbn=fqbn,
+                )
+            except WorkbenchError as error:
+                if not sketch.depends or "did not compile" not in error.message:
+                    raise
+                needed = f"The library needs {', '.join(sketch.depends)}: `{lib_install(sketch.depends)}` installs it."
+                raise WorkbenchError(error.message, f"{needed} {error.hint}", error.details) from None
             upload_task = task.span(0.5, 1.0)
         elif not job.firmware.is_file():
             raise WorkbenchError(f"{job.firmware}: no such file")

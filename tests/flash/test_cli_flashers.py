@@ -136,7 +136,10 @@ def sketch(tmp_path: Path) -> Path:
 def library_zip(tmp_path: Path) -> Path:
     path = tmp_path / "digits_int8_arduino.zip"
     with zipfile.ZipFile(path, "w") as zipped:
-        zipped.writestr("DigitsModel/library.properties", "name=DigitsModel\nversion=1.0.0\n")
+        zipped.writestr(
+            "DigitsModel/library.properties",
+            "name=DigitsModel\nversion=1.0.0\ndepends=Chirale_TensorFLowLite (>=2.0.0)\nincludes=model_data.h\n",
+        )
         zipped.writestr("DigitsModel/src/DigitsModel.h", '#include "model_data.h"\n')
         zipped.writestr("DigitsModel/src/model_data.cc", "const unsigned char g_model[] = {0};\n")
         zipped.writestr("DigitsModel/examples/run_model/run_model.ino", "void setup() {}\nvoid loop() {}\n")
@@ -401,6 +404,7 @@ def test_arduino_cli_compiles_a_library_zips_first_example_with_the_library_and_
     steps = arduino.plan(job)
     unpacked = isolated_home / "flash" / "arduino" / "digits_int8_arduino"
     assert "nothing is installed" in steps[0].description and str(unpacked) in steps[0].description
+    assert "`arduino-cli lib install Chirale_TensorFLowLite`" in steps[1].description
     assert not unpacked.exists(), "a plan touches nothing"
     (unpacked / "stale").mkdir(parents=True)  # what an earlier flash left
 
@@ -412,6 +416,18 @@ def test_arduino_cli_compiles_a_library_zips_first_example_with_the_library_and_
         ["upload", "-p", "/dev/ttyACM0", "--fqbn", "arduino:mbed_nano:nano33ble", str(example)],
     ]
     assert (example / "run_model.ino").is_file() and not (unpacked / "stale").exists()
+
+
+def test_arduino_cli_compile_error_of_a_library_example_names_the_libraries_it_depends_on(
+    tools: Tools, flashers: Any, boards: Any, library_zip: Path
+) -> None:
+    tools.fail("compile-error")
+    with pytest.raises(WorkbenchError) as caught:
+        flasher(flashers, "arduino-cli").flash(FlashJob(library_zip, boards.get("arduino_nano33_ble_sense")), Task())
+    assert "did not compile: run_model.ino:5:" in caught.value.message
+    assert caught.value.hint.startswith(
+        "The library needs Chirale_TensorFLowLite: `arduino-cli lib install Chirale_TensorFLowLite` installs it."
+    )
 
 
 def test_arduino_cli_uploads_a_built_binary_as_is(tools: Tools, flashers: Any, boards: Any, firmware_bin: Path) -> None:
