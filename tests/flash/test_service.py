@@ -107,3 +107,15 @@ def test_unknown_flasher_missing_file_missing_port_and_unavailable_tool_are_one_
     with pytest.raises(WorkbenchError, match="recorder cannot run here: the recorder tool is not installed") as error:
         flash(FlashRequest(SAMPLE, pico, flasher=recorder), Task())
     assert error.value.hint == "pip install recorder"
+
+
+def test_a_dry_run_with_the_tool_missing_still_shows_the_command_after_saying_what_to_install(
+    recorder: str,
+    pico,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("RECORDER_MISSING", "1")
+    first, second = plan(FlashRequest(SAMPLE, pico, flasher=recorder))
+    assert first.description.startswith("Not ready on this computer: the recorder tool is not installed")
+    assert "pip install recorder" in first.description
+    assert second.command == ("recorder", str(SAMPLE), "0x0")

@@ -79,15 +79,16 @@ def _check_port(port: str) -> None:
         )
 
 
-def _choose(request: FlashRequest) -> Flasher:
+def _choose(request: FlashRequest) -> tuple[Flasher, WorkbenchError | None]:
+    """The flasher, and why it cannot run here (None when it can)."""
     from workbench.plugins import discover
 
     name = request.flasher or request.board.flasher
     flasher = discover(kinds=("flasher",)).flasher(name)
     availability = flasher.available()
-    if not availability.ok:
-        raise WorkbenchError(f"{name} cannot run here: {availability.missing}", availability.hint)
-    return flasher
+    if availability.ok:
+        return flasher, None
+    return flasher, WorkbenchError(f"{name} cannot run here: {availability.missing}", availability.hint)
 
 
 def _job(request: FlashRequest, write_slot: bool) -> tuple[FlashJob, list[Step]]:
@@ -118,14 +119,18 @@ def _job(request: FlashRequest, write_slot: bool) -> tuple[FlashJob, list[Step]]
 
 def plan(request: FlashRequest) -> list[Step]:
     """Every step flash(request) would take, with command lines and addresses; touches nothing."""
-    flasher = _choose(request)
+    flasher, missing = _choose(request)
     job, steps = _job(request, write_slot=False)
+    if missing is not None:  # the plan still says what would run, once the tool is there
+        steps.insert(0, Step(f"Not ready on this computer: {missing.message.split(': ', 1)[-1]}. {missing.hint}"))
     return steps + flasher.plan(job)
 
 
 def flash(request: FlashRequest, task: Task) -> FlashResult:
     """Flash the board; raises WorkbenchError (one sentence, the tool's log in details) or Cancelled."""
-    flasher = _choose(request)
+    flasher, missing = _choose(request)
+    if missing is not None:
+        raise missing
     job, _ = _job(request, write_slot=True)
     flasher.flash(job, task)
     where = job.port or job.drive
