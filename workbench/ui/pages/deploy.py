@@ -31,6 +31,7 @@ from workbench.ui.widgets.deploy_actions import FIRMWARE, MODEL_ONLY, PROJECT, E
 from workbench.ui.widgets.deploy_source import accuracy_figures, chosen_variant, deploy_model, int8_offer
 from workbench.ui.widgets.deploy_summary import DeploySummary
 from workbench.ui.widgets.deploy_target import TargetPanel
+from workbench.units import kb
 
 if TYPE_CHECKING:
     from workbench.flash.detect import DetectedDevice
@@ -176,7 +177,13 @@ class DeployPage(QWidget):
                 )
             else:
                 quant = "stripped" if variant.source_format == "tflite" else variant.plan.quant
-                what, detail = f"{quant} variant", f"Chosen on Optimize: {variant.label}."
+                what, detail = (
+                    f"{quant} variant",
+                    (
+                        f"Chosen on Optimize: {variant.label}; {kb(len(variant.tflite))} instead of the "
+                        f"{kb(len(model.tflite))} of the model as opened."
+                    ),
+                )
             self.summary.show_model(self.deployed, what, detail, variant is not None)
             self.summary.show_accuracy(*accuracy_figures(session, variant))
             self._fill_folder(self.deployed.name)

@@ -26,10 +26,13 @@ class DeploySummary(QWidget):
         self.original_button.setObjectName("linkButton")
         self.original_button.setFlat(True)
         self.original_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.original_button.setStyleSheet(
+            "QPushButton { color: #1d4ed8; text-decoration: underline; border: none; padding: 0; text-align: left; }"
+        )
         self.original_button.setToolTip("Deploy the model as it was opened, not the variant chosen on Optimize")
         self.original_button.clicked.connect(self.original_requested.emit)
         self.original_button.hide()
-        self.source_card.layout().insertWidget(3, self.original_button)
+        self.source_card.layout().insertWidget(3, self.original_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.flash_card = Card("Flash", "The model's bytes as they will sit in the board's flash memory")
         self.arena_card = Card("RAM (tensor arena)", "Working memory the model needs on the board, measured by TFLM")
         self.accuracy_card = Card("Accuracy", "How often it predicts right on labelled data, measured on Optimize")

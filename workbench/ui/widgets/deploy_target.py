@@ -115,8 +115,6 @@ class TargetPanel(QWidget):
             self.board.blockSignals(True)
             self.board.setCurrentIndex(index)
             self.board.blockSignals(False)
-        uf2 = board is not None and board.flasher == "uf2"
-        self.port_label.setText("USB drive" if uf2 else "Port")
 
     # -- port -------------------------------------------------------------------------------
     def show_finding(self) -> None:
@@ -176,6 +174,13 @@ class TargetPanel(QWidget):
     # -- flasher ----------------------------------------------------------------------------
     def show_flasher(self, name: str, description: str, availability: Availability | None) -> None:
         """The flasher that will run: ready, missing something (and how to get it), or unknown."""
+        uf2 = name == "uf2"  # copies to the board's USB drive; every other flasher talks to a port
+        self.port_label.setText("USB drive" if uf2 else "Port")
+        self.port.lineEdit().setPlaceholderText(
+            "not found yet: put the board in bootloader mode, or type the drive's folder"
+            if uf2
+            else "not found yet: plug the board in, or type its port"
+        )
         if not name:
             self.flasher.setText(f"<span style='color:{MUTED}'>Choose a board first.</span>")
         elif availability is None:
