@@ -9,6 +9,7 @@ error place (the session's `error` signal).
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -35,6 +36,8 @@ from workbench.units import kb
 
 if TYPE_CHECKING:
     from workbench.flash.detect import DetectedDevice
+
+log = logging.getLogger(__name__)
 
 EXPORT_ROOT_KEY = "deploy/export_root"  # the folder exports go under, one subfolder a model
 FIRMWARE_KEY = "deploy/firmware"
@@ -91,6 +94,7 @@ class DeployPage(QWidget):
         self._flash_after_export = False
         self._flashed_port = ""
         self._searched = False
+        self._available: dict[str, tuple[str, Availability]] = {}
         self.title = QLabel("Deploy")
         self.title.setObjectName("pageTitle")
         self.subtitle = QLabel("")
@@ -232,11 +236,20 @@ class DeployPage(QWidget):
         return board.flasher
 
     def _availability(self, name: str) -> tuple[str, Availability | None]:
-        try:
-            plugin = self.flashers.get("flasher", name)
-            return plugin.description, self.flashers.flasher(name).available()
-        except WorkbenchError:
-            return "", None
+        """The flasher's description and whether it can run (None: no such flasher). Asked once
+        per flasher until Find boards is pressed again (someone may have installed the tool)."""
+        if name not in self._available:
+            try:
+                plugin = self.flashers.get("flasher", name)
+            except WorkbenchError:
+                return "", None
+            try:
+                availability = self.flashers.flasher(name).available()
+            except Exception as error:  # noqa: BLE001 - plugin code may raise anything
+                log.warning("flasher %s could not say whether it can run", name, exc_info=True)
+                availability = Availability(False, f"{name} could not check whether it can run ({error})")
+            self._available[name] = (plugin.description, availability)
+        return self._available[name]
 
     def _flash_blocker(self) -> str:
         board, source = self.session.board, self.flash_panel.source_id()
@@ -346,6 +359,8 @@ class DeployPage(QWidget):
     # -- detection ------------------------------------------------------------------------
     def find_boards(self) -> None:
         """Look for boards on USB as a job; the board's device is preselected when found."""
+        self._available.clear()
+        self._update_actions()
         self.target.show_finding()
         self.session.jobs.start(
             "detect",
