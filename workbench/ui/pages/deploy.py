@@ -10,10 +10,8 @@ error place (the session's `error` signal).
 from __future__ import annotations
 
 import logging
-import tempfile
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -26,9 +24,10 @@ from workbench.export.api import FORMATS, DeployModel, ExportOptions, ExportResu
 from workbench.flash.api import Availability
 from workbench.flash.service import FlashRequest, FlashResult, flash
 from workbench.plugins import PluginCatalog, discover
-from workbench.tasks import Task
 from workbench.ui.session import Session
+from workbench.ui.widgets import deploy_jobs
 from workbench.ui.widgets.deploy_actions import FIRMWARE, MODEL_ONLY, PROJECT, ExportPanel, FlashPanel
+from workbench.ui.widgets.deploy_jobs import PROJECT_FLASHERS, Exported, project
 from workbench.ui.widgets.deploy_source import accuracy_figures, chosen_variant, deploy_model, int8_offer
 from workbench.ui.widgets.deploy_summary import DeploySummary
 from workbench.ui.widgets.deploy_target import TargetPanel
@@ -41,42 +40,10 @@ log = logging.getLogger(__name__)
 
 EXPORT_ROOT_KEY = "deploy/export_root"  # the folder exports go under, one subfolder a model
 FIRMWARE_KEY = "deploy/firmware"
-PROJECT_FLASHERS = {"arduino": "arduino-cli", "platformio": "platformio"}  # format -> who builds and uploads it
-
-
-class Exported(NamedTuple):
-    """What the export folder holds: which model, format and board, and what a flasher builds."""
-
-    tflite: bytes
-    format: str
-    folder: Path
-    board: str
-    project: Path  # the Arduino library .zip (arduino-cli builds its example), else the folder
-
-
-def project(result: ExportResult) -> Path:
-    """What a flasher builds from an export: the Arduino library's .zip, or the project folder."""
-    zips = [path for path in result.files if path.suffix == ".zip" and path.parent == result.out_dir]
-    return zips[0] if result.format == "arduino" and zips else result.out_dir
 
 
 def default_export_root() -> Path:
     return Path.home() / "TinyML Workbench exports"
-
-
-def flash_model_only(tflite: bytes, name: str, request: FlashRequest, task: Task) -> FlashResult:
-    """Flash only the model (into the firmware's model slot): the bytes go through a temporary file."""
-    with tempfile.TemporaryDirectory(prefix="workbench-flash-") as folder:
-        path = Path(folder) / f"{name}.tflite"
-        path.write_bytes(tflite)
-        return flash(replace(request, artifact=path), task)
-
-
-def detect(boards: list[Board], task: Task) -> list[DetectedDevice]:
-    """Serial ports and UF2 drives with the boards they may be (may run arduino-cli)."""
-    from workbench.flash.detect import detect_devices
-
-    return detect_devices(boards, use_arduino_cli=True, task=task)
 
 
 class DeployPage(QWidget):
@@ -364,7 +331,7 @@ class DeployPage(QWidget):
         self.target.show_finding()
         self.session.jobs.start(
             "detect",
-            detect,
+            deploy_jobs.detect,  # looked up here, so that a test can stand in for the USB ports
             list(self.session.catalog.boards.values()),
             on_success=self._found,
             on_error=lambda error: self.target.show_find_failed(error.message),
@@ -460,7 +427,7 @@ class DeployPage(QWidget):
             function, args = flash, (request,)
         elif source == MODEL_ONLY and model is not None:
             request = FlashRequest(Path(f"{model.name}.tflite"), board, port, drive, model_only=True)
-            function, args = flash_model_only, (model.tflite, model.name, request)  # type: ignore[assignment]
+            function, args = deploy_jobs.flash_model_only, (model.tflite, model.name, request)  # type: ignore[assignment]
         else:
             request = FlashRequest(Path(self.flash_panel.firmware.text().strip()), board, port, drive)
             function, args = flash, (request,)
