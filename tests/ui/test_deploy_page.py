@@ -12,12 +12,12 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from tests.conftest import SAMPLES
+from workbench.flash import detect
 from workbench.flash.detect import DetectedDevice
 from workbench.optimize.convert import optimize_model
 from workbench.optimize.plan import Plan
 from workbench.ui.main_window import MainWindow, settings
 from workbench.ui.pages.deploy import EXPORT_ROOT_KEY, DeployPage
-from workbench.ui.widgets import deploy_jobs
 from workbench.ui.widgets.deploy_actions import FIRMWARE
 from workbench.units import kb
 
@@ -224,7 +224,7 @@ def test_a_found_board_is_chosen_with_its_port(qtbot: Any, window: MainWindow, m
         DetectedDevice("serial", "/dev/ttyS0", "ttyS0", ""),
         DetectedDevice("serial", "/dev/ttyACM7", "Board in BOOTSEL", "2E8A:000A", ("raspberry_pi_pico",)),
     ]
-    monkeypatch.setattr(deploy_jobs, "detect", lambda boards, task: found)
+    monkeypatch.setattr(detect, "detect_devices", lambda boards, use_arduino_cli, task: found)
     page = window.deploy
     page.target.find_button.click()
     qtbot.waitUntil(lambda: window.session.board is not None and window.session.board.id == "raspberry_pi_pico")

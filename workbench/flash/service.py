@@ -9,18 +9,21 @@ firmware built with the exported model_slot.h picks it up without being rebuilt.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
+from workbench.export.api import ExportResult
 from workbench.flash.api import Flasher, FlashJob, Step
 from workbench.paths import user_home
 from workbench.tasks import Task
 from workbench.units import kb
 
 TFLITE_IDENTIFIER = b"TFL3"
+PROJECT_FLASHERS = {"arduino": "arduino-cli", "platformio": "platformio"}  # export format -> who builds it
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,31 @@ def _check_port(port: str) -> None:
         )
 
 
+def flasher_name(request: FlashRequest) -> str:
+    """Who flashes it: the one asked for; for an exported project, the tool that builds it (an
+    Arduino library .zip or sketch: arduino-cli; a PlatformIO project: platformio); else the board's."""
+    if request.flasher:
+        return request.flasher
+    artifact = request.artifact.expanduser()
+    if not request.model_only:
+        if artifact.suffix.lower() in (".zip", ".ino") or artifact.is_dir() and any(artifact.glob("*.ino")):
+            return PROJECT_FLASHERS["arduino"]
+        if artifact.is_dir() and (artifact / "platformio.ini").is_file():
+            return PROJECT_FLASHERS["platformio"]
+    return request.board.flasher
+
+
+def project_artifact(result: ExportResult) -> Path:
+    """What a flasher builds from an export: the Arduino library's .zip, or the project folder."""
+    zips = [path for path in result.files if path.suffix == ".zip" and path.parent == result.out_dir]
+    return zips[0] if result.format == "arduino" and zips else result.out_dir
+
+
 def _choose(request: FlashRequest) -> tuple[Flasher, WorkbenchError | None]:
     """The flasher, and why it cannot run here (None when it can)."""
     from workbench.plugins import discover
 
-    name = request.flasher or request.board.flasher
+    name = flasher_name(request)
     flasher = discover(kinds=("flasher",)).flasher(name)
     availability = flasher.available()
     if availability.ok:
@@ -136,3 +159,11 @@ def flash(request: FlashRequest, task: Task) -> FlashResult:
     where = job.port or job.drive
     message = f"Flashed {request.artifact.name} to {request.board.name}" + (f" on {where}" if where else "")
     return FlashResult(flasher.name, request.board.id, job.port, job.drive, message)
+
+
+def flash_model(tflite: bytes, name: str, request: FlashRequest, task: Task) -> FlashResult:
+    """Flash model bytes held in memory (a variant) into the board's model slot."""
+    with tempfile.TemporaryDirectory(prefix="workbench-flash-") as folder:
+        path = Path(folder) / f"{name}.tflite"
+        path.write_bytes(tflite)
+        return flash(replace(request, artifact=path, model_only=True), task)

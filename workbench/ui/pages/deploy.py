@@ -10,8 +10,9 @@ error place (the session's `error` signal).
 from __future__ import annotations
 
 import logging
+from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -21,25 +22,41 @@ from workbench.core import fit as board_fit
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
 from workbench.export.api import FORMATS, DeployModel, ExportOptions, ExportResult, export
+from workbench.flash import detect
 from workbench.flash.api import Availability
-from workbench.flash.service import FlashRequest, FlashResult, flash
+from workbench.flash.service import PROJECT_FLASHERS, FlashRequest, FlashResult, flash, flash_model, project_artifact
+from workbench.optimize.deploy import accuracy_figures, deploy_model, int8_offer
 from workbench.plugins import PluginCatalog, discover
+from workbench.tasks import Task
 from workbench.ui.session import Session
-from workbench.ui.widgets import deploy_jobs
 from workbench.ui.widgets.deploy_actions import FIRMWARE, MODEL_ONLY, PROJECT, ExportPanel, FlashPanel
-from workbench.ui.widgets.deploy_jobs import PROJECT_FLASHERS, Exported, project
-from workbench.ui.widgets.deploy_source import accuracy_figures, chosen_variant, deploy_model, int8_offer
 from workbench.ui.widgets.deploy_summary import DeploySummary
 from workbench.ui.widgets.deploy_target import TargetPanel
 from workbench.units import kb
 
 if TYPE_CHECKING:
     from workbench.flash.detect import DetectedDevice
+    from workbench.optimize.convert import Variant
 
 log = logging.getLogger(__name__)
 
 EXPORT_ROOT_KEY = "deploy/export_root"  # the folder exports go under, one subfolder a model
 FIRMWARE_KEY = "deploy/firmware"
+
+
+class Exported(NamedTuple):
+    """What the export folder holds: which model, format and board, and what a flasher builds."""
+
+    tflite: bytes
+    format: str
+    folder: Path
+    board: str
+    project: Path  # the Arduino library .zip (arduino-cli builds its example), else the folder
+
+
+def find_devices(boards: list[Board], task: Task) -> list[DetectedDevice]:
+    """Serial ports and UF2 drives with the boards they may be (may run arduino-cli)."""
+    return detect.detect_devices(boards, use_arduino_cli=True, task=task)
 
 
 def default_export_root() -> Path:
@@ -128,14 +145,16 @@ class DeployPage(QWidget):
     def refresh(self) -> None:
         """Show what the session now holds: the chosen variant or the open model, and its fit."""
         session = self.session
-        self.deployed = deploy_model(session)
-        model = session.model
+        model, analysis, variant = session.model, session.analysis, self._variant()
+        evaluations = [v.evaluation for v in session.variants if v.evaluation is not None]
+        self.deployed = (
+            None if model is None or analysis is None else deploy_model(model, analysis, variant, evaluations)
+        )
         if model is None or self.deployed is None:
             self.title.setText("Deploy")
             self.subtitle.setText("Open a model first (File > Open Model, Ctrl+O), or the sample.")
             self.summary.show_nothing("No model open yet.")
         else:
-            variant = chosen_variant(session)
             self.title.setText(f"Deploy {model.name}")
             self.subtitle.setText(
                 "Check what goes to the board and the board itself, then Export the code for your own "
@@ -156,7 +175,7 @@ class DeployPage(QWidget):
                     ),
                 )
             self.summary.show_model(self.deployed, what, detail, variant is not None)
-            self.summary.show_accuracy(*accuracy_figures(session, variant))
+            self.summary.show_accuracy(*accuracy_figures(variant, evaluations))
             self._fill_folder(self.deployed.name)
         self._show_fit()
         self._update_actions()
@@ -168,10 +187,15 @@ class DeployPage(QWidget):
             self.summary.show_suggestion("")
             return
         self.summary.show_fit(board_fit.analysis_fit(self.deployed.analysis, board))
-        offer = ""
-        if chosen_variant(self.session) is None and model is not None and analysis is not None:
-            offer = int8_offer(model, analysis, board)
-        self.summary.show_suggestion(offer)
+        headline, detail = "", ""
+        if self._variant() is None and model is not None and analysis is not None:
+            headline, detail = int8_offer(model, analysis, board)
+        self.summary.show_suggestion(f"<b>{escape(headline)}</b>: {escape(detail)}" if headline else "")
+
+    def _variant(self) -> Variant | None:
+        """The chosen variant when it is one of the open model's (never one of another model)."""
+        chosen = self.session.chosen_variant
+        return chosen if chosen is not None and any(v is chosen for v in self.session.variants) else None
 
     def _board_changed(self, board: Board | None) -> None:
         self.target.set_board(board)
@@ -331,7 +355,7 @@ class DeployPage(QWidget):
         self.target.show_finding()
         self.session.jobs.start(
             "detect",
-            deploy_jobs.detect,  # looked up here, so that a test can stand in for the USB ports
+            find_devices,
             list(self.session.catalog.boards.values()),
             on_success=self._found,
             on_error=lambda error: self.target.show_find_failed(error.message),
@@ -373,7 +397,7 @@ class DeployPage(QWidget):
     def _exported(self, model: DeployModel, result: ExportResult) -> None:
         board = self.session.board
         self.exported = Exported(
-            model.tflite, result.format, result.out_dir, board.id if board else "", project(result)
+            model.tflite, result.format, result.out_dir, board.id if board else "", project_artifact(result)
         )
         self._settings().setValue(EXPORT_ROOT_KEY, str(result.out_dir.parent))
         self.export_panel.show_done(result.out_dir, result.files, result.notes)
@@ -427,7 +451,7 @@ class DeployPage(QWidget):
             function, args = flash, (request,)
         elif source == MODEL_ONLY and model is not None:
             request = FlashRequest(Path(f"{model.name}.tflite"), board, port, drive, model_only=True)
-            function, args = deploy_jobs.flash_model_only, (model.tflite, model.name, request)  # type: ignore[assignment]
+            function, args = flash_model, (model.tflite, model.name, request)  # type: ignore[assignment]
         else:
             request = FlashRequest(Path(self.flash_panel.firmware.text().strip()), board, port, drive)
             function, args = flash, (request,)
