@@ -119,3 +119,21 @@ def test_a_dry_run_with_the_tool_missing_still_shows_the_command_after_saying_wh
     assert first.description.startswith("Not ready on this computer: the recorder tool is not installed")
     assert "pip install recorder" in first.description
     assert second.command == ("recorder", str(SAMPLE), "0x0")
+
+
+def test_an_exported_project_goes_to_the_tool_that_builds_it(tmp_path: Path, pico) -> None:  # type: ignore[no-untyped-def]
+    from workbench.flash.service import flasher_name
+
+    sketch = tmp_path / "sketch"
+    sketch.mkdir()
+    (sketch / "sketch.ino").write_text("void setup() {}\nvoid loop() {}\n")
+    project = tmp_path / "pio"
+    project.mkdir()
+    (project / "platformio.ini").write_text("[env:pico]\nboard = pico\n")
+    library = tmp_path / "lib.zip"
+    library.write_bytes(b"PK")
+    assert flasher_name(FlashRequest(library, pico)) == "arduino-cli"
+    assert flasher_name(FlashRequest(sketch, pico)) == "arduino-cli"
+    assert flasher_name(FlashRequest(project, pico)) == "platformio"
+    assert flasher_name(FlashRequest(SAMPLE, pico, model_only=True)) == pico.flasher == "uf2"
+    assert flasher_name(FlashRequest(project, pico, flasher="uf2")) == "uf2", "the one asked for wins"
