@@ -39,11 +39,8 @@ from workbench.tasks import Task
 PROGRAM = "arduino-cli"
 BINARIES = (".bin", ".hex", ".elf", ".uf2")
 INSTALL_HINT = (
-    "Install arduino-cli with its script (`curl -fsSL https://raw.githubusercontent.com/arduino/arduino-cli/master/"
-    "install.sh | sh`, see https://arduino.github.io/arduino-cli/latest/installation/) or your distribution's "
-    "package, put it on the PATH, and install the board's core, e.g. `arduino-cli core install arduino:mbed_nano` "
-    "(for the Raspberry Pi Pico: `arduino-cli core install rp2040:rp2040 --additional-urls "
-    "https://github.com/earlephilhower/arduino-pico/releases/download/global/package_rp2040_index.json`)."
+    "Install arduino-cli (https://arduino.github.io/arduino-cli/latest/installation/, or your distribution's "
+    "package) and put it on the PATH. If the board's core is missing, the first build names the one to install."
 )
 
 

@@ -169,7 +169,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.open_action, self.open_folder_action, self.sample_action])
         file_menu.insertMenu(self.sample_action, self.recent_menu)
         file_menu.addSeparator()
-        self.export_action = QAction("&Export…", self, shortcut=QKeySequence("Ctrl+E"))
+        self.export_action = QAction("&Export", self, shortcut=QKeySequence("Ctrl+E"))
         self.export_action.triggered.connect(lambda: self.show_deploy("export"))
         self.flash_action = QAction("&Flash", self, shortcut=QKeySequence("Ctrl+U"))  # Upload, as in the Arduino IDE
         self.flash_action.triggered.connect(lambda: self.show_deploy("flash"))

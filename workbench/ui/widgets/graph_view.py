@@ -10,7 +10,8 @@ import logging
 from collections.abc import Callable
 
 import shiboken6
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QUrl, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWebEngineCore import (
     QWebEnginePage,
     QWebEngineProfile,
@@ -79,10 +80,27 @@ class GraphView(QWidget):
         self.page = QuietPage(self.profile, self.view)
         self.view.setPage(self.page)
         self.view.loadFinished.connect(self.loaded.emit)
+        self.view.loadFinished.connect(self._watch_shortcuts)
         self._alive = True
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
+
+    def _watch_shortcuts(self) -> None:
+        """The page takes every key it is given, Ctrl+E included: let the window's own shortcuts through."""
+        proxy = self.view.focusProxy()
+        if proxy is not None and not proxy.property("windowShortcutsPass"):
+            proxy.installEventFilter(self)
+            proxy.setProperty("windowShortcutsPass", True)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            pressed = QKeySequence(event.keyCombination())
+            window = self.window()
+            if any(pressed in action.shortcuts() for action in window.findChildren(QAction)):
+                event.ignore()  # not overridden: the window's shortcut fires
+                return True
+        return super().eventFilter(watched, event)
 
     def show_model(self, data: bytes, name: str) -> None:
         self.view.setUrl(QUrl(self.server.set_model(data, name)))
