@@ -116,3 +116,20 @@ def test_selecting_a_layer_selects_the_node_in_the_graph(qtbot: Any, graph: Grap
         return bool(box.pop())
 
     qtbot.waitUntil(selected, timeout=10000)
+
+
+def test_the_windows_shortcuts_pass_through_the_graph_but_other_keys_stay_with_it(window: Any) -> None:
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtGui import QKeyEvent
+
+    graph = window.inspect.graph
+
+    def override(key: Qt.Key, modifiers: Qt.KeyboardModifier) -> tuple[bool, bool]:
+        event = QKeyEvent(QEvent.Type.ShortcutOverride, key, modifiers)
+        event.accept()
+        handled = graph.eventFilter(graph.view, event)
+        return handled, event.isAccepted()
+
+    assert override(Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier) == (True, False), "Ctrl+E is the window's"
+    assert override(Qt.Key.Key_F6, Qt.KeyboardModifier.NoModifier) == (True, False), "F6 is the window's"
+    assert override(Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)[0] is False, "Ctrl+A stays with the page"
