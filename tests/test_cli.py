@@ -73,7 +73,7 @@ def test_run_sine_model_like_the_tflm_example(reference_models: Path) -> None:
 def test_unknown_commands_and_typos_exit_2_without_opening_the_app() -> None:
     cases = {
         ("analyse", "model.tflite"): "unknown command 'analyse' (did you mean 'analyze'?)",
-        ("export", "model.tflite"): "unknown command 'export'",
+        ("deploy", "model.tflite"): "unknown command 'deploy'",
         ("missing/model.tflite",): "missing/model.tflite: no such file or folder",
     }
     for args, expected in cases.items():
