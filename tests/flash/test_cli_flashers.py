@@ -601,7 +601,7 @@ def test_a_missing_tool_is_not_available_and_says_how_to_get_it(
         importlib.util, "find_spec", lambda name, *a: None if name == "platformio" else find_spec(name, *a)
     )
     expected = {
-        "arduino-cli": ("arduino-cli is not installed", "arduino-cli/master/install.sh"),
+        "arduino-cli": ("arduino-cli is not installed", "arduino.github.io/arduino-cli/latest/installation"),
         "platformio": ("PlatformIO is not installed", "pip install platformio"),
         "dfu-util": ("dfu-util is not installed", "apt install dfu-util"),
         "openocd": ("OpenOCD is not installed", "apt install openocd"),
