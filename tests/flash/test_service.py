@@ -32,7 +32,9 @@ class Recorder(Flasher):
     def flash(self, job, task):
         task.log("recording")
         task.progress(0.5, "half")
-        os.environ["RECORDED"] = json.dumps([str(job.firmware), job.address, job.port, job.drive])
+        seen = job.firmware.with_name("seen-" + job.firmware.name)
+        seen.write_bytes(job.firmware.read_bytes())
+        os.environ["RECORDED"] = json.dumps([str(seen), job.address, job.port, job.drive])
 """
 
 
@@ -75,6 +77,7 @@ def test_model_only_flash_writes_a_slot_image_holding_the_model_at_the_boards_of
     assert image.find(model) > 0, "the model travels whole inside the slot image"
     assert zlib.crc32(model) in struct.unpack_from("<4I", image), "its CRC-32 is in the slot header"
     assert result.message.startswith("Flashed digits_int8.tflite to Raspberry Pi Pico")
+    assert not slot_file(SAMPLE).exists(), "the slot image made for this flash is gone after it"
 
 
 def test_model_only_refuses_a_file_that_is_not_a_model(recorder: str, pico, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -102,23 +105,26 @@ def test_unknown_flasher_missing_file_missing_port_and_unavailable_tool_are_one_
     with pytest.raises(WorkbenchError, match="missing.uf2: no such file or folder"):
         plan(FlashRequest(tmp_path / "missing.uf2", pico, flasher=recorder))
     with pytest.raises(WorkbenchError, match="/dev/ttyNOPE0: no such port"):
-        plan(FlashRequest(SAMPLE, pico, port="/dev/ttyNOPE0", flasher=recorder))
+        plan(FlashRequest(SAMPLE, pico, port="/dev/ttyNOPE0", flasher=recorder, model_only=True))
     monkeypatch.setenv("RECORDER_MISSING", "1")
     with pytest.raises(WorkbenchError, match="recorder cannot run here: the recorder tool is not installed") as error:
-        flash(FlashRequest(SAMPLE, pico, flasher=recorder), Task())
+        flash(FlashRequest(SAMPLE, pico, flasher=recorder, model_only=True), Task())
     assert error.value.hint == "pip install recorder"
 
 
 def test_a_dry_run_with_the_tool_missing_still_shows_the_command_after_saying_what_to_install(
     recorder: str,
     pico,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     monkeypatch.setenv("RECORDER_MISSING", "1")
-    first, second = plan(FlashRequest(SAMPLE, pico, flasher=recorder))
+    firmware = tmp_path / "app.bin"
+    firmware.write_bytes(bytes(64))
+    first, second = plan(FlashRequest(firmware, pico, flasher=recorder))
     assert first.description.startswith("Not ready on this computer: the recorder tool is not installed")
     assert "pip install recorder" in first.description
-    assert second.command == ("recorder", str(SAMPLE), "0x0")
+    assert second.command == ("recorder", str(firmware), "0x0")
 
 
 def test_an_exported_project_goes_to_the_tool_that_builds_it(tmp_path: Path, pico) -> None:  # type: ignore[no-untyped-def]
@@ -137,3 +143,30 @@ def test_an_exported_project_goes_to_the_tool_that_builds_it(tmp_path: Path, pic
     assert flasher_name(FlashRequest(project, pico)) == "platformio"
     assert flasher_name(FlashRequest(SAMPLE, pico, model_only=True)) == pico.flasher == "uf2"
     assert flasher_name(FlashRequest(project, pico, flasher="uf2")) == "uf2", "the one asked for wins"
+
+
+def test_a_model_given_as_firmware_or_a_source_folder_is_refused_before_the_board_is_touched(
+    recorder: str,
+    pico,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    with pytest.raises(WorkbenchError, match="is a model, not firmware") as error:
+        plan(FlashRequest(SAMPLE, pico, flasher=recorder))
+    assert "--model-only" in error.value.hint
+    source = tmp_path / "c"
+    source.mkdir()
+    (source / "model_data.h").write_text("/* */\n")
+    with pytest.raises(WorkbenchError, match="is a folder, not a firmware file"):
+        plan(FlashRequest(source, pico, flasher=recorder))
+    with pytest.raises(WorkbenchError, match="is a folder, not a .tflite model"):
+        plan(FlashRequest(source, pico, flasher=recorder, model_only=True))
+
+
+def test_a_model_too_big_for_the_slot_is_refused_in_the_dry_run_too(recorder: str, pico, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    big = tmp_path / "big.tflite"
+    model = SAMPLE.read_bytes()
+    big.write_bytes(model + bytes(1_100_000))  # 1 MB from 0x10100000 to the end of the Pico's 2 MB
+    for attempt in (plan, lambda request: flash(request, Task())):
+        with pytest.raises(WorkbenchError, match="big.tflite does not fit the model slot of Raspberry Pi Pico"):
+            attempt(FlashRequest(big, pico, flasher=recorder, model_only=True))
+    assert not slot_file(big).exists()

@@ -22,7 +22,7 @@ from workbench.paths import user_home
 from workbench.tasks import Task
 from workbench.units import kb
 
-TFLITE_IDENTIFIER = b"TFL3"
+TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every .tflite file
 PROJECT_FLASHERS = {"arduino": "arduino-cli", "platformio": "platformio"}  # export format -> who builds it
 
 
@@ -69,10 +69,43 @@ def model_address(board: Board) -> int:
 
 
 def _read_model(artifact: Path) -> bytes:
+    if not artifact.is_file():
+        raise WorkbenchError(f"{artifact}: is a folder, not a .tflite model", "--model-only writes one .tflite model.")
     data = artifact.read_bytes()
-    if data[4:8] != TFLITE_IDENTIFIER:
+    if not is_model(data):
         raise WorkbenchError(f"{artifact}: not a .tflite model", "--model-only writes a .tflite model to the board.")
     return data
+
+
+def is_model(data: bytes) -> bool:
+    """Whether `data` is a .tflite flatbuffer (its file identifier)."""
+    return data[4:8] == TFLITE_IDENTIFIER
+
+
+def _check_artifact(artifact: Path, flasher: str) -> None:
+    """Refuse what would go wrong on the board: a model written as firmware, a folder of source."""
+    if artifact.is_dir():
+        if flasher not in PROJECT_FLASHERS.values():
+            raise WorkbenchError(
+                f"{artifact}: is a folder, not a firmware file",
+                "Flash the firmware built from it, or export an Arduino library or a PlatformIO project and flash that.",
+            )
+        return
+    with artifact.open("rb") as file:
+        head = file.read(8)
+    if is_model(head):
+        raise WorkbenchError(
+            f"{artifact.name} is a model, not firmware: written as firmware it would replace the board's program",
+            "Add --model-only (Deploy page: 'Only the model') to write it into the firmware's model slot.",
+        )
+
+
+def slot_space(board: Board, address: int) -> int:
+    """Bytes from the slot address to the end of the board's flash."""
+    from workbench.flash.uf2_format import flash_start
+
+    start = flash_start(board.uf2_family or board.mcu)
+    return start + board.flash_bytes - address if address >= start else board.flash_bytes - address
 
 
 def _check_port(port: str) -> None:
@@ -114,20 +147,25 @@ def _choose(request: FlashRequest) -> tuple[Flasher, WorkbenchError | None]:
     return flasher, WorkbenchError(f"{name} cannot run here: {availability.missing}", availability.hint)
 
 
-def _job(request: FlashRequest, write_slot: bool) -> tuple[FlashJob, list[Step]]:
+def _job(request: FlashRequest, flasher: str, write_slot: bool) -> tuple[FlashJob, list[Step]]:
     artifact = request.artifact.expanduser()
     if not artifact.exists():
         raise WorkbenchError(f"{artifact}: no such file or folder")
     _check_port(request.port)
     if not request.model_only:
+        _check_artifact(artifact, flasher)
         return FlashJob(artifact, request.board, request.port, request.drive), []
     from workbench.export.model_slot import slot_image
 
     address = model_address(request.board)
     image = slot_image(_read_model(artifact))
-    if len(image) > request.board.flash_bytes:
-        over = kb(len(image) - request.board.flash_bytes)
-        raise WorkbenchError(f"{artifact.name} does not fit {request.board.name}: {over} over its flash")
+    space = slot_space(request.board, address)
+    if len(image) > space:
+        raise WorkbenchError(
+            f"{artifact.name} does not fit the model slot of {request.board.name}: {kb(len(image))} "
+            f"for the {kb(space)} from 0x{address:08x} to the end of its flash",
+            "Make the model smaller on the Optimize page, or flash it compiled into the firmware.",
+        )
     target = slot_file(artifact)
     if write_slot:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +181,7 @@ def _job(request: FlashRequest, write_slot: bool) -> tuple[FlashJob, list[Step]]
 def plan(request: FlashRequest) -> list[Step]:
     """Every step flash(request) would take, with command lines and addresses; touches nothing."""
     flasher, missing = _choose(request)
-    job, steps = _job(request, write_slot=False)
+    job, steps = _job(request, flasher.name, write_slot=False)
     if missing is not None:  # the plan still says what would run, once the tool is there
         steps.insert(0, Step(f"Not ready on this computer: {missing.message.split(': ', 1)[-1]}. {missing.hint}"))
     return steps + flasher.plan(job)
@@ -154,8 +192,12 @@ def flash(request: FlashRequest, task: Task) -> FlashResult:
     flasher, missing = _choose(request)
     if missing is not None:
         raise missing
-    job, _ = _job(request, write_slot=True)
-    flasher.flash(job, task)
+    job, _ = _job(request, flasher.name, write_slot=True)
+    try:
+        flasher.flash(job, task)
+    finally:
+        if request.model_only:
+            job.firmware.unlink(missing_ok=True)  # the slot image was made for this flash only
     where = job.port or job.drive
     message = f"Flashed {request.artifact.name} to {request.board.name}" + (f" on {where}" if where else "")
     return FlashResult(flasher.name, request.board.id, job.port, job.drive, message)
