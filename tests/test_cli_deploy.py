@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SAMPLES, run_cli
+from workbench.export.staging import MANIFEST
 
 SAMPLE = SAMPLES / "digits_int8.tflite"
 
@@ -33,7 +34,7 @@ def test_export_writes_each_format_and_lists_its_files(tmp_path: Path, fmt: str,
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
     listed = {str(Path(f).relative_to(out)) for f in shown["files"]}
-    on_disk = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    on_disk = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MANIFEST}
     assert listed == on_disk and expected <= on_disk, on_disk
 
 
@@ -138,3 +139,22 @@ def test_ports_json_is_a_list_of_devices() -> None:
     assert isinstance(devices, list)
     for device in devices:
         assert {"kind", "location", "description", "usb_id", "board_ids"} <= set(device)
+
+
+def test_export_of_a_keras_file_with_a_lambda_layer_needs_and_honours_allow_unsafe(
+    tmp_path: Path, built_models: Path
+) -> None:
+    args = ("export", str(built_models / "lambda.keras"), "--no-tflm", "-o", str(tmp_path / "out"))
+    refused = run_cli(*args)
+    assert refused.returncode == 2 and "--allow-unsafe" in refused.stderr + refused.stdout, refused.stderr
+    done = run_cli(*args, "--allow-unsafe")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "model_data.h").is_file()
+
+
+def test_a_platformio_export_for_a_board_platformio_does_not_know_is_refused_before_measuring(tmp_path: Path) -> None:
+    done = run_cli(
+        "export", str(SAMPLE), "--format", "platformio", "--board", "arduino_nicla_vision", "-o", str(tmp_path / "o")
+    )
+    assert done.returncode == 2 and "has no PlatformIO board id" in done.stderr, done.stderr
+    assert not (tmp_path / "o").exists()

@@ -318,17 +318,16 @@ def _cli_task() -> Any:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from workbench.export.api import ExportOptions, deploy_model_from_file, export
+    from workbench.export.api import ExportOptions, check_options, deploy_model_from_file, export
     from workbench.plugins import load_boards
 
     board = load_boards().get(args.board) if args.board else None
     options = ExportOptions(args.format, Path(args.output), board, args.symbol, args.language)
-    if args.symbol:
-        from workbench.export.api import check_symbol
-
-        check_symbol(args.symbol)
+    check_options(options)  # before the model is read and measured
     task = _cli_task()
-    model = deploy_model_from_file(args.model, task.span(0.0, 0.5), measure=not args.no_tflm)
+    model = deploy_model_from_file(
+        args.model, task.span(0.0, 0.5), measure=not args.no_tflm, allow_unsafe=args.allow_unsafe
+    )
     result = export(model, options, task.span(0.5, 1.0))
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -336,7 +335,7 @@ def _export(args: argparse.Namespace) -> int:
         files = [str(path) for path in result.files]
         _print_json({"format": result.format, "output": str(result.out_dir), "files": files, "notes": result.notes})
         return 0
-    print(f"wrote {len(result.files)} files to {result.out_dir}:")
+    print(f"wrote {len(result.files)} file{'s' * (len(result.files) != 1)} to {result.out_dir}:")
     for path in result.files:
         print(f"  {path.relative_to(result.out_dir)}")
     for note in result.notes:

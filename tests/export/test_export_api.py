@@ -99,7 +99,7 @@ def test_the_report_is_written_even_for_a_board_the_model_does_not_fit(
     assert (tmp_path / "out" / "model_data.h").exists()
 
 
-@pytest.mark.parametrize("symbol", ["2model", "model-data", "int", "class", ""])
+@pytest.mark.parametrize("symbol", ["2model", "model-data", "int", "class", "", "try", "and", "main", "_Bool"])
 def test_a_symbol_that_cannot_name_a_c_array_is_refused(sample: DeployModel, tmp_path: Path, symbol: str) -> None:
     with pytest.raises(WorkbenchError, match="cannot name a C array"):
         export(sample, ExportOptions("c", tmp_path / "out", symbol=symbol), Task())
@@ -159,3 +159,35 @@ def test_c_name_makes_file_and_c_friendly_stems() -> None:
     assert c_name("digits-int8 (2)") == "digits_int8_2"
     assert c_name("8bit") == "model_8bit"
     assert c_name("---") == "model"
+
+
+def c_then_cpp(language: str):  # type: ignore[no-untyped-def]
+    def write(model: DeployModel, options: ExportOptions, folder: Path, task: Task) -> list[str]:
+        (folder / "model_data.h").write_text(f"// {language}\n")
+        (folder / "src").mkdir()
+        (folder / "src" / f"model_data.{language}").write_text("// data\n")
+        return []
+
+    return write
+
+
+def test_exporting_again_removes_what_the_last_export_wrote_and_this_one_does_not(
+    sample: DeployModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "work" / "out"
+    monkeypatch.setattr(api, "writer", lambda _format: c_then_cpp("cc"))
+    first = export(sample, ExportOptions("c", target), Task())
+    assert (target / "src" / "model_data.cc").is_file() and oct(target.stat().st_mode & 0o777) == "0o755"
+    (target / "notes.txt").write_text("mine")
+    monkeypatch.setattr(api, "writer", lambda _format: c_then_cpp("c"))
+    second = export(sample, ExportOptions("c", target), Task())
+    assert [p.name for p in first.files] == ["model_data.h", "model_data.cc"]
+    assert [p.name for p in second.files] == ["model_data.h", "model_data.c"]
+    on_disk = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
+    assert on_disk == [staging.MANIFEST, "model_data.h", "notes.txt", "src/model_data.c"]
+
+
+@pytest.mark.parametrize("symbol", ["kTensorArenaSize", "kModelLabels", "model_slot_find", "MODEL_INPUT_SCALE", "__x"])
+def test_a_symbol_the_generated_code_uses_itself_is_refused(sample: DeployModel, tmp_path: Path, symbol: str) -> None:
+    with pytest.raises(WorkbenchError, match="the generated code or the compiler uses that name"):
+        export(sample, ExportOptions("c", tmp_path / "out", symbol=symbol), Task())

@@ -167,7 +167,7 @@ def load_keras(path: Path, fmt: str, allow_unsafe: bool) -> Any:
                 f"{path.name}: refused to open: it contains {unsafe[0]}"
                 + (f" and {len(unsafe) - 1} more" if len(unsafe) > 1 else "")
                 + "; loading it would run code from the file",
-                "Allow code from this file only if you trust where it came from.",
+                "Allow code from this file only if you trust where it came from (--allow-unsafe on the command line).",
             )
     failures: list[WorkbenchError] = []
     for _, loader in loaders:

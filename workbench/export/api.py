@@ -32,10 +32,20 @@ LANGUAGES = ("c++", "c")
 DEFAULT_SYMBOL = "g_model"
 _C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _C_KEYWORDS = frozenset(
+    # C (C11/C23) and C++ (C++20) keywords and alternative tokens: none may name the array.
     "auto break case char const continue default do double else enum extern float for goto if inline int long "
     "register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while "
-    "bool true false class namespace new delete template this typename using virtual operator private public "
-    "protected friend explicit mutable alignas alignof constexpr decltype noexcept nullptr static_assert".split()
+    "_Alignas _Alignof _Atomic _Bool _Complex _Generic _Imaginary _Noreturn _Static_assert _Thread_local "
+    "alignas alignof bool true false nullptr constexpr static_assert thread_local typeof typeof_unqual "
+    "asm catch char8_t char16_t char32_t class co_await co_return co_yield concept const_cast consteval "
+    "constinit decltype delete dynamic_cast explicit export friend mutable namespace new noexcept operator "
+    "private protected public reinterpret_cast requires static_cast template this throw try typeid typename "
+    "using virtual wchar_t and and_eq bitand bitor compl not not_eq or or_eq xor xor_eq main".split()
+)
+# Names the generated files define themselves (MODEL_* macros are checked by prefix).
+_GENERATED_NAMES = frozenset(
+    "kTensorArenaSize kModelInputCount kModelOutputCount kModelLabelCount kModelLabels kModelOpCount "
+    "ModelOpResolver RegisterModelOps GetModelOpResolver model_slot_find tflite".split()
 )
 
 
@@ -90,6 +100,11 @@ def check_symbol(symbol: str) -> str:
             f"'{symbol}' cannot name a C array",
             "Use letters, digits and underscores, not starting with a digit, and not a C/C++ keyword.",
         )
+    if symbol in _GENERATED_NAMES or symbol.startswith(("MODEL_", "__")) or re.match(r"_[A-Z]", symbol):
+        raise WorkbenchError(
+            f"'{symbol}' cannot name the model's array: the generated code or the compiler uses that name",
+            f"Choose another, e.g. {DEFAULT_SYMBOL} or my_model.",
+        )
     return symbol
 
 
@@ -124,19 +139,29 @@ def too_big(model: DeployModel, board: Board) -> WorkbenchError | None:
     )
 
 
-def export(model: DeployModel, options: ExportOptions, task: Task) -> ExportResult:
-    """Write `model` in `options.format` into `options.out_dir`, all of it or nothing.
-
-    Checked before anything is written: the format, the language, the C symbol, and for the
-    formats that go onto a board, that the model fits the board.
-    """
-    from workbench.export.staging import staged_folder
-
+def check_options(options: ExportOptions) -> None:
+    """Everything about a request that can be refused before the model is even read: the format,
+    the language, the C symbol, and what the format needs of the board (its own `check(options)`)."""
     if options.format not in FORMATS:
         writer(options.format)  # raises the one sentence naming the formats
     if options.language not in LANGUAGES:
         raise WorkbenchError(f"unknown language '{options.language}'", "Choose c or c++.")
     check_symbol(options.symbol)
+    module = importlib.import_module(f"workbench.export.{FORMATS[options.format][0]}")
+    check = getattr(module, "check", None)
+    if check is not None:
+        check(options)
+
+
+def export(model: DeployModel, options: ExportOptions, task: Task) -> ExportResult:
+    """Write `model` in `options.format` into `options.out_dir`, all of it or nothing.
+
+    Checked before anything is written: `check_options`, and for the formats that go onto a
+    board, that the model fits the board.
+    """
+    from workbench.export.staging import MANIFEST, staged_folder
+
+    check_options(options)
     if options.board is not None and options.format in CODE_FORMATS:
         refusal = too_big(model, options.board)
         if refusal is not None:
@@ -146,7 +171,7 @@ def export(model: DeployModel, options: ExportOptions, task: Task) -> ExportResu
     task.progress(0.0, f"Exporting {FORMATS[options.format][1]}")
     with staged_folder(target) as stage:
         notes = write(model, options, stage, task.span(0.0, 0.95))
-        written = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
+        written = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file() and p.name != MANIFEST)
     task.progress(1.0, f"Exported to {target}")
     return ExportResult(options.format, target, [target / p for p in written], notes)
 
@@ -157,14 +182,17 @@ def c_name(text: str) -> str:
     return f"model_{stem}" if stem[0].isdigit() else stem
 
 
-def deploy_model_from_file(path: str | Path, task: Task | None = None, *, measure: bool = True) -> DeployModel:
-    """The model in `path` as analyzed (and measured by TFLM unless `measure` is False), ready to export."""
+def deploy_model_from_file(
+    path: str | Path, task: Task | None = None, *, measure: bool = True, allow_unsafe: bool = False
+) -> DeployModel:
+    """The model in `path` as analyzed (and measured by TFLM unless `measure` is False), ready to export.
+    `allow_unsafe` lets a Keras file's Lambda layers and custom objects run (trusted files only)."""
     from workbench.core.analysis import analyze
     from workbench.core.inference import labels_for
     from workbench.core.loading import load_model
 
     task = task or Task()
-    loaded = load_model(path, task=task.span(0.0, 0.3))
+    loaded = load_model(path, allow_unsafe=allow_unsafe, task=task.span(0.0, 0.3))
     analysis = analyze(loaded, task.span(0.3, 1.0), measure=measure)
     kind = "" if loaded.format == "tflite" else ", float conversion"
     return DeployModel(

@@ -64,6 +64,11 @@ def target_for(board: Board | None) -> PlatformioTarget:
     )
 
 
+def check(options: ExportOptions) -> None:
+    """A PlatformIO project needs a board PlatformIO knows: refused before any work is done."""
+    target_for(options.board)
+
+
 def platformio_ini(model: DeployModel, board: Board, target: PlatformioTarget, lib_deps: str, about: str) -> str:
     """The project file; comments start with ';' so that configparser and PlatformIO both read it."""
     env = identifier(board.id, "board")

@@ -1,9 +1,14 @@
 """Write a whole export or nothing: files go to a staging folder beside the target, and move into
-place only once every one of them was written."""
+place only once every one of them was written.
+
+A folder exported into again loses the files the previous export wrote and this one does not
+(model_data.cc after a C export, another model's model_ops.h), listed in the folder's manifest;
+files of the person's own are left alone."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -11,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from workbench.core.errors import WorkbenchError
+
+MANIFEST = ".tinyml-workbench-export.json"  # what the last export wrote into a folder
 
 
 def cannot_write(path: Path, error: OSError) -> WorkbenchError:
@@ -54,17 +61,41 @@ def staged_folder(target: Path) -> Iterator[Path]:
 
 
 def _move_into_place(stage: Path, target: Path) -> None:
+    written = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())
+    _write_manifest(stage, written)
     if not target.exists():
+        stage.chmod(0o755)  # mkdtemp made it private; a new export folder is like any other
         stage.rename(target)
         stage.mkdir()  # so that the caller's clean-up has something to remove
         return
     if not os.access(target, os.W_OK):
         raise PermissionError(13, "Permission denied", str(target))
-    for source in sorted(stage.rglob("*")):
-        if source.is_file():
-            destination = target / source.relative_to(stage)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, destination)
+    stale = set(_read_manifest(target)) - set(written)
+    for name in [*written, MANIFEST]:
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage / name, destination)
+    for name in sorted(stale, reverse=True):
+        old = (target / name).resolve()
+        if old.is_relative_to(target.resolve()):
+            with contextlib.suppress(OSError):
+                old.unlink()
+                for folder in old.parents:  # folders the old export made, now empty
+                    if folder == target.resolve():
+                        break
+                    folder.rmdir()
+
+
+def _write_manifest(folder: Path, files: list[str]) -> None:
+    (folder / MANIFEST).write_text(json.dumps({"files": files}, indent=1) + "\n")
+
+
+def _read_manifest(folder: Path) -> list[str]:
+    try:
+        files = json.loads((folder / MANIFEST).read_text()).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [name for name in files if isinstance(name, str)]
 
 
 def _clean(stage: Path, created: list[Path]) -> None:
