@@ -78,15 +78,22 @@ def environment(project: Path, board: Board) -> str:
     if not envs:
         raise WorkbenchError(f"{project / 'platformio.ini'}: has no [env:...] environment to build")
     common_board = config.get("env", "board", fallback="") if config.has_section("env") else ""
+
+    def board_of(env: str) -> str:
+        return config.get(f"env:{env}", "board", fallback=common_board)
+
     if board.platformio_board:
         for env in envs:
-            if config.get(f"env:{env}", "board", fallback=common_board) == board.platformio_board:
+            if board_of(env) == board.platformio_board:
                 return env
-    if len(envs) == 1:
-        return envs[0]
-    for env in _list(config.get("platformio", "default_envs", fallback="")):
-        if env in envs:
+    defaults = [env for env in _list(config.get("platformio", "default_envs", fallback="")) if env in envs]
+    for env in envs if len(envs) == 1 else defaults:
+        if not board.platformio_board or not board_of(env):
             return env
+        raise WorkbenchError(
+            f"{project.name}: the project is for the PlatformIO board {board_of(env)} ({env}), not for {board.name}",
+            "Export the project for this board, or choose the board it was made for.",
+        )
     raise WorkbenchError(
         f"{project / 'platformio.ini'}: none of its environments ({', '.join(envs)}) is for {board.name}",
         f"Set `board = {board.platformio_board or '<board id>'}` in one of them, or set default_envs.",

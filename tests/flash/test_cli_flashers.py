@@ -566,6 +566,9 @@ def test_platformio_refuses_a_folder_without_platformio_ini_or_without_an_enviro
     (pio_project / "platformio.ini").write_text("[env:a]\nboard = x\n[env:b]\nboard = y\n")
     with pytest.raises(WorkbenchError, match=r"none of its environments \(a, b\) is for SparkFun Edge"):
         pio.plan(FlashJob(pio_project, boards.get("sparkfun_edge")))
+    (pio_project / "platformio.ini").write_text("[env:esp32s3]\nboard = esp32-s3-devkitc-1\n")
+    with pytest.raises(WorkbenchError, match="is for the PlatformIO board esp32-s3-devkitc-1 .*not for SparkFun Edge"):
+        pio.plan(FlashJob(pio_project, boards.get("sparkfun_edge")))
 
 
 def test_platformio_runs_as_python_module_when_pio_is_not_on_the_path(
