@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ports":
             return _ports(args)
     except WorkbenchError as error:
+        _TERMINAL.end()
         if error.details:
             log.warning("%s\n%s", error.message, error.details)
         print(f"error: {error.message}", file=sys.stderr)
@@ -306,15 +307,39 @@ def _optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+class _TerminalProgress:
+    """One progress line on a terminal's stderr, redrawn only when it changes; a tool's log lines
+    and errors go above it, never into it."""
+
+    def __init__(self) -> None:
+        self.shown = ""
+        self.tty = sys.stderr.isatty()
+
+    def progress(self, fraction: float, status: str) -> None:
+        line = f"{fraction:4.0%} {status[:70]}"
+        if self.tty and line != self.shown:
+            print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
+            self.shown = line
+
+    def log(self, line: str) -> None:
+        self.end()
+        print(f"  {line}", file=sys.stderr)
+
+    def end(self) -> None:
+        """Leave the progress line, so that what is printed next starts a line of its own."""
+        if self.shown:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+            self.shown = ""
+
+
+_TERMINAL = _TerminalProgress()
+
+
 def _cli_task() -> Any:
     """A Task that shows progress on a terminal and prints a tool's own lines to stderr."""
     from workbench.tasks import Task
 
-    def progress(fraction: float, status: str) -> None:
-        if sys.stderr.isatty():
-            print(f"\r{fraction:4.0%} {status[:70]:<70}", end="", file=sys.stderr, flush=True)
-
-    return Task(on_progress=progress, on_log=lambda line: print(f"  {line}", file=sys.stderr))
+    return Task(on_progress=_TERMINAL.progress, on_log=_TERMINAL.log)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -329,8 +354,7 @@ def _export(args: argparse.Namespace) -> int:
         args.model, task.span(0.0, 0.5), measure=not args.no_tflm, allow_unsafe=args.allow_unsafe
     )
     result = export(model, options, task.span(0.5, 1.0))
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    _TERMINAL.end()
     if args.json:
         files = [str(path) for path in result.files]
         _print_json({"format": result.format, "output": str(result.out_dir), "files": files, "notes": result.notes})
@@ -358,8 +382,7 @@ def _flash(args: argparse.Namespace) -> int:
                 print(f"{number}. {step}")
         return 0
     result = flash(request, _cli_task())
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    _TERMINAL.end()
     if args.json:
         _print_json(result.to_json())
     else:
