@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.tflite_file import TfliteFile
+from workbench.core.tflm_ops import CUSTOM_OP_METHODS
 
 # Builtin operator (TFLite schema name) -> MicroMutableOpResolver method.
 BUILTIN_METHODS: dict[str, str] = {
@@ -117,25 +118,7 @@ BUILTIN_METHODS: dict[str, str] = {
 }
 
 # Custom operator (its custom code in the model) -> the method that registers TFLM's kernel for it.
-CUSTOM_METHODS: dict[str, str] = {
-    "CIRCULAR_BUFFER": "AddCircularBuffer",
-    "TFLite_Detection_PostProcess": "AddDetectionPostprocess",
-    "ethos-u": "AddEthosU",
-    "SignalDelay": "AddDelay",
-    "SignalEnergy": "AddEnergy",
-    "SignalFftAutoScale": "AddFftAutoScale",
-    "SignalFilterBank": "AddFilterBank",
-    "SignalFilterBankLog": "AddFilterBankLog",
-    "SignalFilterBankSpectralSubtraction": "AddFilterBankSpectralSubtraction",
-    "SignalFilterBankSquareRoot": "AddFilterBankSquareRoot",
-    "SignalFramer": "AddFramer",
-    "SignalIrfft": "AddIrfft",
-    "SignalOverlapAdd": "AddOverlapAdd",
-    "SignalPCAN": "AddPCAN",
-    "SignalRfft": "AddRfft",
-    "SignalStacker": "AddStacker",
-    "SignalWindow": "AddWindow",
-}
+CUSTOM_METHODS: dict[str, str] = CUSTOM_OP_METHODS
 
 # Operators whose kernels need more than the resolver: said in the notes of an export.
 RESOURCE_VARIABLE_OPS = frozenset({"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"})
