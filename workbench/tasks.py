@@ -54,7 +54,7 @@ class Task:
 
     def log(self, line: str) -> None:
         """A line of the work's own log (a flashing tool's output, say): the GUI shows it live,
-        the CLI prints it with --verbose. Never raises, even when cancelled."""
+        the CLI prints it on stderr. Never raises, even when cancelled."""
         if self._on_log is not None:
             self._on_log(line)
 

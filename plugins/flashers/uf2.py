@@ -49,9 +49,16 @@ from workbench.tasks import Task
 
 COPY_CHUNK_BYTES = 64 * 1024  # a multiple of the 512-byte block
 BOOTLOADER_HINT = (
-    "Put the board in bootloader mode (hold BOOTSEL while plugging it in, or double-tap reset); "
-    f"a drive with {INFO_FILE} appears."
+    "Put the board in bootloader mode (Raspberry Pi boards: hold BOOTSEL while plugging it in; others: "
+    f"double-tap reset); a drive with {INFO_FILE} appears."
 )
+
+
+def bootloader_step(board: Board) -> str:
+    """How to put this board in bootloader mode, in its own words."""
+    if board.mcu.upper().startswith("RP2"):
+        return f"Put {board.name} in bootloader mode: hold BOOTSEL while plugging it in"
+    return f"Put {board.name} in bootloader mode: double-tap its reset button"
 NOT_UF2_SUFFIXES = {
     ".hex": "an Intel HEX file",
     ".ihex": "an Intel HEX file",
@@ -223,7 +230,7 @@ class Uf2Flasher(Flasher):
             steps.append(Step(f"Convert {job.firmware}{size_text} to UF2 in a temporary {name}: {what}"))
             size = uf2_bytes_for(size, e10=layout.e10_address is not None) if exists else 0
         steps.append(
-            Step(f"Put {board.name} in bootloader mode (hold BOOTSEL while plugging it in, or double-tap reset)")
+            Step(bootloader_step(board))
         )
         bytes_text = f" ({size:,} bytes)" if size else ""
         steps.append(Step(f"Write {name}{bytes_text} {self._planned_target(job, name)}, then sync it"))
