@@ -158,3 +158,10 @@ def test_a_platformio_export_for_a_board_platformio_does_not_know_is_refused_bef
     )
     assert done.returncode == 2 and "has no PlatformIO board id" in done.stderr, done.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_the_cli_offers_exactly_the_export_formats_there_are() -> None:
+    from workbench.cli import EXPORT_FORMATS
+    from workbench.export.api import FORMATS
+
+    assert EXPORT_FORMATS == tuple(FORMATS)
