@@ -225,7 +225,7 @@ def model_data_header(model: DeployModel, symbol: str, arena: ArenaSize) -> str:
         'extern "C" {',
         "#endif",
         "",
-        "/* The .tflite file's bytes, unchanged, aligned to 16 bytes (defined in model_data.c or .cc). */",
+        "/* The .tflite file's bytes, unchanged, aligned to 16 bytes (defined in the model_data source file beside this header). */",
         f"extern const unsigned char {symbol}[];",
         f"extern const unsigned int {symbol}_len;",
         "",
