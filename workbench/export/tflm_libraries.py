@@ -80,11 +80,12 @@ GITHUB_ONLY = TflmLibrary(
         f"No library in the Library Manager targets this core: download TFLM's own Arduino library from "
         f"{OFFICIAL_URL} (Code > Download ZIP) and add it with Sketch > Include Library > Add .ZIP Library."
     ),
-    platformio=CHIRALE_PLATFORMIO,
+    platformio=OFFICIAL_URL,  # PlatformIO's lib_deps takes a Git repository as it is
     source=(
         "tensorflow/tflite-micro-arduino-examples library.properties (name=Arduino_TensorFlowLite, "
         "includes=TensorFlowLite.h); out of the Library Manager since arduino/library-registry#1748; "
-        "Chirale_TensorFLowLite does not list these architectures"
+        "Chirale_TensorFLowLite does not list these architectures, so PlatformIO takes the official "
+        "library from its repository (not built here on these cores: no PlatformIO on this machine)"
     ),
 )
 
