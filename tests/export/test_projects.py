@@ -297,6 +297,25 @@ def test_platformio_platform_follows_the_board_mcu(
         assert env[key] == value
 
 
+@pytest.mark.parametrize(
+    ("board_id", "library", "header"),
+    [
+        ("arduino_nano33_ble_sense", "spaziochirale/Chirale_TensorFLowLite@^2.0.0", "<Chirale_TensorFlowLite.h>"),
+        ("raspberry_pi_pico", "https://github.com/tensorflow/tflite-micro-arduino-examples", "<TensorFlowLite.h>"),
+        ("wio_terminal", "https://github.com/tensorflow/tflite-micro-arduino-examples", "<TensorFlowLite.h>"),
+    ],
+)
+def test_platformio_takes_the_tflm_library_whose_header_main_includes(
+    models: dict[str, DeployModel], tmp_path: Path, board_id: str, library: str, header: str
+) -> None:
+    """A core the registry's library does not cover gets TFLM's own library, the one <TensorFlowLite.h> is from."""
+    export(platformio.write, models["hello_world_int8"], tmp_path / "out", board_id)
+    ini = configparser.ConfigParser()
+    ini.read(tmp_path / "out" / "platformio.ini", encoding="utf-8")
+    assert ini[f"env:{board_id}"]["lib_deps"].split() == [library]
+    assert f"#include {header}" in (tmp_path / "out" / "src" / "main.cpp").read_text()
+
+
 def test_platformio_needs_a_board_with_a_platformio_id(models: dict[str, DeployModel], tmp_path: Path) -> None:
     with pytest.raises(WorkbenchError, match="platformio_board"):
         export(platformio.write, models["hello_world_int8"], tmp_path / "nicla", "arduino_nicla_vision")
