@@ -481,7 +481,7 @@ def readme_text(
         "  model_slot_find() returns the model in the slot when the slot holds a whole one (magic, format",
         f"  version, length and CRC-32 checked), else the compiled-in {symbol}.",
         "  `tinyml-workbench flash MODEL.tflite --board BOARD --model-only` writes a model into the slot, at the",
-        "  model_offset of the board's file."
+        "  model_offset of the board's file (boards without one have no slot: reserve a region and add it)."
         + (
             f" model_slot.h defines MODEL_SLOT_ADDRESS (0x{slot_address:08X})."
             if slot_address is not None
