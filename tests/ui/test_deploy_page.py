@@ -192,9 +192,13 @@ def test_use_for_deploy_brings_the_variant_and_another_model_clears_it(qtbot: An
     assert model is not None and analysis is not None
     variant = optimize_model(model, analysis, Plan(quant="float32", strip=True))  # real, measured by TFLM
     assert session.add_variant(variant, session.generation)
-    session.choose_variant(variant)
     window.steps.setCurrentWidget(window.optimize)
-    window.optimize.use_button.click()
+    assert not window.optimize.deploy_button.isEnabled(), "nothing verified on screen yet"
+    window.optimize._show_result(variant)  # the verified result card, as after a conversion
+    window.optimize.deploy_button.click()  # 'Use for Deploy' beside 'Convert now'
+    assert window.steps.currentWidget() is page and session.chosen_variant is variant
+    window.steps.setCurrentWidget(window.optimize)
+    window.optimize.use_button.click()  # and the one under the compare table
     assert window.steps.currentWidget() is page
     assert page.summary.source_card.value.text() == "stripped variant"
     assert variant.label in page.summary.source_card.detail.text()

@@ -95,9 +95,13 @@ class OptimizePage(QWidget):
         self.convert_button.setToolTip(
             "Convert with these settings, measure the result in TFLM and its accuracy on your data (F5)"
         )
+        self.deploy_button = QPushButton("Use for Deploy")
+        self.deploy_button.setToolTip("Take this result to the Deploy step: export it or flash it")
+        self.deploy_button.setEnabled(False)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.convert_button)
+        row.addWidget(self.deploy_button)
         self.result_card.layout().addLayout(row)
         self.accuracy = QLabel("")
         self.accuracy.setWordWrap(True)
@@ -169,7 +173,8 @@ class OptimizePage(QWidget):
             picker.chosen.connect(lambda path, r=role: self.load_data(r, path, by_person=True))
         self.convert_button.clicked.connect(self.convert)
         self.compare.variant_selected.connect(self._variant_selected)
-        self.use_button.clicked.connect(self._use)
+        self.use_button.clicked.connect(lambda: self._use())
+        self.deploy_button.clicked.connect(lambda: self._use(self.shown))
         self.save_button.clicked.connect(self._save)
         session.model_changed.connect(self._model_changed)
         session.analysis_changed.connect(lambda _analysis: self.refresh_estimate())
@@ -421,6 +426,7 @@ class OptimizePage(QWidget):
 
     def _show_result(self, variant: Variant | None) -> None:
         self.shown = variant
+        self.deploy_button.setEnabled(variant is not None)
         if variant is None:
             data = self.settings.data["evaluation"]
             on = f" and measure its accuracy on {data.name}" if data is not None else ""
@@ -474,8 +480,9 @@ class OptimizePage(QWidget):
             self.session.choose_variant(variant)
             self._show_result(variant)
 
-    def _use(self) -> None:
-        variant = self.session.chosen_variant
+    def _use(self, shown: Variant | None = None) -> None:
+        """Carry the chosen variant (or `shown`, the verified result on screen) to Deploy."""
+        variant = shown or self.session.chosen_variant
         if variant is None:
             return
         tflm = variant.analysis.tflm
