@@ -59,6 +59,8 @@ def bootloader_step(board: Board) -> str:
     if board.mcu.upper().startswith("RP2"):
         return f"Put {board.name} in bootloader mode: hold BOOTSEL while plugging it in"
     return f"Put {board.name} in bootloader mode: double-tap its reset button"
+
+
 NOT_UF2_SUFFIXES = {
     ".hex": "an Intel HEX file",
     ".ihex": "an Intel HEX file",
@@ -229,9 +231,7 @@ class Uf2Flasher(Flasher):
             size_text = f" ({size:,} bytes)" if exists else ""
             steps.append(Step(f"Convert {job.firmware}{size_text} to UF2 in a temporary {name}: {what}"))
             size = uf2_bytes_for(size, e10=layout.e10_address is not None) if exists else 0
-        steps.append(
-            Step(bootloader_step(board))
-        )
+        steps.append(Step(bootloader_step(board)))
         bytes_text = f" ({size:,} bytes)" if size else ""
         steps.append(Step(f"Write {name}{bytes_text} {self._planned_target(job, name)}, then sync it"))
         steps.append(
