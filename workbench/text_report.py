@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.core.analysis import Analysis, Layer
+from workbench.core.analysis import Analysis, Layer, nested_under
 from workbench.core.boards import Board
 from workbench.core.fit import Fit
 from workbench.units import FLASH_LABELS, count, kb, percent, shape
@@ -17,7 +17,7 @@ def analysis_text(result: Analysis, board: Board | None = None, board_fit: Fit |
     for layer in result.layers:
         lines.append(_row(layer))
         if layer.calls:
-            lines += [_row(inner, nested=True) for inner in _inside(layer, result.nested_layers)]
+            lines += [_row(inner, nested=True) for inner in nested_under(layer, result.nested_layers)]
     totals = result.totals
     nested = " (inside control flow included)" if result.nested_layers else ""
     lines += [
@@ -78,13 +78,3 @@ def _row(layer: Layer, nested: bool = False) -> str:
         f"{layer.params:>8,} {kb(layer.weight_bytes):>10} {count(layer.macs):>9} {count(layer.ops):>8} "
         f"{kb(layer.activation_bytes):>9}"
     )
-
-
-def _inside(layer: Layer, nested: list[Layer]) -> list[Layer]:
-    """The nested layers that `layer` runs, and theirs in turn, each after the one that runs it."""
-    found: list[Layer] = []
-    for inner in nested:
-        if inner.called_by == [layer.subgraph, layer.index]:
-            found.append(inner)
-            found += _inside(inner, nested)
-    return found

@@ -18,10 +18,7 @@ from typing import Any
 
 import pytest
 
-from workbench.core.analysis import analyze
-from workbench.core.inference import labels_for
-from workbench.core.loading import load_model
-from workbench.export.api import DeployModel, c_name
+from workbench.export.api import DeployModel, deploy_model_from_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_MODELS = ROOT.parent / "shared" / "models"
@@ -42,15 +39,7 @@ DeployModelFactory = Callable[..., DeployModel]
 
 def build_deploy_model(path: Path, *, measure: bool) -> DeployModel:
     """The DeployModel of `path` as analyzed (measured by TFLM in a child when `measure`)."""
-    loaded = load_model(path)
-    analysis = analyze(loaded, measure=measure)
-    return DeployModel(
-        name=c_name(loaded.path.stem),
-        tflite=loaded.tflite,
-        analysis=analysis,
-        labels=tuple(labels_for(loaded.path)),
-        origin=f"{loaded.path.name} as analyzed",
-    )
+    return deploy_model_from_file(path, measure=measure)
 
 
 @pytest.fixture(scope="session")

@@ -116,6 +116,17 @@ def _info(tensor: Tensor) -> TensorInfo:
 _STATE_OPS = frozenset({"ASSIGN_VARIABLE"})
 
 
+def nested_under(layer: Layer, nested: list[Layer]) -> list[Layer]:
+    """The nested layers that `layer` runs (a WHILE's body, an IF's branches), and theirs in turn,
+    each after the one that runs it."""
+    found: list[Layer] = []
+    for inner in nested:
+        if inner.called_by == [layer.subgraph, layer.index]:
+            found.append(inner)
+            found += nested_under(inner, nested)
+    return found
+
+
 def is_parameter(op: Operator, position: int, tensor: Tensor) -> bool:
     """A learned value: a constant that is not an integer shape, axis or padding argument.
 

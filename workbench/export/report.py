@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from workbench import __version__
-from workbench.core.analysis import Analysis, Layer, TensorInfo
+from workbench.core.analysis import Analysis, Layer, TensorInfo, nested_under
 from workbench.core.boards import Board
 from workbench.core.fit import Fit, analysis_fit
 from workbench.export.api import DeployModel, ExportOptions
@@ -319,15 +319,6 @@ def _layer_row(layer: Layer, nested: bool) -> str:
     )
 
 
-def _inside(layer: Layer, nested: list[Layer]) -> list[Layer]:
-    found: list[Layer] = []
-    for inner in nested:
-        if inner.called_by == [layer.subgraph, layer.index]:
-            found.append(inner)
-            found += _inside(inner, nested)
-    return found
-
-
 def _layers(analysis: Analysis) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("#", "Operator", "Name", "Output", "Type"))
     head += "".join(
@@ -336,7 +327,7 @@ def _layers(analysis: Analysis) -> str:
     rows = []
     for layer in analysis.layers:
         rows.append(_layer_row(layer, nested=False))
-        rows += [_layer_row(inner, nested=True) for inner in _inside(layer, analysis.nested_layers)]
+        rows += [_layer_row(inner, nested=True) for inner in nested_under(layer, analysis.nested_layers)]
     totals = analysis.totals
     total_row = (
         "<tr><th colspan='5'>Totals</th>"
