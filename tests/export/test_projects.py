@@ -262,7 +262,14 @@ def test_platformio_project_for_esp32_names_board_platform_framework_and_tflm(
     assert env["monitor_speed"] == str(esp32.baud)
     assert env["lib_deps"].split() == ["spaziochirale/Chirale_TensorFLowLite@^2.0.0"]
     src = tmp_path / "out" / "src"
-    assert sorted(p.name for p in src.iterdir()) == ["main.cpp", "model_data.cc", "model_data.h", "model_ops.h"]
+    assert sorted(p.name for p in src.iterdir()) == [
+        "main.cpp",
+        "model_data.cc",
+        "model_data.h",
+        "model_ops.h",
+        "model_slot.cc",
+        "model_slot.h",
+    ], "the ESP32 DevKitC has a model slot (its spiffs partition): main.cpp reads it with model_slot.cc"
     main = (src / "main.cpp").read_text()
     assert main.index("#include <Arduino.h>") < main.index("#include <Chirale_TensorFlowLite.h>")
     assert model_bytes(src / "model_data.cc") == models["digits_int8"].tflite

@@ -105,6 +105,45 @@ def slot_address(board: Board | None) -> int | None:
         raise WorkbenchError(f"{board.name}: model_offset '{board.model_offset}' is not an address") from None
 
 
+def partition_slot(board: Board | None) -> bool:
+    """Whether the board's model slot is a flash partition (ESP32 family): the program then finds it
+    through the partition table at run time, as flash is not at a fixed CPU address there, and
+    model_offset is only where the flasher writes (the offset of the default table's spiffs partition)."""
+    return board is not None and bool(board.model_offset) and board.mcu.upper().startswith("ESP32")
+
+
+def slot_include(board: Board | None, kind: str) -> str:
+    """The program's lines that bring in the model slot reader: model_slot.h (whose MODEL_SLOT_ADDRESS
+    the program reads), or on ESP32 also the code that finds the slot's partition (not in the CMake
+    program, which is not built by the Arduino core); "" when the board has no slot."""
+    address = slot_address(board)
+    if address is None or board is None:
+        return ""
+    if not partition_slot(board):
+        return '#include "model_slot.h"  // defines MODEL_SLOT_ADDRESS, the board\'s slot\n'
+    if kind == "cmake":
+        return ""
+    values = {"BOARD_ID": comment_text(board.id), "BOARD": comment_text(board.name), "OFFSET": f"0x{address:x}"}
+    return render(template("esp32_slot.inc"), values)
+
+
+def slot_notes(board: Board | None) -> list[str]:
+    """What the person should know about the board's model slot, if it has one."""
+    address = slot_address(board)
+    if address is None or board is None:
+        return []
+    note = (
+        f"Model slot: `tinyml-workbench flash MODEL.tflite --board {board.id} --model-only` writes a new model at "
+        f"0x{address:x} and the program runs it without being rebuilt."
+    )
+    if partition_slot(board):
+        note += (
+            " On this board the slot is the spiffs partition of the default partition scheme: keep that scheme, "
+            "and do not mount SPIFFS or LittleFS in the program."
+        )
+    return [note]
+
+
 def program_source(
     model: DeployModel,
     options: ExportOptions,
@@ -118,8 +157,6 @@ def program_source(
     analysis = model.analysis
     first_input = analysis.inputs[0] if analysis.inputs else None
     first_output = analysis.outputs[0] if analysis.outputs else None
-    address = slot_address(options.board)
-    slot = "" if address is None else '#include "model_slot.h"  // defines MODEL_SLOT_ADDRESS, the board\'s slot\n'
     values = {
         "PROGRAM": program,
         "MODEL": comment_text(model.name),
@@ -128,7 +165,7 @@ def program_source(
         "OUTPUT": comment_text(
             tensor_text(first_output) + (f", labels {', '.join(model.labels)}" if model.labels else "")
         ),
-        "SLOT_INCLUDE": slot,
+        "SLOT_INCLUDE": slot_include(options.board, kind),
     }
     core = render(template("inference_core.inc"), {"SYMBOL": options.symbol})
     if kind == "cmake":
@@ -210,7 +247,8 @@ def _one_line(text: str) -> str:
 
 def write_model_files(model: DeployModel, options: ExportOptions, folder: Path) -> list[Path]:
     """The model files (workbench.export.c_source) of a project for options.board: with the model
-    slot reader when the board has a slot address."""
+    slot reader when the board has a model slot; model_slot.h defines MODEL_SLOT_ADDRESS only where
+    the slot is at a fixed address (not on ESP32, where the program finds its partition)."""
     from workbench.export import c_source
 
     board = options.board
@@ -222,7 +260,7 @@ def write_model_files(model: DeployModel, options: ExportOptions, folder: Path) 
         language=options.language,
         with_ops=True,
         with_slot=address is not None,
-        slot_address=address,
+        slot_address=None if partition_slot(board) else address,
         board_name=board.name if board else "",
     )
     if not (folder / "model_ops.h").exists():
@@ -267,7 +305,7 @@ def write(model: DeployModel, options: ExportOptions, folder: Path, task: Task) 
         f"{name} > {sketch}.",
         f"TensorFlow Lite Micro: {library.install}",
     ]
-    return notes + program_notes(model)
+    return notes + slot_notes(options.board) + program_notes(model)
 
 
 def _zip_folder(top: Path, target: Path) -> None:
