@@ -48,6 +48,9 @@ def test_user_board_is_added_and_malformed_ones_are_skipped(isolated_home: Path)
     (folder / "odd_baud.toml").write_text(
         'name = "Odd"\nmcu = "X"\nclock_mhz = 1\nflash_kb = 1\nram_kb = 1\nbaud = [1]\n'
     )
+    board = 'name = "S"\nmcu = "X"\nclock_mhz = 1\nflash_kb = 1\nram_kb = 1\n[flash]\n'
+    (folder / "odd_slot.toml").write_text(board + 'model_offset = "slot"\n')
+    (folder / "odd_slot_size.toml").write_text(board + 'model_offset = "0x1000"\nmodel_slot_kb = -4\n')
     try:
         catalog = load_boards()
         assert catalog.get("my_board").flash_kb == 512
@@ -55,9 +58,18 @@ def test_user_board_is_added_and_malformed_ones_are_skipped(isolated_home: Path)
         assert "not valid TOML" in problems["broken.toml"]
         assert "missing 'ram_kb'" in problems["no_ram.toml"]
         assert "'baud' has the wrong type" in problems["odd_baud.toml"]
+        assert "'model_offset' 'slot' is not an address" in problems["odd_slot.toml"]
+        assert "'model_slot_kb' must be a whole number of KB" in problems["odd_slot_size.toml"]
         assert "broken" not in catalog.boards
     finally:
-        for name in ("my_board.toml", "broken.toml", "no_ram.toml", "odd_baud.toml"):
+        for name in (
+            "my_board.toml",
+            "broken.toml",
+            "no_ram.toml",
+            "odd_baud.toml",
+            "odd_slot.toml",
+            "odd_slot_size.toml",
+        ):
             (folder / name).unlink()
 
 

@@ -170,3 +170,13 @@ def test_a_model_too_big_for_the_slot_is_refused_in_the_dry_run_too(recorder: st
         with pytest.raises(WorkbenchError, match="big.tflite does not fit the model slot of Raspberry Pi Pico"):
             attempt(FlashRequest(big, pico, flasher=recorder, model_only=True))
     assert not slot_file(big).exists()
+
+
+def test_a_slot_of_a_stated_size_refuses_a_model_larger_than_it(recorder: str, tmp_path: Path) -> None:
+    """The ESP32's slot is its 1,408 KB spiffs partition, not the flash from 0x290000 to the end."""
+    esp32 = load_boards().get("esp32s3_devkitc")
+    assert esp32.model_slot_kb == 1408 and esp32.model_slot_in_partition
+    big = tmp_path / "big.tflite"
+    big.write_bytes(SAMPLE.read_bytes() + bytes(1408 * 1024))
+    with pytest.raises(WorkbenchError, match=r"does not fit the model slot of ESP32-S3-DevKitC-1: .* its 1408.0 KB"):
+        plan(FlashRequest(big, esp32, flasher=recorder, model_only=True))

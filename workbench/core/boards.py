@@ -35,6 +35,7 @@ class Board:
     platformio_board: str = ""
     uf2_family: str = ""
     model_offset: str = ""
+    model_slot_kb: int = 0  # the slot's size; 0: from model_offset to the end of flash
     chip: str = ""
     target: str = ""
     source: str = ""
@@ -47,6 +48,17 @@ class Board:
     @property
     def ram_bytes(self) -> int:
         return self.ram_kb * 1024
+
+    @property
+    def model_slot_address(self) -> int | None:
+        """Where the model slot is in flash (checked when the board file is read); None without one."""
+        return int(self.model_offset, 0) if self.model_offset else None
+
+    @property
+    def model_slot_in_partition(self) -> bool:
+        """The slot is a flash partition the firmware finds at run time (ESP32: flash has no fixed CPU
+        address there), not a memory address it can read directly."""
+        return bool(self.model_offset) and self.mcu.upper().startswith("ESP32")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +113,14 @@ def board_from_toml(path: Path, origin: str = "") -> Board:
     if flash_kb <= 0 or ram_kb <= 0:
         raise ValueError("'flash_kb' and 'ram_kb' must be positive")
     flasher = str(flash.get("flasher", ""))
+    model_offset = str(flash.get("model_offset", ""))
+    try:
+        int(model_offset or "0", 0)
+    except ValueError:
+        raise ValueError(f"'model_offset' {model_offset!r} is not an address (e.g. \"0x10100000\")") from None
+    model_slot_kb = flash.get("model_slot_kb", 0)
+    if not isinstance(model_slot_kb, int) or isinstance(model_slot_kb, bool) or model_slot_kb < 0:
+        raise ValueError("'model_slot_kb' must be a whole number of KB")
     return Board(
         id=path.stem,
         name=_require(data, "name", str),
@@ -115,7 +135,8 @@ def board_from_toml(path: Path, origin: str = "") -> Board:
         fqbn=str(flash.get("fqbn", "")),
         platformio_board=str(flash.get("platformio_board", "")),
         uf2_family=str(flash.get("uf2_family", "")),
-        model_offset=str(flash.get("model_offset", "")),
+        model_offset=model_offset,
+        model_slot_kb=model_slot_kb,
         chip=str(flash.get("chip", "")),
         target=str(flash.get("target", "")),
         source=str(path),

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from workbench.core.analysis import TensorInfo
 from workbench.core.boards import Board
-from workbench.core.errors import WorkbenchError
 from workbench.export.api import DeployModel, ExportOptions
 from workbench.export.tflm_libraries import TflmLibrary, arduino_architecture, library_for
 from workbench.tasks import Task
@@ -97,19 +96,13 @@ def comment_lines(text: str, width: int = 96) -> str:
 
 def slot_address(board: Board | None) -> int | None:
     """The board's model slot address, when it has one (the model can then be flashed alone)."""
-    if board is None or not board.model_offset:
-        return None
-    try:
-        return int(board.model_offset, 0)
-    except ValueError:
-        raise WorkbenchError(f"{board.name}: model_offset '{board.model_offset}' is not an address") from None
+    return None if board is None else board.model_slot_address
 
 
 def partition_slot(board: Board | None) -> bool:
     """Whether the board's model slot is a flash partition (ESP32 family): the program then finds it
-    through the partition table at run time, as flash is not at a fixed CPU address there, and
-    model_offset is only where the flasher writes (the offset of the default table's spiffs partition)."""
-    return board is not None and bool(board.model_offset) and board.mcu.upper().startswith("ESP32")
+    through the partition table at run time, and model_offset is only where the flasher writes."""
+    return board is not None and board.model_slot_in_partition
 
 
 def slot_include(board: Board | None, kind: str) -> str:

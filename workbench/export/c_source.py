@@ -501,10 +501,8 @@ def write(model: DeployModel, options: ExportOptions, folder: Path, task: Task) 
     board_name = ""
     if options.board is not None and options.board.model_offset:
         board_name = options.board.name
-        try:
-            slot_address = int(options.board.model_offset, 0)
-        except ValueError:
-            slot_address = None
+        # A slot in a partition (ESP32) has no address the CPU reads: the firmware maps the partition.
+        slot_address = None if options.board.model_slot_in_partition else options.board.model_slot_address
     write_model_files(
         model,
         folder,

@@ -57,15 +57,13 @@ def slot_file(artifact: Path) -> Path:
 
 def model_address(board: Board) -> int:
     """The board's model slot address; WorkbenchError when the board has none."""
-    if not board.model_offset:
+    address = board.model_slot_address
+    if address is None:
         raise WorkbenchError(
             f"{board.name} has no model slot (model_offset in its board file)",
             "Flash the whole firmware instead, or add model_offset under [flash] in the board's file.",
         )
-    try:
-        return int(board.model_offset, 0)
-    except ValueError:
-        raise WorkbenchError(f"{board.name}: model_offset '{board.model_offset}' is not an address") from None
+    return address
 
 
 def _read_model(artifact: Path) -> bytes:
@@ -101,9 +99,11 @@ def _check_artifact(artifact: Path, flasher: str) -> None:
 
 
 def slot_space(board: Board, address: int) -> int:
-    """Bytes from the slot address to the end of the board's flash."""
+    """Bytes the model slot holds: its stated size, else from its address to the end of flash."""
     from workbench.flash.uf2_format import flash_start
 
+    if board.model_slot_kb:
+        return board.model_slot_kb * 1024
     start = flash_start(board.uf2_family or board.mcu)
     return start + board.flash_bytes - address if address >= start else board.flash_bytes - address
 
@@ -163,7 +163,7 @@ def _job(request: FlashRequest, flasher: str, write_slot: bool) -> tuple[FlashJo
     if len(image) > space:
         raise WorkbenchError(
             f"{artifact.name} does not fit the model slot of {request.board.name}: {kb(len(image))} "
-            f"for the {kb(space)} from 0x{address:08x} to the end of its flash",
+            f"for its {kb(space)} at 0x{address:08x}",
             "Make the model smaller on the Optimize page, or flash it compiled into the firmware.",
         )
     target = slot_file(artifact)
