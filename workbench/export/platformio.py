@@ -10,7 +10,7 @@ from pathlib import Path
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
 from workbench.export.api import DeployModel, ExportOptions
-from workbench.export.arduino import identifier, program_notes, program_source, write_model_files
+from workbench.export.arduino import identifier, program_notes, program_source, slot_notes, write_model_files
 from workbench.export.tflm_libraries import library_for
 from workbench.tasks import Task
 
@@ -128,4 +128,4 @@ def write(model: DeployModel, options: ExportOptions, folder: Path, task: Task) 
     ]
     if not target.platform.isidentifier():
         notes.append(f"{board.name} builds with a community platform that PlatformIO installs from {target.platform}.")
-    return notes + program_notes(model)
+    return notes + slot_notes(board) + program_notes(model)
