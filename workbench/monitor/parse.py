@@ -27,10 +27,12 @@ DETECT_THRESHOLD = 0.5
 
 @dataclass(frozen=True)
 class Record:
-    """Named values a board printed at one time (seconds)."""
+    """Named values a board printed at one time (seconds), and the events it reported then
+    (a keyword heard: "yes"); a record may carry only events."""
 
     time: float
     values: dict[str, float]
+    events: tuple[str, ...] = ()
 
 
 class Parser(ABC):
