@@ -1,96 +1,162 @@
-"""Arduino Serial Plotter lines: `label:value` pairs, bare values, and label-only lines.
+"""Arduino Serial Plotter lines: `label:value` pairs and bare values, one record a line.
 
-The protocol of the Arduino IDE's plotter (build/shared/ArduinoSerialPlotterProtocol.md in
-arduino/Arduino): parts separated by spaces, tabs or commas; a part is `label:value`, `label:`
-(names the value at that position from then on) or a bare value. A line of bare words names the
-positions too (the "CSV header" style). Unnamed values are called `value 1`, `value 2`, ...
-A line mixing words and numbers is text the sketch printed (a boot message), not data.
+The protocol of the Arduino IDE's plotter (IDE 1: build/shared/ArduinoSerialPlotterProtocol.md in
+arduino/Arduino; IDE 2: src/msgAggregatorWorker.ts in arduino/arduino-serial-plotter-webapp):
+parts separated by spaces, tabs or commas; a part is `label:value` or a bare value. Bare values
+are called `value 1`, `value 2`, ... by their position, as IDE 2 calls them.
+
+What this parser reads beyond the IDE 2 plotter:
+
+- `label: value` and `label : value` (a space around the colon) are one part: IDE 2 drops
+  `Temperature: 23.64`, which sketches print all the time.
+- A line naming positions - two or more bare words (`pitch roll`, a CSV-style header) or `label:`
+  parts (`ax:\tay:`, IDE 1) - names the bare values from then on, but only once a line of as many
+  bare values follows: a boot message such as `Booting...` never renames a channel.
+- `nan`, `inf` and `ovf` (what Arduino's Print prints for a float too large) are values; `ovf`
+  reads as NaN.
+
+A line is not data, and gives no record, when it mixes words and numbers (`Booting sketch v2, 3
+sensors`), or when a `label:` part is followed by words: the exported sketch's
+`error: Invoke() failed` lines. A line counts as malformed (`malformed`, a count) when it has
+values yet cannot be read whole: a `label:value` part whose value is not a number next to ones
+that are (`a:1 b:1.2.3`), or labelled and bare values in one line (the tail of a line the board
+began before the port opened: `5 class1:0.25`).
 """
 
 from __future__ import annotations
 
-import re
+from workbench.monitor.parse import Parser, Record
 
-from workbench.monitor.parse import Parser, Record, number
+_NAN = float("nan")
 
-_SEPARATORS = re.compile(r"[ \t,]+")
+
+def _value(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return _NAN if text == "ovf" else None
+
+
+def _parts(line: str) -> list[str]:
+    """The parts of a line; `label : value` and `label: value` become one part `label:value`."""
+    parts: list[str] = []
+    for token in line.replace(",", " ").split():
+        if parts and (token[0] == ":" or (parts[-1][-1] == ":" and _value(token) is not None)):
+            parts[-1] += token
+        else:
+            parts.append(token)
+    return parts
+
+
+NOT_DATA, NAMES, VALUES, MALFORMED = "text", "names", "values", "malformed"
+
+
+def _read(parts: list[str]) -> tuple[str, list[str], dict[str, float], list[float]]:
+    """(kind, names, labelled values, bare values) of a line's parts."""
+    names: list[str] = []
+    labelled: dict[str, float] = {}
+    bare: list[float] = []
+    words = label_only = broken = 0
+    for part in parts:
+        label, colon, text = part.rpartition(":")
+        if colon:
+            if not label:
+                broken += 1
+            elif not text:
+                label_only += 1
+                names.append(label)
+            else:
+                value = _value(text)
+                if value is None:
+                    broken += 1
+                else:
+                    labelled[label] = value
+            continue
+        value = _value(part)
+        if value is None:
+            words += 1
+            names.append(part)
+        else:
+            bare.append(value)
+    if labelled or bare:
+        if words or (label_only and bare):
+            return NOT_DATA, [], {}, []
+        if labelled and (broken or bare):
+            return MALFORMED, [], {}, []
+        if broken:
+            return NOT_DATA, [], {}, []
+        return VALUES, [], labelled, bare
+    if names and not broken and not (words and label_only) and (label_only or words >= 2):
+        return NAMES, names, {}, []
+    return NOT_DATA, [], {}, []
 
 
 class ArduinoPlotterParser(Parser):
     name = "arduino"
-    description = "Arduino Serial Plotter: label:value pairs or plain values, separated by spaces, tabs or commas"
+    description = (
+        "Arduino Serial Plotter: label:value pairs (also 'label: value') or plain values, "
+        "separated by spaces, tabs or commas; what the sketches Deploy exports print"
+    )
 
     def __init__(self) -> None:
-        self.labels: dict[int, str] = {}
-
-    def _parts(self, line: str) -> list[str]:
-        """The parts of a line; `label : value` and `label: value` are one part, as `label:value`."""
-        parts: list[str] = []
-        for token in _SEPARATORS.split(line.strip()):
-            if not token:
-                continue
-            if parts and (token.startswith(":") or (parts[-1].endswith(":") and number(token) is not None)):
-                parts[-1] += token
-            else:
-                parts.append(token)
-        return parts
-
-    def _read(self, line: str) -> tuple[dict[str, float], dict[int, str], bool] | None:
-        """(values, labels set, whether any part was labelled) or None when the line is not plotter data."""
-        parts = self._parts(line)
-        values: dict[str, float] = {}
-        labels: dict[int, str] = {}
-        labelled = False
-        words = 0
-        for position, part in enumerate(parts):
-            label, colon, text = part.rpartition(":")
-            if colon:
-                labelled = True
-                if not label:
-                    return None
-                if not text:
-                    labels[position] = label
-                    continue
-                value = number(text)
-                if value is None:
-                    return None
-                values[label] = value
-                continue
-            value = number(part)
-            if value is None:
-                labels[position] = part
-                words += 1
-            else:
-                values[self.labels.get(position, f"value {position + 1}")] = value
-        if not parts or (words and values):
-            return None
-        return values, labels, labelled
+        self.names: list[str] = []  # names of the bare values, by position
+        self.pending: list[str] = []  # a naming line waiting for a line of as many bare values
+        self.malformed = 0
 
     def feed(self, line: str, time: float) -> list[Record]:
-        read = self._read(line)
-        if read is None:
+        # Fast path: every part is `label:value` (the exported sketch's lines).
+        parts = line.replace(",", " ").split()
+        if not parts:
             return []
-        values, labels, _ = read
-        self.labels.update(labels)
-        return [Record(time, values)] if values else []
+        values: dict[str, float] = {}
+        try:
+            for part in parts:
+                label, _, text = part.rpartition(":")
+                if not label:
+                    raise ValueError(part)
+                values[label] = float(text)
+        except ValueError:
+            return self._feed_slow(line, time)
+        return [Record(time, values)]
+
+    def _feed_slow(self, line: str, time: float) -> list[Record]:
+        kind, names, labelled, bare = _read(_parts(line))
+        if kind == NAMES:
+            self.pending = names
+            return []
+        if kind == MALFORMED:
+            self.malformed += 1
+            return []
+        if kind != VALUES:
+            return []
+        if bare:
+            if self.pending and len(self.pending) == len(bare):
+                self.names = self.pending
+            self.pending = []
+            for position, value in enumerate(bare):
+                name = self.names[position] if position < len(self.names) else f"value {position + 1}"
+                labelled[name] = value
+        return [Record(time, labelled)]
 
     def sniff(self, lines: list[str]) -> float:
-        """Share of lines holding values (lines naming positions left out); full confidence only
-        with `label:value` parts, since bare numbers fit many formats."""
-        probe = ArduinoPlotterParser()
-        counted = data = labelled = 0
+        """Sure with `label:value` lines that are most of what has numbers in it; half as sure with
+        bare numbers (many formats are numbers); unsure of indented lines (prediction blocks)."""
+        data = labelled = indented = counted = 0
         for line in lines:
             if not line.strip():
                 continue
-            read = probe._read(line)
-            if read is not None and not read[0]:
-                probe.labels.update(read[1])
-                labelled += read[2]
+            kind, _, values, bare = _read(_parts(line))
+            if kind == NAMES:
                 continue
             counted += 1
-            if read is not None:
+            if kind == VALUES:
                 data += 1
-                labelled += read[2]
+                labelled += bool(values)
+                indented += line[0] in " \t"
         if not data:
             return 0.0
-        return data / counted * (1.0 if labelled else 0.5)
+        strength = 0.9 if labelled * 2 > data else 0.55
+        if indented * 2 > data:
+            strength = 0.4
+        share = data / counted
+        return strength * min(1.0, data / 3) * (0.5 + 0.5 * share)

@@ -1,62 +1,130 @@
-"""Comma-separated columns: an optional header line of names, then rows of numbers.
+"""Columns of numbers: comma-, semicolon-, tab- or space-separated, with an optional header line.
 
-A line of names (quoted or not) sets the column names, again whenever the board prints it (after
-a reset); without one, columns are called `column 1`, `column 2`, ... A row whose field count
-differs from the header's, or that mixes words and numbers, is not data and gives no record.
+A line's separator is a comma when it has one, else a semicolon, else any run of spaces and tabs;
+fields may be quoted (`"ax","ay"`); a separator after the last field is dropped (`1,2,3,`). A line of two or more names sets the column names once a row of as many
+numbers follows it (so a boot message never renames the columns), and again whenever the
+board prints a header after a reset; without one, columns are called `column 1`, `column 2`, ...
+`nan`, `inf` and Arduino's `ovf` (NaN) are numbers.
+
+A line of words, or words and numbers mixed with words the majority (`Booting sketch v2, 3
+sensors`), is not data. A line counts as malformed (`malformed`, a count) when it is mostly
+numbers but not all (`1,two,3`, `0.5,,2`), or is a row of numbers whose count differs from the
+header's.
 """
 
 from __future__ import annotations
 
 import csv
 
-from workbench.monitor.parse import Parser, Record, number
+from workbench.monitor.parse import Parser, Record
 
-HEADER, ROW = "header", "row"
+_NAN = float("nan")
+HEADER, ROW, MALFORMED, TEXT = "header", "row", "malformed", "text"
 
 
 def _fields(line: str) -> list[str]:
-    return [field.strip() for field in next(csv.reader([line]), [])]
+    """The fields of a line, stripped, split at its separator (see the module docstring)."""
+    separator = "," if "," in line else ";" if ";" in line else None
+    if '"' in line:
+        rows = list(csv.reader([line], delimiter=separator or " ", skipinitialspace=True))
+        fields = rows[0] if rows else []
+        if separator is None:
+            fields = [field for field in fields if field]
+        return [field.strip() for field in fields]
+    if separator is None:
+        return line.split()
+    fields = [field.strip() for field in line.split(separator)]
+    if len(fields) > 1 and not fields[-1]:
+        fields.pop()  # a separator after the last field, as sketches printing `x,` in a loop leave
+    return fields
 
 
-def _classify(fields: list[str]) -> str | None:
-    """HEADER for a line of names, ROW for a line of numbers, None for anything else."""
-    if not fields or not all(fields):
-        return None
-    numbers = [number(field) for field in fields]
-    if all(value is not None for value in numbers):
-        return ROW
-    if all(value is None for value in numbers):
-        return HEADER
-    return None
+def _value(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return _NAN if text == "ovf" else None
+
+
+def _classify(fields: list[str]) -> tuple[str, list[float]]:
+    """(HEADER, []) for a line of names, (ROW, values) for a line of numbers, else MALFORMED or TEXT."""
+    if not fields:
+        return TEXT, []
+    values = [_value(field) for field in fields]
+    numbers = [value for value in values if value is not None]
+    if len(numbers) == len(fields):
+        return ROW, numbers
+    if not numbers:
+        return (HEADER if all(fields) else TEXT), []
+    return (MALFORMED if len(numbers) * 2 > len(fields) else TEXT), []
 
 
 class CsvParser(Parser):
     name = "csv"
-    description = "Comma-separated numbers, with an optional header line naming the columns"
+    description = "Columns of numbers separated by commas, semicolons, tabs or spaces, with an optional header line"
 
     def __init__(self) -> None:
         self.columns: list[str] = []
+        self.pending: list[str] = []  # a header waiting for a row of as many numbers
+        self.malformed = 0
 
     def feed(self, line: str, time: float) -> list[Record]:
-        fields = _fields(line)
-        kind = _classify(fields)
+        if '"' not in line:
+            # Fast path: a row of unquoted numbers.
+            fields = line.split(",") if "," in line else line.split(";") if ";" in line else line.split()
+            if len(fields) > 1 and not fields[-1].strip():
+                fields.pop()
+            try:
+                values = [float(field) for field in fields]
+            except ValueError:
+                pass
+            else:
+                if values:
+                    return self._row(values, time)
+                return []
+        kind, values = _classify(_fields(line))
+        if kind == ROW:
+            return self._row(values, time)
         if kind == HEADER:
-            self.columns = fields
+            fields = _fields(line)
+            if len(fields) >= 2:  # one word is a message ("Booting..."), not a header
+                self.pending = fields
+        elif kind == MALFORMED:
+            self.malformed += 1
+        return []
+
+    def _row(self, values: list[float], time: float) -> list[Record]:
+        if self.pending and len(self.pending) == len(values):
+            self.columns, self.pending = self.pending, []
+        columns = self.columns
+        if columns and len(values) != len(columns):
+            self.malformed += 1
             return []
-        if kind != ROW or (self.columns and len(fields) != len(self.columns)):
-            return []
-        names = self.columns or [f"column {i + 1}" for i in range(len(fields))]
-        return [Record(time, {name: float(field) for name, field in zip(names, fields, strict=True)})]
+        names = columns or [f"column {i + 1}" for i in range(len(values))]
+        return [Record(time, dict(zip(names, values, strict=True)))]
 
     def sniff(self, lines: list[str]) -> float:
-        """Share of lines that are rows of two or more columns (or a header); surer with a header."""
-        lines = [line for line in lines if line.strip()]
-        kinds = [(_classify(fields), len(fields)) for fields in map(_fields, lines)]
-        rows = [count for kind, count in kinds if kind == ROW and count >= 2]
-        if not rows:
+        """Sure with rows of two or more numbers, all of one count (and a header of that count);
+        less without a header, since plain numbers fit many formats."""
+        counts: dict[int, int] = {}
+        headers: list[int] = []
+        counted = 0
+        for line in lines:
+            if not line.strip():
+                continue
+            counted += 1
+            fields = _fields(line)
+            kind, _ = _classify(fields)
+            if kind == ROW and len(fields) >= 2:
+                counts[len(fields)] = counts.get(len(fields), 0) + 1
+            elif kind == HEADER and len(fields) >= 2:
+                headers.append(len(fields))
+        if not counts:
             return 0.0
-        headers = [count for kind, count in kinds if kind == HEADER and count >= 2]
-        matching = sum(1 for count in rows if not headers or count == headers[-1])
-        share = (matching + len(headers)) / len(lines)
-        consistent = len(set(rows)) == 1
-        return share * (0.9 if headers else 0.6) * (1.0 if consistent else 0.5)
+        width, rows = max(counts.items(), key=lambda item: item[1])
+        headed = width in headers
+        strength = 0.85 if headed else 0.6
+        if rows < sum(counts.values()):
+            strength *= 0.7  # rows of several widths: columns, if at all, are not steady
+        share = (rows + headed) / counted
+        return strength * min(1.0, rows / 3) * (0.5 + 0.5 * share)
