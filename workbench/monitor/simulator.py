@@ -267,13 +267,22 @@ class PtyPort(VirtualPort):
         events = [event for _, event in self._poller.poll(timeout_ms)]
         reader = not any(event & select.POLLHUP for event in events)
         if self._reader and not reader:
-            import termios
-
-            with contextlib.suppress(OSError):
-                termios.tcflush(self._master, termios.TCOFLUSH)  # the master's output: the reader's input
+            self._forget_unread()
             self._pending = b""
         self._reader = reader
         return events
+
+    def _forget_unread(self) -> None:
+        """Throws away what the last reader left unread. Flushing from the master side does not
+        reach it once the device is closed, so the device is opened for a moment and flushed."""
+        import termios
+
+        with contextlib.suppress(OSError):
+            device = os.open(self.name, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            try:
+                termios.tcflush(device, termios.TCIFLUSH)
+            finally:
+                os.close(device)
 
     def _write(self, data: bytes) -> bytes:
         """Writes what fits; returns the rest."""
