@@ -29,14 +29,15 @@ from workbench.ui.session import Session
 if TYPE_CHECKING:
     from workbench.ui.pages.deploy import DeployPage
     from workbench.ui.pages.inspect import InspectPage
+    from workbench.ui.pages.monitor import MonitorPage
     from workbench.ui.pages.optimize import OptimizePage
 
 log = logging.getLogger(__name__)
 
 SAMPLE_MODEL = sample_model()
 MAX_RECENT = 8
-LATER_STEPS = (("Monitor", "Live plots of what the board predicts"),)
-PAGE_TITLES = ("1  Inspect", "2  Optimize", "3  Deploy")
+LATER_STEPS: tuple[tuple[str, str], ...] = ()
+PAGE_TITLES = ("1  Inspect", "2  Optimize", "3  Deploy", "4  Monitor")
 
 
 def settings() -> QSettings:
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self._inspect: InspectPage | None = None
         self._optimize: OptimizePage | None = None
         self._deploy: DeployPage | None = None
+        self._monitor: MonitorPage | None = None
         self._closing_confirmed = False
         self.steps = QTabWidget()
         self.steps.setObjectName("steps")
@@ -93,11 +95,13 @@ class MainWindow(QMainWindow):
             return
         from workbench.ui.pages.deploy import DeployPage
         from workbench.ui.pages.inspect import InspectPage
+        from workbench.ui.pages.monitor import DEMO_KEY, MonitorPage
         from workbench.ui.pages.optimize import OptimizePage
 
         self._inspect = InspectPage(self.session)
         self._optimize = OptimizePage(self.session)
         self._deploy = DeployPage(self.session)
+        self._monitor = MonitorPage(self.session)
         saved = self.settings.value("optimize")
         if isinstance(saved, dict):
             self._optimize.settings.restore(saved)
@@ -105,13 +109,15 @@ class MainWindow(QMainWindow):
         self._deploy.optimize_requested.connect(lambda: self.steps.setCurrentWidget(self.optimize))
         self._deploy.monitor_requested.connect(self.show_monitor)
         self._deploy.refresh()
-        pages = (self._inspect, self._optimize, self._deploy)
+        pages = (self._inspect, self._optimize, self._deploy, self._monitor)
         for index, (page, title) in enumerate(zip(pages, PAGE_TITLES, strict=True)):
             placeholder = self.steps.widget(index)
             self.steps.removeTab(index)
             self.steps.insertTab(index, page, title)
             placeholder.deleteLater()
         self.steps.setCurrentIndex(0)
+        if self.settings.value(DEMO_KEY, False) in (True, "true"):  # quit in demo mode: start in it
+            self.set_demo(True)
 
     @property
     def inspect(self) -> InspectPage:
@@ -131,6 +137,12 @@ class MainWindow(QMainWindow):
         assert self._deploy is not None
         return self._deploy
 
+    @property
+    def monitor(self) -> MonitorPage:
+        self._build_pages()
+        assert self._monitor is not None
+        return self._monitor
+
     def show_deploy(self, action: str = "") -> None:
         """Open the Deploy page and start `action` there ("export" or "flash")."""
         self.steps.setCurrentWidget(self.deploy)
@@ -140,16 +152,26 @@ class MainWindow(QMainWindow):
             self.deploy.flash()
 
     def show_monitor(self, port: str) -> None:
-        """Open the Monitor step on `port` (for now the tab says it is coming, and names the port)."""
-        index = len(PAGE_TITLES)
-        page = self.steps.widget(index)
-        if isinstance(page, QLabel):
-            page.setText(
-                f"Monitor: live plots of what the board on {port or 'its port'} predicts.\n"
-                "This step arrives in a coming release."
-            )
-        self.steps.setTabEnabled(index, True)
-        self.steps.setCurrentIndex(index)
+        """Open the Monitor step and connect to `port` (just open it when the port is unknown)."""
+        self.steps.setCurrentWidget(self.monitor)
+        if port:
+            self.monitor.connect_to(port)
+
+    def set_demo(self, demo: bool) -> None:
+        """Demo mode (F11; Esc or F11 leaves): the Monitor's label and bars alone, full screen, dark."""
+        if demo:
+            self.steps.setCurrentWidget(self.monitor)
+        for bar in (self.menuBar(), self.toolbar, self.statusBar(), self.steps.tabBar()):
+            bar.setVisible(not demo)
+        self.demo_action.blockSignals(True)
+        self.demo_action.setChecked(demo)
+        self.demo_action.blockSignals(False)
+        self.leave_demo_action.setEnabled(demo)
+        self.monitor.set_demo(demo)
+        if demo:
+            self.showFullScreen()
+        else:
+            self.showNormal()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
@@ -182,10 +204,19 @@ class MainWindow(QMainWindow):
         )
         self.measure_action.setToolTip("Prepare, run and measure the open model in TFLM (again)")
         model_menu.addAction(self.measure_action)
+        view_menu = self.menuBar().addMenu("&View")
+        self.demo_action = QAction("&Demo Mode", self, shortcut=QKeySequence(Qt.Key.Key_F11), checkable=True)
+        self.demo_action.setToolTip("The Monitor's label and bars alone, full screen (Esc or F11 leaves)")
+        self.demo_action.toggled.connect(self.set_demo)
+        view_menu.addAction(self.demo_action)
+        self.leave_demo_action = QAction("Leave Demo Mode", self, shortcut=QKeySequence(Qt.Key.Key_Escape))
+        self.leave_demo_action.setEnabled(False)  # Esc is Cancel's outside demo mode
+        self.leave_demo_action.triggered.connect(lambda: self.set_demo(False))
+        self.addActions([self.demo_action, self.leave_demo_action])  # the menu bar is hidden in demo mode
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(QAction("Show &Log File", self, triggered=self._show_log))
         help_menu.addAction(QAction("&About", self, triggered=self._about))
-        toolbar = self.addToolBar("Main")
+        toolbar = self.toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         toolbar.addAction(self.open_action)
@@ -358,6 +389,8 @@ class MainWindow(QMainWindow):
         if self._optimize is not None:
             self.settings.setValue("optimize", self._optimize.settings.state())
         self.session.jobs.shutdown()
+        if self._monitor is not None:
+            self._monitor.shutdown()
         if self._inspect is not None:
             self._inspect.graph.shutdown()
         super().closeEvent(event)

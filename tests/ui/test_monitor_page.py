@@ -1,0 +1,325 @@
+"""The Monitor page driven as a person would: the virtual board (the real `simulate` child) and a
+pseudo-terminal the test writes `label:value` lines to, as a board would; records reach the plots
+and the big label, Pause stops drawing while the buffer grows, recording writes rows, demo mode
+comes and goes with F11 / Esc and reconnects to the last port, and a port that does not exist
+gives one sentence in the error dialog while the page keeps what it had."""
+
+from __future__ import annotations
+
+import os
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QMessageBox
+
+from workbench.monitor.recorder import read_recording
+from workbench.ui.main_window import MainWindow, settings
+from workbench.ui.pages.monitor import DEMO_KEY, LAST_PORT_KEY, MonitorPage
+from workbench.ui.widgets.monitor_classes import class_channels, printed_label, top_runs
+from workbench.ui.widgets.monitor_plots import CLASSES_GROUP, OTHER_GROUP, channel_groups
+from workbench.ui.widgets.monitor_ports import VIRTUAL
+
+CLASSES = ("cat", "dog", "bird")
+
+
+class Board:
+    """A pseudo-terminal standing in for a board: the page opens `port`, the test writes lines."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.port = os.ttyname(self.slave)
+        self.lines = 0
+
+    def predict(self, *probabilities: float, count: int = 1) -> None:
+        """Print `count` prediction lines as an exported sketch does: `cat:0.1 dog:0.8 bird:0.1`."""
+        line = " ".join(f"{name}:{p:.3f}" for name, p in zip(CLASSES, probabilities, strict=True)) + "\n"
+        os.write(self.master, line.encode() * count)
+        self.lines += count
+
+    def close(self) -> None:
+        os.close(self.master)
+        os.close(self.slave)
+
+
+@pytest.fixture
+def board() -> Iterator[Board]:
+    pty = Board()
+    yield pty
+    pty.close()
+
+
+@pytest.fixture
+def page(window: MainWindow) -> Iterator[MonitorPage]:
+    window.steps.setCurrentWidget(window.monitor)
+    yield window.monitor
+    window.monitor.shutdown()
+
+
+def _curve_length(page: MonitorPage, channel: str) -> int:
+    curve = page.plots.curves.get(channel)
+    if curve is None or curve.xData is None:
+        return 0
+    return len(curve.xData)
+
+
+def _dialog(window: MainWindow) -> QMessageBox | None:
+    box = window.findChild(QMessageBox, "errorDialog")
+    return box if box is not None and box.isVisible() else None
+
+
+def _connected(qtbot: Any, page: MonitorPage, board: Board) -> None:
+    page.connect_to(board.port)
+    assert page.connected, page.status.text()
+
+
+# -- with a stand-in board on a pseudo-terminal ----------------------------------------------------
+
+
+def test_records_reach_the_plot_and_the_big_label_shows_the_top_class_of_the_last_line(
+    qtbot: Any, page: MonitorPage, board: Board
+) -> None:
+    _connected(qtbot, page, board)
+    board.predict(0.7, 0.2, 0.1, count=30)
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 30, timeout=10000)
+    assert [title for title, _ in page.plots.groups] == [CLASSES_GROUP]
+    assert page.classes == list(CLASSES)
+    assert page.class_panel.big.name.text() == "cat"
+    assert page.class_panel.big.confidence.text() == "70.0%"
+    board.predict(0.1, 0.15, 0.75)
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 31, timeout=10000)
+    assert page.class_panel.big.name.text() == "bird"
+    assert list(page.class_panel.bars.heights) == pytest.approx([0.1, 0.15, 0.75])
+    assert "Connected to " + board.port in page.status.text()
+    assert "31 records" not in page.status.text()  # rates, not totals
+    assert "0 malformed" in page.status.text()
+
+
+def test_below_the_threshold_the_label_is_dimmed_and_the_timeline_has_no_band(
+    qtbot: Any, page: MonitorPage, board: Board
+) -> None:
+    _connected(qtbot, page, board)
+    page.class_panel.set_threshold(0.8)
+    board.predict(0.5, 0.3, 0.2, count=5)
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 5, timeout=10000)
+    assert page.class_panel.big.name.text() == "cat"
+    assert "below threshold" in page.class_panel.big.confidence.text()
+    assert page.class_panel.bars.threshold.value() == pytest.approx(0.8)
+    assert settings().value("monitor/threshold") in (0.8, "0.8")
+    page.class_panel.bars.threshold.setValue(0.4)  # dragging the line moves the spin box
+    assert page.class_panel.value() == pytest.approx(0.4)
+    assert "below threshold" not in page.class_panel.big.confidence.text()
+
+
+def test_pause_stops_drawing_while_the_buffer_goes_on_growing(qtbot: Any, page: MonitorPage, board: Board) -> None:
+    _connected(qtbot, page, board)
+    board.predict(0.7, 0.2, 0.1, count=10)
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 10, timeout=10000)
+    page.controls.pause.click()
+    assert page.paused and page.controls.pause.text() == "Resume"
+    board.predict(0.1, 0.1, 0.8, count=15)
+    qtbot.waitUntil(lambda: page.stream is not None and page.stream.buffer.total == 25, timeout=10000)
+    qtbot.wait(150)  # several timer ticks
+    assert _curve_length(page, "cat") == 10
+    assert page.class_panel.big.name.text() == "cat"
+    page.controls.pause.click()
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 25, timeout=10000)
+    assert page.class_panel.big.name.text() == "bird"
+
+
+def test_clear_empties_the_plots_and_new_lines_start_them_again(qtbot: Any, page: MonitorPage, board: Board) -> None:
+    _connected(qtbot, page, board)
+    board.predict(0.7, 0.2, 0.1, count=10)
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 10, timeout=10000)
+    page.controls.clear.click()
+    assert _curve_length(page, "cat") == 0
+    board.predict(0.2, 0.7, 0.1, count=3)
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 3, timeout=10000)
+    assert page.class_panel.big.name.text() == "dog"
+
+
+def test_recording_to_a_file_writes_the_rows_read_meanwhile(
+    qtbot: Any, page: MonitorPage, board: Board, tmp_path: Path
+) -> None:
+    _connected(qtbot, page, board)
+    board.predict(0.7, 0.2, 0.1, count=5)
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 5, timeout=10000)
+    path = tmp_path / "recordings" / "booth.csv"
+    page.start_recording(path)
+    assert page.controls.record.isChecked() and page.controls.record.text() == "Stop recording"
+    board.predict(0.1, 0.8, 0.1, count=12)
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 17, timeout=10000)
+    qtbot.waitUntil(lambda: "recording " + str(path) in page.status.text(), timeout=5000)
+    page.controls.record.click()  # Stop recording
+    assert not page.controls.record.isChecked()
+    records = read_recording(path)
+    assert len(records) == 12
+    assert all(r.values == pytest.approx({"cat": 0.1, "dog": 0.8, "bird": 0.1}) for r in records)
+
+
+def test_a_port_that_does_not_exist_gives_one_sentence_and_the_page_keeps_what_it_had(
+    qtbot: Any, window: MainWindow, page: MonitorPage, board: Board, tmp_path: Path
+) -> None:
+    _connected(qtbot, page, board)
+    board.predict(0.7, 0.2, 0.1, count=8)
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 8, timeout=10000)
+    page.connect_to(str(tmp_path / "ttyNOTHERE"))
+    qtbot.waitUntil(lambda: _dialog(window) is not None, timeout=5000)
+    box = _dialog(window)
+    assert box is not None
+    message = box.text()
+    assert str(tmp_path / "ttyNOTHERE") in message
+    assert "\n" not in message and message.count(". ") == 0, message  # one sentence
+    assert not page.connected and page.controls.connect_button.text() == "Connect"
+    assert _curve_length(page, "cat") == 8 and page.class_panel.big.name.text() == "cat"
+    box.close()
+
+
+def test_the_baud_rate_is_remembered_for_each_port(qtbot: Any, page: MonitorPage, board: Board) -> None:
+    page.controls.select_port(board.port)
+    page.controls.set_baud(9600)
+    page.connect_to()
+    assert page.connected
+    page.disconnect()
+    page.controls.select_port("/dev/some-other-port")
+    page._port_chosen("/dev/some-other-port")
+    assert page.controls.baud_rate() == 115200
+    page.connect_to(board.port)
+    assert page.controls.baud_rate() == 9600 and page.connected
+
+
+def test_export_saves_the_view_as_png_and_the_data_in_view_as_csv(
+    qtbot: Any, page: MonitorPage, board: Board, tmp_path: Path
+) -> None:
+    _connected(qtbot, page, board)
+    board.predict(0.7, 0.2, 0.1, count=20)
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 20, timeout=10000)
+    page.export_png(tmp_path / "view.png")
+    image = QImage(str(tmp_path / "view.png"))
+    assert not image.isNull() and image.width() > 100
+    rows = page.export_csv(tmp_path / "view.csv")
+    lines = (tmp_path / "view.csv").read_text().splitlines()
+    assert rows == 20 and len(lines) == 21
+    assert lines[0] == "time,cat,dog,bird"
+    assert lines[1].split(",")[1:] == ["0.699999988", "0.200000003", "0.100000001"]  # float32, as buffered
+
+
+def test_the_crosshair_names_the_values_under_the_mouse(qtbot: Any, page: MonitorPage, board: Board) -> None:
+    _connected(qtbot, page, board)
+    board.predict(0.7, 0.2, 0.1, count=3)
+    qtbot.waitUntil(lambda: _curve_length(page, "cat") == 3, timeout=10000)
+    text = page.plots.show_crosshair(0.0)
+    assert "cat: 0.7" in text and "dog: 0.2" in text and "bird: 0.1" in text
+
+
+def test_demo_mode_comes_with_f11_leaves_with_esc_and_connects_to_the_last_port(
+    qtbot: Any, window: MainWindow, page: MonitorPage, board: Board
+) -> None:
+    settings().setValue(LAST_PORT_KEY, board.port)
+    window.demo_action.trigger()  # F11, nothing connected: the last port
+    assert page.demo and window.isFullScreen()
+    assert page.connected and page.port == board.port
+    assert not window.menuBar().isVisible() and not window.steps.tabBar().isVisible()
+    assert not page.controls.isVisible() and not page.views.isVisible()
+    board.predict(0.1, 0.85, 0.05, count=4)
+    qtbot.waitUntil(lambda: page.class_panel.big.name.text() == "dog", timeout=10000)
+    assert page.class_panel.big.isVisible() and page.class_panel.bars.isVisible()
+    assert not page.class_panel.timeline.isVisible()
+    assert page.class_panel.big.name.font().pixelSize() >= 100  # readable from across the booth
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not page.demo and not window.isFullScreen()
+    assert window.menuBar().isVisible() and page.controls.isVisible() and page.class_panel.timeline.isVisible()
+    assert page.connected, "leaving demo mode keeps the board connected"
+    window.demo_action.trigger()
+    assert page.demo
+    window.demo_action.trigger()  # F11 leaves too
+    assert not page.demo
+
+
+def test_quitting_in_demo_mode_starts_the_next_time_in_demo_mode_on_the_last_port(qtbot: Any, board: Board) -> None:
+    settings().setValue(LAST_PORT_KEY, board.port)
+    settings().setValue(DEMO_KEY, True)
+    main = MainWindow()
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitUntil(lambda: main._monitor is not None, timeout=30000)
+    try:
+        assert main.monitor.demo and main.isFullScreen() and main.monitor.connected
+        board.predict(0.9, 0.05, 0.05, count=5)
+        qtbot.waitUntil(lambda: main.monitor.class_panel.big.name.text() == "cat", timeout=10000)
+    finally:
+        main._closing_confirmed = True
+        main.close()
+    assert main.monitor.stream is not None and not main.monitor.connected
+
+
+def test_show_monitor_after_a_flash_selects_the_tab_and_connects(qtbot: Any, window: MainWindow, board: Board) -> None:
+    window.show_monitor(board.port)
+    try:
+        assert window.steps.currentWidget() is window.monitor
+        assert window.monitor.connected and window.monitor.controls.port_id() == board.port
+    finally:
+        window.monitor.shutdown()
+
+
+# -- with the virtual board ------------------------------------------------------------------------
+
+
+def test_the_virtual_board_runs_the_sample_and_its_predictions_reach_the_label(
+    qtbot: Any, window: MainWindow, page: MonitorPage
+) -> None:
+    page.list_ports()
+    assert page.controls.port.itemData(page.controls.port.count() - 1) == VIRTUAL
+    page.connect_to(VIRTUAL)
+    qtbot.waitUntil(lambda: page.connected, timeout=60000)
+    qtbot.waitUntil(lambda: _curve_length(page, "0") >= 5, timeout=30000)
+    assert page.classes == [str(digit) for digit in range(10)]
+    child = page.virtual.process
+    assert child is not None and child.processId() > 0
+    page.controls.connect_button.click()  # Disconnect: the stream stops and the child ends
+    assert not page.connected and not page.virtual.running()
+    last = page.stream.recent(1)[-1] if page.stream is not None else None
+    assert last is not None
+    top = max(last.values, key=lambda name: last.values[name])
+    assert page.class_panel.big.name.text() == top
+    assert _curve_length(page, "0") == page.stream.buffer.size
+
+
+# -- the decisions behind the views --------------------------------------------------------------
+
+
+def test_class_channels_are_the_models_labels_in_its_order_or_class_numbers_or_a_softmax() -> None:
+    values = {name: np.array([0.2, 0.5]) for name in ("b_c", "a", "temp", "class10", "class2")}
+    values["temp"] = np.array([21.5, 22.0])
+    assert class_channels(list(values), values, labels=["a", "b c"]) == ["a", "b_c"]
+    assert printed_label("b c:d") == "b_c_d"
+    assert class_channels(list(values), values) == ["class2", "class10"]
+    softmax = {"yes": np.array([0.1, 0.7]), "no": np.array([0.9, 0.3]), "x": np.array([3.0, 4.0])}
+    assert class_channels(list(softmax), softmax) == ["yes", "no"]
+    not_softmax = {"ax": np.array([0.1, 0.2]), "ay": np.array([0.3, 0.1])}
+    assert class_channels(list(not_softmax), not_softmax) == []
+
+
+def test_top_runs_break_at_a_new_top_class_a_confidence_drop_or_a_gap() -> None:
+    times = np.arange(7.0)
+    values = {
+        "a": np.array([0.9, 0.8, 0.2, 0.5, np.nan, 0.9, 0.9]),
+        "b": np.array([0.1, 0.2, 0.8, 0.5, np.nan, 0.1, 0.1]),
+    }
+    assert top_runs(times, ["a", "b"], values, threshold=0.6) == [(0.0, 2.0, 0), (2.0, 3.0, 1), (5.0, 6.0, 0)]
+
+
+def test_channel_groups_put_classes_together_and_families_by_prefix() -> None:
+    channels = ["acc_x", "acc_y", "acc_z", "temp", "cat", "dog", "gyro x", "gyro y", "battery"]
+    assert channel_groups(channels, ["cat", "dog"]) == [
+        (CLASSES_GROUP, ["cat", "dog"]),
+        ("acc", ["acc_x", "acc_y", "acc_z"]),
+        ("gyro", ["gyro x", "gyro y"]),
+        (OTHER_GROUP, ["temp", "battery"]),
+    ]

@@ -1,0 +1,517 @@
+"""The Monitor page: live plots of what a board prints, the big top-1 label, recording and demo mode.
+
+Streaming is its own mechanism: a `MonitorStream` (workbench/monitor/stream.py) reads the port in
+its own threads into a ring buffer; this page only READS the buffer and the stream's stats on a
+~30 Hz timer, and draws only the samples in view (drawing cost does not grow with the history).
+The stream stays after a disconnect, so what was seen stays on screen (and exportable) until the
+next connection succeeds. Errors (no such port, busy, permission denied...) go to the one error
+place (the session's `error` signal) and leave the page as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.inference import labels_for, samples_for
+from workbench.plugins import discover
+from workbench.ui.session import Session
+from workbench.ui.widgets.monitor_classes import ClassPanel, class_channels
+from workbench.ui.widgets.monitor_controls import DEFAULT_BAUD, MonitorControls
+from workbench.ui.widgets.monitor_plots import TimePlots, XYView, channel_groups
+from workbench.ui.widgets.monitor_ports import VIRTUAL, VirtualBoard, port_choices
+from workbench.units import kb
+
+log = logging.getLogger(__name__)
+
+FRAME_MS = 33  # ~30 Hz: the page reads the buffer this often, never once a line
+LAST_PORT_KEY = "monitor/last_port"
+BAUDS_KEY = "monitor/bauds"  # "port=baud" pairs: the baud rate is remembered for each port
+FORMAT_KEY = "monitor/format"
+THRESHOLD_KEY = "monitor/threshold"
+WINDOW_KEY = "monitor/window"
+DEMO_KEY = "monitor/demo"  # quit in demo mode: the next start is in demo mode too
+DEMO_WINDOW_S = 30.0  # demo mode shows the label and bars only: the newest records are enough
+
+
+class Stream(Protocol):
+    """What the page uses of a MonitorStream (see workbench/monitor/stream.py)."""
+
+    buffer: Any
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def stats(self) -> Any: ...
+    def start_recording(self, path: Path) -> None: ...
+    def stop_recording(self) -> None: ...
+    def clear(self) -> None: ...
+
+
+def open_stream(port: str, baud: int, parser: str) -> Stream:
+    """A MonitorStream on `port` (not started)."""
+    from workbench.monitor.stream import MonitorStream
+
+    return MonitorStream(port, baud, parser=parser)
+
+
+def default_recordings_folder() -> Path:
+    return Path.home() / "TinyML Workbench recordings"
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from workbench.ui.main_window import settings
+
+    return settings()
+
+
+def status_text(stats: Any, shown_port: str) -> str:
+    """The status line: connection, rates, malformed lines, reconnects, the recording and its size."""
+    if stats.connected:
+        state = f"Connected to {shown_port}"
+    elif stats.message:
+        state = stats.message
+    else:
+        state = f"Disconnected from {shown_port}"
+    parts = [state]
+    if stats.connected and stats.message:
+        parts.append(stats.message)
+    parts.append(f"format {stats.parser or 'detecting…'}")
+    parts.append(f"{stats.lines_per_s:.1f} lines/s")
+    parts.append(f"{stats.records_per_s:.1f} records/s")
+    parts.append(f"{stats.malformed} malformed")
+    parts.append(f"{stats.reconnects} reconnect{'s' if stats.reconnects != 1 else ''}")
+    if stats.recording:
+        parts.append(f"recording {stats.recording} ({kb(stats.recording_bytes)})")
+    return "  ·  ".join(parts)
+
+
+class MonitorPage(QWidget):
+    demo_requested = Signal(bool)  # the page asks the window to enter or leave demo mode
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("monitorPage")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # the dark demo background
+        self.session = session
+        self.open_stream: Callable[[str, int, str], Stream] = open_stream
+        self.stream: Stream | None = None  # the live stream, or the last one (its data stays on screen)
+        self.connected = False
+        self.port = ""  # the port connected (VIRTUAL for the virtual board)
+        self.paused = False
+        self.demo = False
+        self.labels: list[str] = []
+        self.classes: list[str] = []
+        self.origin: float | None = None  # the time axis starts at the first record seen
+        self._drawn_total = -1
+        self._newest = 0.0
+        self._status = ""
+        self._listed = False
+        self.virtual = VirtualBoard(self)
+        self.virtual.ready.connect(self._virtual_ready)
+        self.virtual.failed.connect(self._virtual_failed)
+
+        self.title = QLabel("Monitor")
+        self.title.setObjectName("pageTitle")
+        self.subtitle = QLabel(
+            "Live plots of what the board prints. Choose its port (or the virtual board, which runs the "
+            "model here) and Connect; F11 shows the label and bars alone, full screen."
+        )
+        self.subtitle.setObjectName("pageSubtitle")
+        self.subtitle.setWordWrap(True)
+        self.controls = MonitorControls()
+        parsers = discover(kinds=("parser",))
+        self.controls.set_formats([plugin.name for plugin in parsers.of_kind("parser")])
+        self.plots = TimePlots()
+        self.xy = XYView()
+        self.views = QTabWidget()
+        self.views.addTab(self.plots, "Time")
+        self.views.addTab(self.xy, "XY")
+        self.class_panel = ClassPanel()
+        self.class_panel.hide()
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.views)
+        self.split.addWidget(self.class_panel)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        self.status = QLabel("Not connected.")
+        self.status.setObjectName("monitorStatus")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.addWidget(self.title)
+        layout.addWidget(self.subtitle)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.split, 1)
+        layout.addWidget(self.status)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(FRAME_MS)
+        self.timer.timeout.connect(self.tick)
+
+        settings = _settings()
+        self.class_panel.set_threshold(float(settings.value(THRESHOLD_KEY, 0.5) or 0.5))
+        window = str(settings.value(WINDOW_KEY, "") or "")
+        if window and self.controls.window.findText(window) >= 0:
+            self.controls.window.setCurrentText(window)
+        saved_format = str(settings.value(FORMAT_KEY, "auto") or "auto")
+        index = self.controls.format.findData(saved_format)
+        self.controls.format.setCurrentIndex(max(index, 0))
+
+        self.controls.connect_requested.connect(lambda: self.connect_to())
+        self.controls.disconnect_requested.connect(self.disconnect)
+        self.controls.refresh_requested.connect(self.list_ports)
+        self.controls.port_chosen.connect(self._port_chosen)
+        self.controls.record_requested.connect(self._record_clicked)
+        self.controls.pause_toggled.connect(self.set_paused)
+        self.controls.clear_requested.connect(self.clear)
+        self.controls.follow_requested.connect(self.plots.follow)
+        self.controls.window.currentTextChanged.connect(self._window_changed)
+        self.controls.export_png_requested.connect(self._export_png_clicked)
+        self.controls.export_csv_requested.connect(self._export_csv_clicked)
+        self.plots.followed.connect(self.controls.set_following)
+        self.class_panel.threshold_changed.connect(self._threshold_changed)
+        self.views.currentChanged.connect(lambda _index: self.redraw())
+        self.xy.x_channel.currentTextChanged.connect(lambda _text: self.redraw())
+        self.xy.y_channel.currentTextChanged.connect(lambda _text: self.redraw())
+        session.model_changed.connect(self._model_changed)
+        if session.model is not None:
+            self._model_changed(session.model)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._listed:  # list the ports the first time the page is seen, not at start-up
+            self.list_ports()
+
+    # -- ports ------------------------------------------------------------------------------
+    def list_ports(self) -> None:
+        """Offer the serial ports (recognised boards first) and the virtual board."""
+        self._listed = True
+        keep = self.controls.port_id() or str(_settings().value(LAST_PORT_KEY, "") or "")
+        self.controls.set_ports(port_choices(list(self.session.catalog.boards.values())), keep)
+        self._port_chosen(self.controls.port_id())
+
+    def _port_chosen(self, port: str) -> None:
+        self.controls.set_baud(self._baud_for(port))
+
+    def _bauds(self) -> dict[str, int]:
+        text = str(_settings().value(BAUDS_KEY, "") or "")
+        pairs = (item.rpartition("=") for item in text.split("\n") if "=" in item)
+        return {port: int(baud) for port, _, baud in pairs if baud.isdigit()}
+
+    def _baud_for(self, port: str) -> int:
+        return self._bauds().get(port, DEFAULT_BAUD)
+
+    def _remember(self, port: str, baud: int) -> None:
+        bauds = self._bauds()
+        bauds[port] = baud
+        settings = _settings()
+        settings.setValue(BAUDS_KEY, "\n".join(f"{p}={b}" for p, b in bauds.items()))
+        settings.setValue(LAST_PORT_KEY, port)
+        settings.setValue(FORMAT_KEY, self.controls.format_name())
+
+    def last_port(self) -> str:
+        return str(_settings().value(LAST_PORT_KEY, "") or "")
+
+    # -- connecting -------------------------------------------------------------------------
+    def connect_to(self, port: str | None = None) -> None:
+        """Connect to `port` (default: the one chosen); the virtual board starts its child first."""
+        if not self._listed:
+            self.list_ports()
+        if port:
+            self.controls.select_port(port)
+            self.controls.set_baud(self._baud_for(port))
+        port = self.controls.port_id()
+        if self.connected or self.virtual.running():
+            self.disconnect()
+        if not port:
+            self._fail(WorkbenchError("Choose the board's port first, or the virtual board."))
+            return
+        baud = self.controls.baud_rate()
+        if baud is None:
+            self._fail(WorkbenchError(f"The baud rate '{self.controls.baud.currentText()}' is not a whole number."))
+            return
+        self._remember(port, baud)
+        if port == VIRTUAL:
+            self._start_virtual()
+            return
+        self._open(port, port, baud)
+
+    def _start_virtual(self) -> None:
+        from workbench.shipped import sample_model
+
+        model = self.session.model
+        if model is None:  # no model open: the bundled sample, as the board would run it
+            path = sample_model().with_name("digits_int8.tflite")
+            self.virtual.start(path, inputs=samples_for(path))
+        elif model.path.suffix.lower() == ".tflite":
+            self.virtual.start(model.path, inputs=samples_for(model.path))
+        else:  # a Keras model: the board runs its conversion, as a deployed one would
+            path = model.path
+            self.virtual.start(path, tflite=model.tflite, labels=labels_for(path), inputs=samples_for(path))
+        self.controls.set_connected(False, connecting=True)
+        self.status.setText(f"Starting the virtual board on {self.virtual.model.name if self.virtual.model else ''}…")
+
+    def _virtual_ready(self, device: str) -> None:
+        baud = self.controls.baud_rate() or DEFAULT_BAUD
+        if not self._open(device, VIRTUAL, baud):
+            self.virtual.stop()
+
+    def _virtual_failed(self, error: WorkbenchError) -> None:
+        self.controls.set_connected(False)
+        self.status.setText(error.message)
+        self._fail(error)
+
+    def _open(self, device: str, shown: str, baud: int) -> bool:
+        """Start a stream on `device`; on failure the page keeps what it had."""
+        try:
+            stream = self.open_stream(device, baud, self.controls.format_name())
+            stream.start()
+        except WorkbenchError as error:
+            self.controls.set_connected(False)
+            self._fail(error)
+            return False
+        self.stream = stream
+        self.connected = True
+        self.port = shown
+        self.origin = None
+        self.classes = []
+        self._drawn_total = -1
+        self.controls.set_connected(True)
+        if self.paused:
+            self.controls.pause.setChecked(False)
+        self.timer.start()
+        self.tick()
+        return True
+
+    def disconnect(self) -> None:
+        """Stop reading (and recording); what was read stays on screen."""
+        self.timer.stop()
+        if self.stream is not None and self.connected:
+            try:
+                self.stream.stop()
+            except WorkbenchError as error:
+                self._fail(error)
+            self.tick(force=True)
+        self.connected = False
+        self.virtual.stop()
+        self.controls.set_connected(False)
+
+    def shutdown(self) -> None:
+        """End the stream and the virtual board (the window is closing)."""
+        self.disconnect()
+
+    def _fail(self, error: WorkbenchError) -> None:
+        self.session.error.emit(error)
+
+    # -- recording, pause, clear ------------------------------------------------------------
+    def _record_clicked(self, start: bool) -> None:
+        if not start:
+            self.stop_recording()
+            return
+        folder = default_recordings_folder()
+        name = time.strftime("%Y-%m-%d %H-%M-%S") + ".csv"
+        path, _ = QFileDialog.getSaveFileName(self, "Record to which file?", str(folder / name), "CSV (*.csv)")
+        if path:
+            self.start_recording(Path(path))
+        else:
+            self.controls.set_recording(False)
+
+    def start_recording(self, path: Path) -> None:
+        """Write every record from now on to `path` (a CSV) while the stream runs."""
+        if self.stream is None or not self.connected:
+            self.controls.set_recording(False)
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.stream.start_recording(path)
+        except OSError as error:
+            self.controls.set_recording(False)
+            self._fail(WorkbenchError(f"Cannot record to {path}: {error.strerror or error}."))
+            return
+        except WorkbenchError as error:
+            self.controls.set_recording(False)
+            self._fail(error)
+            return
+        self.controls.set_recording(True)
+
+    def stop_recording(self) -> None:
+        if self.stream is not None:
+            self.stream.stop_recording()
+        self.controls.set_recording(False)
+
+    def set_paused(self, paused: bool) -> None:
+        """Stop (or restart) drawing; the buffer and any recording go on."""
+        self.paused = paused
+        if self.stream is not None and hasattr(self.stream, "paused"):
+            self.stream.paused = paused
+        self.controls.pause.blockSignals(True)
+        self.controls.pause.setChecked(paused)
+        self.controls.pause.blockSignals(False)
+        self.controls.pause.setText("Resume" if paused else "Pause")
+        if not paused:
+            self.redraw()
+
+    def clear(self) -> None:
+        """Empty the buffer and the plots (a recording goes on)."""
+        if self.stream is not None:
+            self.stream.clear()
+        self.origin = None
+        self.classes = []
+        self._drawn_total = -1
+        self.redraw()
+
+    # -- drawing ----------------------------------------------------------------------------
+    def tick(self, force: bool = False) -> None:
+        """The timer's work: the status line, then (unless paused) the new data, if any."""
+        stream = self.stream
+        if stream is None:
+            return
+        stats = stream.stats()
+        text = status_text(stats, self.port)
+        if text != self._status:
+            self._status = text
+            self.status.setText(text)
+        if self.paused and not force:
+            return
+        if force or stream.buffer.total != self._drawn_total:
+            self.redraw()
+
+    def _fetch_s(self) -> float | None:
+        """How many seconds of the newest data to read: the window followed, or back to the left
+        edge of the view when someone zoomed or panned (None: everything held)."""
+        if self.demo:
+            return DEMO_WINDOW_S
+        window = self.controls.window_s()
+        view = self.plots.visible_range()
+        if self.plots.following() or view is None or self.origin is None:
+            return window
+        return max(self._newest - (view[0] + self.origin), 0.0) + 1.0
+
+    def redraw(self) -> None:
+        """Read the samples in view from the buffer and hand them to the plots and the class view."""
+        stream = self.stream
+        if stream is None:
+            return
+        buffer = stream.buffer
+        self._drawn_total = buffer.total
+        last_s = self._fetch_s()
+        times, values = buffer.view(None, last_s=last_s)
+        if times.size:
+            self._newest = float(times[-1])
+            if self.origin is None:
+                self.origin = float(times[0])
+        origin = self.origin if self.origin is not None else 0.0
+        channels = [c for c in buffer.channels if c in values]
+        self.classes = class_channels(channels, values, self.labels)
+        if not self.demo:
+            self.plots.set_groups(channel_groups(channels, self.classes))
+            self.plots.show_data(times, values, origin)
+            self.xy.set_channels(channels)
+            if self.views.currentWidget() is self.xy:
+                self.xy.show_data(values)
+        if self.classes:
+            self.class_panel.show()
+            events = buffer.events(last_s) if not self.demo else []
+            self.class_panel.show_classes(times, self.classes, values, events, origin)
+        elif self.demo:
+            self.class_panel.show_waiting("Waiting…" if self.connected else "Not connected")
+        else:
+            self.class_panel.hide()
+
+    def _window_changed(self, text: str) -> None:
+        _settings().setValue(WINDOW_KEY, text)
+        self.plots.follow()
+        self.redraw()
+
+    def _threshold_changed(self, value: float) -> None:
+        _settings().setValue(THRESHOLD_KEY, value)
+        self.redraw()
+
+    def _model_changed(self, model: Any) -> None:
+        self.labels = labels_for(Path(model.path))
+
+    # -- demo mode --------------------------------------------------------------------------
+    def set_demo(self, demo: bool) -> None:
+        """Demo mode: the big label and the bars only, light on dark; entering it with nothing
+        connected connects to the last port. The window goes full screen (MainWindow.set_demo)."""
+        self.demo = demo
+        _settings().setValue(DEMO_KEY, demo)
+        for widget in (self.title, self.subtitle, self.controls, self.views, self.status):
+            widget.setVisible(not demo)
+        self.class_panel.set_demo(demo)
+        self.class_panel.setVisible(demo or bool(self.classes))
+        self.setProperty("demo", demo)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        for child in self.class_panel.findChildren(QLabel):
+            child.style().unpolish(child)
+            child.style().polish(child)
+        if demo and not self.connected and not self.virtual.running():
+            last = self.last_port()
+            if last:
+                self.connect_to(last)
+        if not demo:
+            self.plots.follow()
+        self.redraw()
+        if demo and self.stream is None:
+            self.class_panel.show_waiting("Connecting…" if self.virtual.running() else "Not connected")
+
+    # -- export -----------------------------------------------------------------------------
+    def _export_png_clicked(self) -> None:
+        name = time.strftime("monitor %Y-%m-%d %H-%M-%S.png")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the plots as", str(default_recordings_folder() / name), "PNG image (*.png)"
+        )
+        if path:
+            self.export_png(Path(path))
+
+    def export_png(self, path: Path) -> None:
+        """Save the plots and the class view as they are on screen."""
+        pixmap = self.split.grab()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            self._fail(WorkbenchError(f"Cannot save {path}: {error.strerror or error}."))
+            return
+        if not pixmap.save(str(path), "PNG"):
+            self._fail(WorkbenchError(f"Cannot save the image to {path}."))
+
+    def _export_csv_clicked(self) -> None:
+        name = time.strftime("monitor %Y-%m-%d %H-%M-%S.csv")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the data in view as", str(default_recordings_folder() / name), "CSV (*.csv)"
+        )
+        if path:
+            self.export_csv(Path(path))
+
+    def export_csv(self, path: Path) -> int:
+        """Write the samples in the plots' visible range (time as recorded, one column a channel);
+        returns the number of rows."""
+        times, values = self.plots.data_in_view()
+        names = list(values)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["time", *names])
+                columns = [values[name] for name in names]
+                for row, moment in enumerate(times):
+                    writer.writerow([f"{moment:.6f}", *(_cell(column[row]) for column in columns)])
+        except OSError as error:
+            self._fail(WorkbenchError(f"Cannot write {path}: {error.strerror or error}."))
+            return 0
+        return int(times.size)
+
+
+def _cell(value: float) -> str:
+    return "" if not math.isfinite(value) else f"{value:.9g}"

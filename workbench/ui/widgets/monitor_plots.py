@@ -1,0 +1,265 @@
+"""The Monitor's plots: a time plot per channel group (legend, autoscale, zoom and pan, crosshair
+with values) and an XY view of two chosen channels.
+
+Drawing cost stays bounded whatever the history: the page hands over only the samples in view,
+and every curve is a PlotDataItem with clip-to-view and automatic peak downsampling, so a curve
+draws about two points per pixel column however many samples it holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from workbench.ui.widgets.monitor_classes import CLASS_COLORS
+
+CLASSES_GROUP = "Class probabilities"
+OTHER_GROUP = "Values"
+MAX_GROUPS = 4  # beyond this, small groups are merged into OTHER_GROUP
+XY_POINTS = 2000  # the XY view shows the newest points only
+_SUFFIX = re.compile(r"^(.+?)[ _.\-]?([xyzXYZ]|\d+)$")
+
+
+def channel_prefix(name: str) -> str:
+    """The family a channel belongs to: 'acc' for acc_x / acc_y, 'value' for 'value 1'; else the name."""
+    match = _SUFFIX.match(name)
+    return match.group(1) if match else name
+
+
+def channel_groups(channels: Sequence[str], classes: Sequence[str] = ()) -> list[tuple[str, list[str]]]:
+    """(title, channels) for each time plot: the class probabilities together, channels sharing a
+    prefix together (acc_x, acc_y, acc_z), the rest in one 'Values' plot."""
+    groups: dict[str, list[str]] = {}
+    if classes:
+        groups[CLASSES_GROUP] = list(classes)
+    for name in channels:
+        if name not in classes:
+            groups.setdefault(channel_prefix(name), []).append(name)
+    merged: dict[str, list[str]] = {}
+    singles: list[str] = []
+    for title, members in groups.items():
+        if title == CLASSES_GROUP or len(members) > 1:
+            merged[title] = members
+        else:
+            singles += members
+    while len(merged) + (1 if singles else 0) > MAX_GROUPS:
+        title = min((t for t in merged if t != CLASSES_GROUP), key=lambda t: len(merged[t]), default=None)
+        if title is None:
+            break
+        singles += merged.pop(title)
+    if singles:
+        merged[OTHER_GROUP] = [c for c in channels if c in singles]
+    return list(merged.items())
+
+
+def color_for(index: int) -> str:
+    return CLASS_COLORS[index % len(CLASS_COLORS)]
+
+
+def new_curve(name: str, color: str) -> pg.PlotDataItem:
+    """A curve built for streaming: clipped to the view, peak-downsampled, NaN rows break the line."""
+    curve = pg.PlotDataItem(name=name, pen=pg.mkPen(color, width=1.5), connect="finite")
+    curve.setDownsampling(auto=True, method="peak")
+    curve.setClipToView(True)
+    return curve
+
+
+class TimePlots(pg.GraphicsLayoutWidget):
+    """One plot a channel group, stacked, x linked; a crosshair shows the values under the mouse."""
+
+    followed = Signal(bool)  # True while the x range follows the newest data
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.plots: list[pg.PlotItem] = []
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.groups: list[tuple[str, list[str]]] = []
+        self._lines: list[pg.InfiniteLine] = []
+        self.readout = self._new_readout()
+        self._times = np.zeros(0)
+        self._values: dict[str, np.ndarray] = {}
+        self._origin = 0.0
+        self.scene().sigMouseMoved.connect(self._mouse_moved)
+
+    # -- layout ----------------------------------------------------------------------------
+    def set_groups(self, groups: list[tuple[str, list[str]]]) -> None:
+        """Rebuild the plots when the groups change (a new channel appeared); keeps the x range."""
+        if groups == self.groups:
+            return
+        x_range = self.plots[0].viewRange()[0] if self.plots else None
+        following = self.following()
+        self.clear()  # deletes the plots and what they hold
+        self.readout = self._new_readout()
+        self.groups = groups
+        self.plots, self.curves, self._lines = [], {}, []
+        color_index = 0
+        for row, (title, names) in enumerate(groups):
+            plot = self.addPlot(row=row, col=0)
+            plot.setTitle(title, size="10pt")
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.addLegend(offset=(-8, 8), labelTextSize="9pt")
+            plot.setMenuEnabled(True)
+            plot.hideButtons()
+            if self.plots:
+                plot.setXLink(self.plots[0])
+            for name in names:
+                curve = new_curve(name, color_for(color_index))
+                color_index += 1
+                plot.addItem(curve)
+                self.curves[name] = curve
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#6b7280", width=1, style=Qt.PenStyle.DotLine))
+            line.hide()
+            plot.addItem(line, ignoreBounds=True)
+            self._lines.append(line)
+            plot.sigXRangeChanged.connect(self._range_changed)
+            self.plots.append(plot)
+        if self.plots:
+            self.plots[-1].setLabel("bottom", "time", units="s")
+            self.plots[0].addItem(self.readout, ignoreBounds=True)
+            self.readout.hide()
+            if x_range is not None and not following:
+                self.plots[0].setXRange(*x_range, padding=0)
+                self.plots[0].enableAutoRange(x=False)
+
+    @staticmethod
+    def _new_readout() -> pg.TextItem:
+        readout = pg.TextItem(color="#111827", fill=pg.mkBrush(255, 255, 255, 220), anchor=(0, 0))
+        readout.setZValue(100)
+        return readout
+
+    def following(self) -> bool:
+        """True when the x axis follows the data (autoscale), False once someone zoomed or panned."""
+        return not self.plots or bool(self.plots[0].getViewBox().autoRangeEnabled()[0])
+
+    def follow(self) -> None:
+        """Autoscale again: x follows the newest data, y fits what is in view."""
+        for plot in self.plots:
+            plot.enableAutoRange()
+        self.followed.emit(True)
+
+    def visible_range(self) -> tuple[float, float] | None:
+        """The x range in view, in the plot's seconds (time minus the origin)."""
+        if not self.plots:
+            return None
+        low, high = self.plots[0].viewRange()[0]
+        return float(low), float(high)
+
+    def _range_changed(self, *_args: object) -> None:
+        self.followed.emit(self.following())
+
+    # -- data ------------------------------------------------------------------------------
+    def show_data(self, times: np.ndarray, values: dict[str, np.ndarray], origin: float) -> None:
+        """Hand each curve its samples; `origin` (seconds) is where the time axis starts."""
+        self._origin = origin
+        self._times = times - origin
+        self._values = values
+        for name, curve in self.curves.items():
+            data = values.get(name)
+            if data is None or data.size != self._times.size:
+                curve.setData(x=np.zeros(0), y=np.zeros(0))
+            else:
+                curve.setData(x=self._times, y=data)
+
+    def data_in_view(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The samples drawn now that lie in the visible x range (times as recorded)."""
+        view = self.visible_range()
+        if view is None or self._times.size == 0:
+            return np.zeros(0), {}
+        start, stop = np.searchsorted(self._times, view[0], "left"), np.searchsorted(self._times, view[1], "right")
+        times = self._times[start:stop] + self._origin
+        return times, {name: data[start:stop] for name, data in self._values.items() if data.size == self._times.size}
+
+    # -- crosshair -------------------------------------------------------------------------
+    def _mouse_moved(self, position: QPointF) -> None:
+        inside = [p for p in self.plots if p.sceneBoundingRect().contains(position)]
+        if not inside or self._times.size == 0:
+            for line in self._lines:
+                line.hide()
+            self.readout.hide()
+            return
+        x = inside[0].getViewBox().mapSceneToView(position).x()
+        self.show_crosshair(x)
+
+    def show_crosshair(self, x: float) -> str:
+        """Put the crosshair at time `x` (plot seconds) and write the values there; returns the text."""
+        index = int(np.clip(np.searchsorted(self._times, x), 0, self._times.size - 1))
+        if index > 0 and abs(self._times[index - 1] - x) < abs(self._times[index] - x):
+            index -= 1
+        at = float(self._times[index])
+        for line in self._lines:
+            line.setValue(at)
+            line.show()
+        parts = [f"t = {at:.3f} s"]
+        for name in self.curves:
+            data = self._values.get(name)
+            if data is not None and data.size == self._times.size and np.isfinite(data[index]):
+                parts.append(f"{name}: {data[index]:.4g}")
+        text = "\n".join(parts)
+        self.readout.setText(text)
+        low, high = self.plots[0].viewRange()[1]
+        left, right = self.plots[0].viewRange()[0]
+        self.readout.setPos(at if at < (left + right) / 2 else left + (right - left) * 0.02, high)
+        self.readout.show()
+        return text
+
+
+class XYView(QWidget):
+    """One chosen channel against another, the newest XY_POINTS points, the newest one marked."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.x_channel = QComboBox()
+        self.y_channel = QComboBox()
+        for combo, what in ((self.x_channel, "across"), (self.y_channel, "up")):
+            combo.setToolTip(f"The channel plotted {what}")
+            combo.setMinimumContentsLength(10)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.curve = pg.PlotDataItem(pen=pg.mkPen("#4e79a7", width=1.2), connect="finite")
+        self.head = pg.ScatterPlotItem(size=10, brush=pg.mkBrush("#e15759"), pen=None)
+        self.plot.addItem(self.curve)
+        self.plot.addItem(self.head)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("X"))
+        row.addWidget(self.x_channel)
+        row.addWidget(QLabel("Y"))
+        row.addWidget(self.y_channel)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.plot, 1)
+        self._channels: list[str] = []
+
+    def set_channels(self, channels: Sequence[str]) -> None:
+        """Offer these channels; the first two are chosen until someone picks others."""
+        if list(channels) == self._channels:
+            return
+        self._channels = list(channels)
+        for combo, default in ((self.x_channel, 0), (self.y_channel, 1)):
+            current = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(self._channels)
+            index = combo.findText(current) if current else -1
+            combo.setCurrentIndex(index if index >= 0 else min(default, len(self._channels) - 1))
+            combo.blockSignals(False)
+
+    def show_data(self, values: dict[str, np.ndarray]) -> None:
+        x, y = values.get(self.x_channel.currentText()), values.get(self.y_channel.currentText())
+        if x is None or y is None or x.size != y.size:
+            self.curve.setData(x=np.zeros(0), y=np.zeros(0))
+            self.head.setData(x=[], y=[])
+            return
+        x, y = x[-XY_POINTS:], y[-XY_POINTS:]
+        self.curve.setData(x=x, y=y)
+        both = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+        self.head.setData(x=x[both[-1:]], y=y[both[-1:]])
+        self.plot.setLabel("bottom", self.x_channel.currentText())
+        self.plot.setLabel("left", self.y_channel.currentText())
