@@ -260,6 +260,26 @@ def test_input_file_rows_are_cycled(tmp_path: Path, expected_sample_lines: list[
     assert _follows_cyclically(lines, [expected_sample_lines[i] for i in (2, 5, 8)])
 
 
+def test_a_one_value_model_takes_a_flat_npy_as_one_value_per_inference(tmp_path: Path, reference_models: Path) -> None:
+    """hello_world takes one value: a 1-D .npy of three values is three inferences, cycled, each the
+    line TFLM's prediction (run_model, in a child process) gives."""
+    model_path = reference_models / "hello_world_int8.tflite"
+    np.save(tmp_path / "x.npy", np.array([0.5, 1.6, 4.7]))
+    model = load_model(model_path)
+    quantization = model.graph.main.tensors[model.graph.main.inputs[0]].quantization
+    assert quantization is not None
+    scale, zero_point = quantization.scales[0], quantization.zero_points[0]
+    board_rows = sketch_quantize(np.array([[0.5], [1.6], [4.7]]), "INT8", scale, zero_point)
+    as_board = (board_rows.astype(np.float64) - zero_point) * scale
+    expected = [sketch_line(p.outputs[0]) + "\n" for p in run_model(model, as_board)]
+    assert len(set(expected)) == 3
+    with running_board(model_path, rate_hz=50, input_path=tmp_path / "x.npy", link=tmp_path / "b") as board:
+        with serial.Serial(str(tmp_path / "b"), 115200, timeout=DEADLINE_S) as reader:
+            lines = _read_lines(reader, 6)
+        board.stop()
+    assert _follows_cyclically(lines, expected)
+
+
 def test_model_without_samples_gets_a_slowly_changing_synthetic_input(tmp_path: Path, reference_models: Path) -> None:
     """hello_world (one value in, sin(x) out, no labels, no samples): class0 lines whose value moves."""
     with running_board(reference_models / "hello_world_int8.tflite", rate_hz=100, link=tmp_path / "b") as board:

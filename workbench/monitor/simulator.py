@@ -36,7 +36,7 @@ from workbench.core.inference import labels_for, parse_inputs, samples_for
 from workbench.core.loading import load_model
 from workbench.core.model import Model
 from workbench.core.native_output import captured_native_output
-from workbench.core.tflite_file import Tensor
+from workbench.core.tflite_file import NUMPY_DTYPES, Tensor
 from workbench.core.tflm import arena_upper
 from workbench.monitor.sketch_format import (
     INTEGER_LIMITS,
@@ -109,8 +109,14 @@ class SketchModel:
             ) from None
         for index in range(1, len(graph.inputs)):  # the sketch fills input 0 only; the rest stay zero
             tensor = graph.tensors[graph.inputs[index]]
-            dtype = np.dtype(SKETCH_INPUT_TYPES.get(tensor.dtype, np.float32))
-            self._interpreter.set_input(np.zeros([max(d, 1) for d in tensor.shape], dtype=dtype), index)
+            zeros = np.zeros([max(d, 1) for d in tensor.shape], dtype=NUMPY_DTYPES.get(tensor.dtype, "float32"))
+            try:
+                self._interpreter.set_input(zeros, index)
+            except (RuntimeError, ValueError) as error:
+                raise WorkbenchError(
+                    f"{model.name}: TFLM refuses zeros for its input {index} ({error})",
+                    "The exported program fills input 0 only; give the model one input.",
+                ) from None
 
     def _quantization(self, tensor: Tensor) -> tuple[float, int]:
         q = tensor.quantization
@@ -169,6 +175,8 @@ def _table_rows(rows: np.ndarray, elements: int, source: str, model_name: str) -
     rows = np.atleast_2d(rows)
     if rows.shape[0] != 1 and rows.size == elements:
         rows = rows.reshape(1, -1)
+    elif elements == 1 and rows.shape[0] == 1:
+        rows = rows.reshape(-1, 1)  # one value per inference, given as one line (or a 1-D .npy)
     if rows.shape[1] != elements:
         raise WorkbenchError(f"{source}: its rows have {rows.shape[1]} values; {model_name} takes {elements}")
     if not np.all(np.isfinite(rows)):
