@@ -18,7 +18,21 @@ from workbench.units import kb
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("analyze", "boards", "plugins", "run", "estimate", "optimize", "export", "flash", "ports", "gui")
+COMMANDS = (
+    "analyze",
+    "boards",
+    "plugins",
+    "run",
+    "estimate",
+    "optimize",
+    "export",
+    "flash",
+    "ports",
+    "monitor",
+    "replay",
+    "simulate",
+    "gui",
+)
 EXPORT_FORMATS = ("c", "arduino", "platformio", "cmake", "report")
 QUANT_CHOICES = ("float32", "float16", "dynamic", "int8", "int16x8")
 
@@ -93,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--symbol", default="g_model", help="name of the C array (default g_model)")
     exp.add_argument("--language", choices=("c++", "c"), default="c++", help="c writes model_data.c")
     exp.add_argument("--no-tflm", action="store_true", help="skip measuring the arena with TFLM (it is estimated)")
+    exp.add_argument("--force", action="store_true", help="replace files in the folder that no export wrote")
     exp.add_argument("--json", action="store_true")
     exp.add_argument("--allow-unsafe", action="store_true")
 
@@ -109,6 +124,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     ports = sub.add_parser("ports", help="serial ports and UF2 drives, with the board each one looks like")
     ports.add_argument("--json", action="store_true")
+
+    mon = sub.add_parser("monitor", help="print what a board prints, parsed into channels (and record it)")
+    mon.add_argument("--port", required=True, help="device (/dev/ttyACM0, COM3) or a pyserial URL (socket://host:port)")
+    mon.add_argument("--baud", type=int, default=115200)
+    mon.add_argument("--format", default="auto", help="auto, or a parser name (see `plugins`)")
+    mon.add_argument("--record", help="write every record to this CSV file")
+    mon.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl+C)")
+    mon.add_argument("--json", action="store_true", help="print one summary at the end instead of the records")
+
+    rep = sub.add_parser("replay", help="serve a recording as a serial port, at its pace or faster")
+    rep.add_argument("recording", help="a CSV recorded by `monitor --record` or the Monitor page")
+    rep.add_argument("--speed", type=float, default=1.0, help="2 plays twice as fast; 0 as fast as possible")
+    rep.add_argument("--link", help="also reach the port at this path (a symlink)")
+    rep.add_argument("--socket", action="store_true", help="serve socket://127.0.0.1:PORT instead of a pty")
+
+    sim = sub.add_parser("simulate", help="a virtual board: the model runs here and prints its predictions")
+    sim.add_argument("model", help=".tflite model (the bundled sample when it is 'sample')")
+    sim.add_argument("--rate", type=float, default=10.0, help="predictions per second")
+    sim.add_argument(
+        "--input", help="inputs to cycle through: .csv or .npy (default: the model's samples, else synthetic)"
+    )
+    sim.add_argument("--link", help="also reach the port at this path (a symlink)")
+    sim.add_argument("--socket", action="store_true", help="serve socket://127.0.0.1:PORT instead of a pty")
 
     gui = sub.add_parser("gui", help="open the app (the default)")
     gui.add_argument("model", nargs="?")
@@ -158,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
             return _flash(args)
         if args.command == "ports":
             return _ports(args)
+        if args.command == "monitor":
+            return _monitor(args)
+        if args.command == "replay":
+            return _replay(args)
+        if args.command == "simulate":
+            return _simulate(args)
     except WorkbenchError as error:
         _TERMINAL.end()
         if error.details:
@@ -347,7 +391,7 @@ def _export(args: argparse.Namespace) -> int:
     from workbench.plugins import load_boards
 
     board = load_boards().get(args.board) if args.board else None
-    options = ExportOptions(args.format, Path(args.output), board, args.symbol, args.language)
+    options = ExportOptions(args.format, Path(args.output), board, args.symbol, args.language, replace=args.force)
     check_options(options)  # before the model is read and measured
     task = _cli_task()
     model = deploy_model_from_file(
@@ -402,6 +446,64 @@ def _ports(args: argparse.Namespace) -> int:
         print("no serial ports or UF2 drives found")
     else:
         print("\n".join(describe_devices(devices, boards)))
+    return 0
+
+
+def _record_line(record: Any) -> str:
+    """A record as the monitor prints it: time, then name:value pairs, then [events]."""
+    values = " ".join(f"{name}:{value:g}" for name, value in record.values.items())
+    events = f" [{', '.join(record.events)}]" if record.events else ""
+    return f"{record.time:10.3f}  {values}{events}".rstrip()
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    from workbench.monitor.stream import run_monitor
+
+    on_record = None if args.json else (lambda record: print(_record_line(record), flush=True))
+    record = Path(args.record).expanduser() if args.record else None
+    stats = run_monitor(
+        args.port, args.baud, parser=args.format, record=record, duration_s=args.duration, on_record=on_record
+    )
+    if args.json:
+        _print_json(stats.to_json())
+    else:
+        summary = f"{stats.lines:,} lines, {stats.records:,} records, {stats.malformed:,} not understood"
+        if stats.reconnects:
+            summary += f", {stats.reconnects} reconnects"
+        print(summary + (f"; recorded to {stats.recording}" if stats.recording else ""), file=sys.stderr)
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from workbench.monitor.replay import replay
+
+    replay(
+        Path(args.recording).expanduser(),
+        speed=args.speed,
+        link=Path(args.link).expanduser() if args.link else None,
+        transport="socket" if args.socket else "pty",
+        on_ready=lambda where: print(f"Replaying {args.recording} on {where}; Ctrl+C stops.", flush=True),
+    )
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from workbench.monitor.simulator import simulate
+    from workbench.shipped import sample_model
+
+    model = sample_model().with_name("digits_int8.tflite") if args.model == "sample" else Path(args.model).expanduser()
+    simulate(
+        model,
+        rate_hz=args.rate,
+        input_path=Path(args.input).expanduser() if args.input else None,
+        link=Path(args.link).expanduser() if args.link else None,
+        transport="socket" if args.socket else "pty",
+        on_ready=lambda where: print(
+            f"Virtual board on {where}: {model.name}, {args.rate:g} predictions/s. "
+            "Connect the Monitor to it; Ctrl+C stops.",
+            flush=True,
+        ),
+    )
     return 0
 
 

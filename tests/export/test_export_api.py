@@ -191,3 +191,21 @@ def test_exporting_again_removes_what_the_last_export_wrote_and_this_one_does_no
 def test_a_symbol_the_generated_code_uses_itself_is_refused(sample: DeployModel, tmp_path: Path, symbol: str) -> None:
     with pytest.raises(WorkbenchError, match="the generated code or the compiler uses that name"):
         export(sample, ExportOptions("c", tmp_path / "out", symbol=symbol), Task())
+
+
+def test_files_no_export_wrote_are_not_replaced_unless_asked(
+    sample: DeployModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api, "writer", lambda _format: two_files)
+    target = tmp_path / "work" / "my_project"
+    (target / "src").mkdir(parents=True)
+    (target / "src" / "main.cpp").write_text("// my own code\n")
+    with pytest.raises(
+        staging.WouldReplace, match=r"already holds src/main.cpp, which this export would replace"
+    ) as error:
+        export(sample, ExportOptions("c", target), Task())
+    assert error.value.files == ["src/main.cpp"]
+    assert (target / "src" / "main.cpp").read_text() == "// my own code\n" and not (target / "model_data.h").exists()
+    export(sample, ExportOptions("c", target, replace=True), Task())
+    assert (target / "src" / "main.cpp").read_text() == "int main() {}\n"
+    export(sample, ExportOptions("c", target), Task())  # now the export's own: replaced without asking

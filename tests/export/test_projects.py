@@ -376,3 +376,12 @@ def test_cmake_configure_says_clearly_when_tflm_dir_is_missing_or_wrong(
     library.write_bytes(b"!<arch>\n")
     right = configure(f"-DTFLM_DIR={STANDIN}", f"-DTFLM_LIBRARY={library}")
     assert right.returncode == 0, right.stderr
+
+
+def test_the_cmake_program_for_a_board_with_a_slot_runs_the_compiled_in_model(
+    models: dict[str, DeployModel], tmp_path: Path
+) -> None:
+    """The CMake program runs on a computer, where the Pico's slot address is not mapped memory."""
+    export(cmake.write, models["hello_world_int8"], tmp_path / "out", "raspberry_pi_pico")
+    main = (tmp_path / "out" / "main.cpp").read_text()
+    assert '#include "model_slot.h"' not in main and "#define MODEL_SLOT_IN_PARTITION" not in main

@@ -299,3 +299,14 @@ def test_fat_mounts_anywhere_in_the_linux_mount_table_are_candidate_drives() -> 
         "tmpfs /run tmpfs rw 0 0\n"
     )
     assert detect.fat_mount_points(table) == [Path("/media/me/RPI-RP2"), Path("/mnt/my pico")]
+
+
+def test_drives_are_looked_for_under_the_account_name_when_user_is_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    from workbench.flash import detect as detect_module
+
+    monkeypatch.delenv("USER", raising=False)
+    monkeypatch.setattr(getpass, "getuser", lambda: "maker")
+    assert Path("/media/maker") in detect_module._media_roots()
+    assert Path("/run/media/maker") in detect_module._media_roots()

@@ -278,7 +278,7 @@ def test_a_failed_flash_reaches_the_error_place_and_keeps_its_log(
     box = _dialog(window)
     assert box is not None and box.text() == "the stand-in board did not answer"
     assert box.detailedText() == "block 5: timeout"
-    assert "Flashing failed: the stand-in board did not answer" in panel.status.text()
+    assert "✖ the stand-in board did not answer" in panel.status.text()
     assert not panel.monitor_button.isVisible()
     panel.log_button.click()  # hide, then show again: the tool's lines are still there
     assert panel.log.isHidden() and panel.log_button.text() == "Show log"
@@ -363,3 +363,29 @@ def test_flashing_the_project_exports_the_arduino_library_first_and_builds_its_z
     finally:
         main._closing_confirmed = True
         main.close()
+
+
+def test_export_asks_before_replacing_files_no_export_wrote(
+    qtbot: Any, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = window.deploy
+    folder = tmp_path / "my_firmware"
+    folder.mkdir()
+    (folder / "model_data.h").write_text("// mine\n")
+    page.export_panel.set_format("c")
+    page.export_panel.folder.setText(str(folder))
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
+    asked: list[str] = []
+
+    def question(_parent: Any, _title: str, text: str, *_args: Any) -> QMessageBox.StandardButton:
+        asked.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    page.export_panel.export_button.click()
+    qtbot.waitUntil(lambda: len(asked) == 1 and page.export_panel.export_button.isEnabled(), timeout=60000)
+    assert "model_data.h" in asked[0] and (folder / "model_data.h").read_text() == "// mine\n"
+    assert "left as they were" in page.export_panel.result.text()
+    page.export_panel.export_button.click()
+    qtbot.waitUntil(lambda: page.export_panel.open_button.isVisible(), timeout=60000)
+    assert len(asked) == 2 and "kTensorArenaSize" in (folder / "model_data.h").read_text()

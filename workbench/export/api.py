@@ -80,6 +80,7 @@ class ExportOptions:
     board: Board | None = None
     symbol: str = DEFAULT_SYMBOL
     language: str = "c++"  # "c" writes model_data.c instead of model_data.cc
+    replace: bool = False  # replace files in out_dir that no earlier export wrote (a person's own)
 
 
 @dataclass
@@ -169,7 +170,7 @@ def export(model: DeployModel, options: ExportOptions, task: Task) -> ExportResu
     write = writer(options.format)
     target = options.out_dir.expanduser().absolute()
     task.progress(0.0, f"Exporting {FORMATS[options.format][1]}")
-    with staged_folder(target) as stage:
+    with staged_folder(target, options.replace) as stage:
         notes = write(model, options, stage, task.span(0.0, 0.95))
         written = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file() and p.name != MANIFEST)
     task.progress(1.0, f"Exported to {target}")

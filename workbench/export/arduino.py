@@ -107,15 +107,13 @@ def partition_slot(board: Board | None) -> bool:
 
 def slot_include(board: Board | None, kind: str) -> str:
     """The program's lines that bring in the model slot reader: model_slot.h (whose MODEL_SLOT_ADDRESS
-    the program reads), or on ESP32 also the code that finds the slot's partition (not in the CMake
-    program, which is not built by the Arduino core); "" when the board has no slot."""
+    the program reads), or on ESP32 also the code that finds the slot's partition; "" when the board
+    has no slot, and in the CMake program, which runs on a computer."""
     address = slot_address(board)
-    if address is None or board is None:
-        return ""
+    if address is None or board is None or kind == "cmake":
+        return ""  # the CMake program runs on a computer: the board's slot address means nothing there
     if not partition_slot(board):
         return '#include "model_slot.h"  // defines MODEL_SLOT_ADDRESS, the board\'s slot\n'
-    if kind == "cmake":
-        return ""
     values = {"BOARD_ID": comment_text(board.id), "BOARD": comment_text(board.name), "OFFSET": f"0x{address:x}"}
     return render(template("esp32_slot.inc"), values)
 

@@ -20,6 +20,18 @@ from workbench.core.errors import WorkbenchError
 MANIFEST = ".tinyml-workbench-export.json"  # what the last export wrote into a folder
 
 
+class WouldReplace(WorkbenchError):
+    """The export would replace files it did not write before (a person's own): asked, not done."""
+
+    def __init__(self, target: Path, files: list[str]) -> None:
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        super().__init__(
+            f"{target}: already holds {shown}, which this export would replace",
+            "Choose another folder, or replace them (--force on the command line; the Deploy page asks).",
+        )
+        self.files = files
+
+
 def cannot_write(path: Path, error: OSError) -> WorkbenchError:
     """The one sentence for a folder the export cannot write to."""
     reason = error.strerror or str(error)
@@ -37,9 +49,10 @@ def _make_parent(folder: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def staged_folder(target: Path) -> Iterator[Path]:
+def staged_folder(target: Path, replace: bool = False) -> Iterator[Path]:
     """Yield an empty staging folder; on success its files move into `target` (created or
-    merged into, files of the same name replaced), on any failure nothing of it remains."""
+    merged into), on any failure nothing of it remains. Files of the same name that an earlier
+    export wrote are replaced; others only with `replace`, else WouldReplace is raised."""
     target = target.expanduser().absolute()
     if target.exists() and not target.is_dir():
         raise WorkbenchError(f"{target}: is a file, not a folder", "Choose a folder for the export.")
@@ -50,7 +63,7 @@ def staged_folder(target: Path) -> Iterator[Path]:
         raise cannot_write(target, error) from None
     try:
         yield stage
-        _move_into_place(stage, target)
+        _move_into_place(stage, target, replace)
     except OSError as error:
         _clean(stage, created)
         raise cannot_write(target, error) from None
@@ -60,7 +73,7 @@ def staged_folder(target: Path) -> Iterator[Path]:
     shutil.rmtree(stage, ignore_errors=True)
 
 
-def _move_into_place(stage: Path, target: Path) -> None:
+def _move_into_place(stage: Path, target: Path, replace: bool) -> None:
     written = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())
     _write_manifest(stage, written)
     if not target.exists():
@@ -70,7 +83,11 @@ def _move_into_place(stage: Path, target: Path) -> None:
         return
     if not os.access(target, os.W_OK):
         raise PermissionError(13, "Permission denied", str(target))
-    stale = set(_read_manifest(target)) - set(written)
+    previous = set(_read_manifest(target))
+    theirs = [name for name in written if name not in previous and (target / name).exists()]
+    if theirs and not replace:
+        raise WouldReplace(target, theirs)
+    stale = previous - set(written)
     for name in [*written, MANIFEST]:
         destination = target / name
         destination.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ The uf2 flasher finds its drive here too (`uf2_drives`, `drives_for_board`).
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import os
@@ -92,7 +93,12 @@ def candidate_drives() -> list[Path]:
 
 
 def _media_roots() -> list[Path]:
-    user = os.environ.get("USER", "")
+    """Where desktops mount USB drives: /media/<user>, /run/media/<user> (the user from the
+    account when USER is not set), and /media itself."""
+    try:
+        user = os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid
+        user = ""
     roots = [Path("/media") / user, Path("/run/media") / user] if user else []
     return [*roots, Path("/media")]
 

@@ -160,6 +160,12 @@ def _job(request: FlashRequest, flasher: str, write_slot: bool) -> tuple[FlashJo
     address = model_address(request.board)
     image = slot_image(_read_model(artifact))
     space = slot_space(request.board, address)
+    if space <= 0:
+        raise WorkbenchError(
+            f"{request.board.name}: its model slot at 0x{address:08x} lies outside its {kb(request.board.flash_bytes)} "
+            "of flash",
+            "Correct model_offset (or flash_kb) in the board's file.",
+        )
     if len(image) > space:
         raise WorkbenchError(
             f"{artifact.name} does not fit the model slot of {request.board.name}: {kb(len(image))} "

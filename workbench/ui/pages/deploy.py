@@ -9,6 +9,7 @@ error place (the session's `error` signal).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from html import escape
 from pathlib import Path
@@ -16,12 +17,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from workbench.core import fit as board_fit
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
 from workbench.export.api import FORMATS, DeployModel, ExportOptions, ExportResult, export
+from workbench.export.staging import WouldReplace
 from workbench.flash import detect
 from workbench.flash.api import Availability
 from workbench.flash.service import PROJECT_FLASHERS, FlashRequest, FlashResult, flash, flash_model, project_artifact
@@ -147,9 +149,13 @@ class DeployPage(QWidget):
         session = self.session
         model, analysis, variant = session.model, session.analysis, self._variant()
         evaluations = [v.evaluation for v in session.variants if v.evaluation is not None]
+        before = self.deployed.tflite if self.deployed is not None else None
         self.deployed = (
             None if model is None or analysis is None else deploy_model(model, analysis, variant, evaluations)
         )
+        if (self.deployed.tflite if self.deployed is not None else None) != before and not self._busy():
+            self.export_panel.clear()  # what was exported or flashed was another model
+            self.flash_panel.clear()
         if model is None or self.deployed is None:
             self.title.setText("Deploy")
             self.subtitle.setText("Open a model first (File > Open Model, Ctrl+O), or the sample.")
@@ -198,6 +204,9 @@ class DeployPage(QWidget):
         return chosen if chosen is not None and any(v is chosen for v in self.session.variants) else None
 
     def _board_changed(self, board: Board | None) -> None:
+        if not self._busy():
+            self.export_panel.clear()
+            self.flash_panel.clear()
         self.target.set_board(board)
         if not self._format_by_person:
             self.export_panel.set_format("arduino" if board is not None and board.fqbn else "c")
@@ -271,9 +280,9 @@ class DeployPage(QWidget):
 
     def _update_actions(self) -> None:
         board = self.session.board
-        if not self._source_by_person:
-            self.flash_panel.set_source(self._default_source())
         offset = board.model_offset if board else ""
+        if not self._source_by_person or (self.flash_panel.source_id() == MODEL_ONLY and not offset):
+            self.flash_panel.set_source(self._default_source())
         self.flash_panel.enable_source(
             MODEL_ONLY,
             bool(offset),
@@ -389,7 +398,7 @@ class DeployPage(QWidget):
             model,
             options,
             on_success=lambda result: self._exported(model, result),
-            on_error=self._export_failed,
+            on_error=lambda error: self._export_failed(error, options),
         )
         self.export_panel.show_running(f"Exporting {FORMATS[options.format][1]} to {options.out_dir}…")
         self._update_actions()
@@ -406,7 +415,27 @@ class DeployPage(QWidget):
             self._start_flash()
         self._update_actions()
 
-    def _export_failed(self, error: WorkbenchError) -> None:
+    def _export_failed(self, error: WorkbenchError, options: ExportOptions | None = None) -> None:
+        if isinstance(error, WouldReplace) and options is not None:
+            shown = "\n".join(error.files[:8]) + ("\n…" if len(error.files) > 8 else "")
+            answer = QMessageBox.question(
+                self,
+                "Replace files?",
+                f"{options.out_dir} already holds files this export would replace:\n\n{shown}\n\n"
+                "They were not written by an export. Replace them?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                self._start_export(dataclasses.replace(options, replace=True))
+                return
+            error = WorkbenchError("Export cancelled: the files in the folder were left as they were.")
+            self.export_panel.show_failed(error.message)
+            if self._flash_after_export:
+                self._flash_after_export = False
+                self.flash_panel.clear()
+            self._update_actions()
+            return
         self.export_panel.show_failed(error.message)
         if self._flash_after_export:
             self._flash_after_export = False
@@ -461,7 +490,7 @@ class DeployPage(QWidget):
         self._update_actions()
 
     def _flashed(self, result: FlashResult) -> None:
-        self._flashed_port = result.port or self.target.location()[0]
+        self._flashed_port = result.port  # a UF2 drive is no port: the Monitor then looks for the board
         self.flash_panel.show_done(result.message, self._flashed_port)
         self._update_actions()
 

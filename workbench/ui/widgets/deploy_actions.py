@@ -132,6 +132,11 @@ class ExportPanel(QWidget):
     def show_cancelled(self) -> None:
         _status(self.result, "Export cancelled: nothing was written.", MUTED)
 
+    def clear(self) -> None:
+        """Forget the last export's outcome (the model or the board changed)."""
+        self.open_button.hide()
+        _status(self.result, "", MUTED)
+
 
 class FlashPanel(QWidget):
     flash_requested = Signal()
@@ -270,10 +275,14 @@ class FlashPanel(QWidget):
 
     def show_failed(self, message: str) -> None:
         self._ended()
-        _status(self.status, f"✖ Flashing failed: {escape(message)}", BAD)
+        _status(self.status, f"✖ {escape(message)}", BAD)
 
     def show_cancelled(self) -> None:
         self._ended()
-        _status(
-            self.status, "Flashing was cancelled; the board may hold an incomplete firmware: flash it again.", MUTED
-        )
+        _status(self.status, "Flashing was cancelled. If the board does not start as before, flash it again.", MUTED)
+
+    def clear(self) -> None:
+        """Forget the last flash's outcome (the model or the board changed)."""
+        self._ended()
+        self.monitor_button.hide()
+        _status(self.status, "", MUTED)

@@ -1,0 +1,296 @@
+"""replay(): a recording served as a serial port, read back with pyserial (workbench/monitor/replay.py)."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import serial
+
+from workbench.core.errors import Cancelled, WorkbenchError
+from workbench.monitor import replay as replay_module
+from workbench.monitor.parse import Parser, Record
+from workbench.monitor.recorder import CsvRecorder, read_recording
+from workbench.monitor.replay import replay
+from workbench.plugins import discover
+from workbench.tasks import Task
+
+DEADLINE_S = 10.0  # generous: the machine is shared; tests wait for conditions, never for durations
+HEARD = re.compile(r"Heard (\S+) \((\d+)\) @(\d+)ms")  # TFLM micro_speech's command_responder line
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="ptys, and the socket tests share their helpers")
+
+
+class Replaying:
+    """replay() in a thread; `opener` (called with the port's name as on_ready) may open the port."""
+
+    def __init__(self, recording: Path, opener: Callable[[str], Any] | None = None, **options: Any) -> None:
+        self.task = Task()
+        self.name = ""
+        self.port: Any = None
+        self.ready_at = 0.0
+        self.error: BaseException | None = None
+
+        def ready(name: str) -> None:
+            self.name = name
+            self.ready_at = time.monotonic()
+            if opener is not None:
+                self.port = opener(name)
+
+        def run() -> None:
+            try:
+                replay(recording, task=self.task, on_ready=ready, **options)
+            except BaseException as error:  # noqa: BLE001 - handed to the test's thread
+                self.error = error
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        wait_until(lambda: bool(self.name) or not self.thread.is_alive(), "the port")
+
+    def join(self) -> float:
+        """Wait for the replay to end; the seconds from on_ready to its end."""
+        self.thread.join(DEADLINE_S)
+        assert not self.thread.is_alive(), "the replay did not end"
+        ended = time.monotonic()
+        if self.port is not None:
+            self.port.close()
+        return ended - self.ready_at
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    end = time.monotonic() + DEADLINE_S
+    while not condition():
+        if time.monotonic() > end:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def read_lines(port: Any, count: int) -> list[str]:
+    """`count` lines from a pyserial port, waiting for them with a deadline."""
+    lines: list[str] = []
+    end = time.monotonic() + DEADLINE_S
+    while len(lines) < count:
+        line = port.readline()
+        if line:
+            assert line.endswith(b"\n"), line
+            lines.append(line.decode().rstrip("\n"))
+        elif time.monotonic() > end:
+            pytest.fail(f"got {len(lines)} lines of {count}: {lines[-3:]}")
+    return lines
+
+
+def open_pty(name: str) -> serial.Serial:
+    return serial.Serial(name, timeout=0.2)
+
+
+def open_url(name: str) -> Any:
+    return serial.serial_for_url(name, timeout=0.2)
+
+
+def event_parser() -> Parser | None:
+    """A parser plugin that reads the micro_speech line as an event, if one is installed."""
+    for parser in discover(kinds=("parser",)).parsers():
+        try:
+            if any(record.events == ("yes",) for record in parser.feed("Heard yes (0) @1234ms", 0.0)):
+                return type(parser)()
+        except Exception:  # noqa: BLE001, S112 - another plugin's business
+            continue
+    return None
+
+
+def events_in(lines: list[str]) -> list[tuple[float, str]]:
+    """(time, label) of the event lines, read by the events parser when there is one, else by
+    the micro_speech line's own pattern."""
+    parser = event_parser()
+    found: list[tuple[float, str]] = []
+    for line in lines:
+        match = HEARD.fullmatch(line)
+        if match is None:
+            continue
+        if parser is not None:
+            found.extend((int(match[3]) / 1000, event) for record in parser.feed(line, 0.0) for event in record.events)
+        else:
+            found.append((int(match[3]) / 1000, match[1]))
+    return found
+
+
+def values_in(lines: list[str]) -> list[dict[str, float]]:
+    """The values of the plotter lines, as the Monitor's Arduino plotter parser reads them."""
+    parser = discover(kinds=("parser",)).parser("arduino")
+    return [record.values for line in lines if not HEARD.fullmatch(line) for record in parser.feed(line, 0.0)]
+
+
+RECORDS = [
+    Record(0.0, {"a": 1.5, "b": -2.0, "temp C": 21.25}),
+    Record(0.25, {"a": math.inf, "b": 1e-7}, ("yes",)),
+    Record(0.5, {}, ("no", "yes")),
+    Record(1000.0, {"temp C": 0.1, "a": 3.0}),  # far later: only a replay that does not wait ends soon
+    Record(1000.5, {"a": 4.0}),
+]
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Path:
+    path = tmp_path / "session.csv"
+    with CsvRecorder(path) as recorder:
+        recorder.write(RECORDS[:3])
+        recorder.gap(0.75)
+        recorder.write(RECORDS[3:])
+    return path
+
+
+def expected_values() -> list[dict[str, float]]:
+    """The recording's values under the names a plotter line can carry (separators made `_`)."""
+    return [{name.replace(" ", "_"): value for name, value in r.values.items()} for r in RECORDS if r.values]
+
+
+def expected_events() -> list[tuple[float, str]]:
+    return [(r.time, event) for r in RECORDS for event in r.events]
+
+
+LINE_COUNT = 4 + 3  # records with values, plus one line per event; the gap prints nothing
+
+
+@pytest.mark.parametrize("speed", [0.0, math.inf])
+def test_a_pty_replay_read_with_pyserial_gives_the_recordings_records(
+    recording: Path, tmp_path: Path, speed: float
+) -> None:
+    link = tmp_path / "ttyREPLAY"
+    replaying = Replaying(recording, open_pty, speed=speed, link=link)
+    assert replaying.name == str(link)
+    assert os.readlink(link).startswith("/dev/")
+    lines = read_lines(replaying.port, LINE_COUNT)
+    replaying.join()
+    assert replaying.error is None
+    assert values_in(lines) == expected_values()
+    assert events_in(lines) == expected_events()
+    assert not link.is_symlink(), "the link is removed at the end"
+
+
+def test_a_socket_replay_read_with_serial_for_url_gives_the_recordings_records(recording: Path) -> None:
+    replaying = Replaying(recording, open_url, speed=0, transport="socket")
+    assert re.fullmatch(r"socket://127\.0\.0\.1:\d+", replaying.name)
+    lines = read_lines(replaying.port, LINE_COUNT)
+    replaying.join()
+    assert replaying.error is None
+    assert values_in(lines) == expected_values()
+    assert events_in(lines) == expected_events()
+
+
+def test_the_replay_waits_for_a_reader_before_its_first_line(recording: Path) -> None:
+    replaying = Replaying(recording, speed=0)
+    time.sleep(0.3)  # a reader that comes late (not a measurement: the first line must be there anyway)
+    port = open_pty(replaying.name)
+    try:
+        lines = read_lines(port, LINE_COUNT)
+    finally:
+        replaying.join()
+        port.close()
+    assert values_in(lines)[0] == expected_values()[0]
+
+
+def paced_recording(path: Path, times: list[float]) -> Path:
+    with CsvRecorder(path) as recorder:
+        recorder.write([Record(t, {"t": t}) for t in times])
+    return path
+
+
+def test_lines_come_no_sooner_than_their_recorded_time_divided_by_speed(tmp_path: Path) -> None:
+    path = paced_recording(tmp_path / "paced.csv", [0.0, 0.2, 0.4, 0.6, 0.8])
+    replaying = Replaying(path, open_pty, speed=2.0)
+    lines = read_lines(replaying.port, 5)
+    took = replaying.join()
+    assert values_in(lines) == [{"t": t} for t in (0.0, 0.2, 0.4, 0.6, 0.8)]
+    assert took >= 0.8 / 2.0
+
+
+def test_speed_divides_the_recorded_time(tmp_path: Path) -> None:
+    """Ten minutes of recording at speed 3000 end (in 0.2 s; at its own pace it would not end here)."""
+    path = paced_recording(tmp_path / "long.csv", [0.0, 300.0, 600.0])
+    replaying = Replaying(path, open_url, speed=3000.0, transport="socket")
+    lines = read_lines(replaying.port, 3)
+    replaying.join()
+    assert replaying.error is None
+    assert values_in(lines) == [{"t": 0.0}, {"t": 300.0}, {"t": 600.0}]
+
+
+def test_cancel_ends_a_replay_and_removes_its_link(tmp_path: Path) -> None:
+    path = paced_recording(tmp_path / "endless.csv", [0.0, 0.01, 10_000.0])
+    link = tmp_path / "ttyREPLAY"
+    replaying = Replaying(path, open_pty, speed=1.0, link=link)
+    assert values_in(read_lines(replaying.port, 2)) == [{"t": 0.0}, {"t": 0.01}]
+    replaying.task.cancel()
+    replaying.join()
+    assert isinstance(replaying.error, Cancelled)
+    assert not link.is_symlink()
+
+
+def test_cancel_ends_a_replay_that_nobody_opened(recording: Path) -> None:
+    replaying = Replaying(recording, speed=1.0, transport="socket")
+    replaying.task.cancel()
+    replaying.join()
+    assert isinstance(replaying.error, Cancelled)
+
+
+def test_a_reader_that_never_reads_does_not_block_the_replay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Far more than a pty holds, to a reader that opened the port and reads nothing: the replay
+    drops what does not fit and ends."""
+    monkeypatch.setattr(replay_module, "WRITE_WAIT_S", 0.2)
+    monkeypatch.setattr(replay_module, "DRAIN_STALL_S", 0.2)
+    path = tmp_path / "big.csv"
+    names = [f"channel_{k}" for k in range(8)]
+    with CsvRecorder(path) as recorder:
+        recorder.write([Record(i * 0.001, {name: i / 7 for name in names}) for i in range(5000)])
+    replaying = Replaying(path, open_pty, speed=0)
+    replaying.join()
+    assert replaying.error is None
+    assert path.stat().st_size > 100 * 4096  # the recording's lines are longer still
+
+
+def test_a_stale_link_is_replaced(recording: Path, tmp_path: Path) -> None:
+    link = tmp_path / "ttyREPLAY"
+    link.symlink_to("/dev/ttyGONE")
+    replaying = Replaying(recording, open_pty, speed=0, link=link)
+    assert os.readlink(link) != "/dev/ttyGONE"
+    read_lines(replaying.port, LINE_COUNT)
+    replaying.join()
+    assert replaying.error is None
+
+
+def test_a_file_in_the_way_of_the_link_is_kept_and_said_in_one_sentence(recording: Path, tmp_path: Path) -> None:
+    link = tmp_path / "notes.txt"
+    link.write_text("mine")
+    with pytest.raises(WorkbenchError) as caught:
+        replay(recording, link=link, on_ready=lambda name: pytest.fail("no port should be served"))
+    assert str(link) in caught.value.message and "\n" not in caught.value.message
+    assert link.read_text() == "mine"
+
+
+@pytest.mark.parametrize("speed", [-1.0, math.nan])
+def test_a_speed_below_zero_is_refused(recording: Path, speed: float) -> None:
+    with pytest.raises(WorkbenchError):
+        replay(recording, speed=speed, on_ready=lambda name: pytest.fail("no port should be served"))
+
+
+def test_a_file_that_is_not_a_recording_is_refused_before_any_port(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text("hello,world\n")
+    with pytest.raises(WorkbenchError) as caught:
+        replay(path, on_ready=lambda name: pytest.fail("no port should be served"))
+    assert str(path) in caught.value.message
+
+
+def test_a_recording_with_no_records_ends_once_read(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    CsvRecorder(path).close()
+    assert read_recording(path) == []
+    replaying = Replaying(path, open_pty, speed=1.0)
+    replaying.join()
+    assert replaying.error is None

@@ -1,0 +1,278 @@
+"""MonitorStream and run_monitor over real ptys and real threads: every record accounted for
+through garbage, split writes, detection, 64 channels, unplug and replug, and bad input."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.monitor.conftest import PtyPort, wait_for
+from workbench.core.errors import WorkbenchError
+from workbench.monitor.parse import Record
+from workbench.monitor.reader import open_port
+from workbench.monitor.recorder import GAP_EVENT, read_recording
+from workbench.monitor.stream import MonitorStream, StreamStats, run_monitor
+from workbench.tasks import Task
+
+
+@pytest.fixture
+def streams() -> Iterator[list[MonitorStream]]:
+    """Streams a test starts, stopped after it even when it fails."""
+    started: list[MonitorStream] = []
+    yield started
+    for stream in started:
+        stream.stop()
+
+
+def start(streams: list[MonitorStream], port: str, **options: object) -> MonitorStream:
+    stream = MonitorStream(port, **options)  # type: ignore[arg-type]
+    stream.start()
+    streams.append(stream)
+    return stream
+
+
+def write_in_pieces(port: PtyPort, data: bytes) -> None:
+    """Write `data` in pieces of 1 to 7 bytes, so lines, CRLFs and bad bytes straddle writes."""
+    position, size = 0, 1
+    while position < len(data):
+        port.write(data[position : position + size])
+        position += size
+        size = size % 7 + 1
+
+
+def column(stream: MonitorStream, name: str) -> list[float]:
+    return [float(value) for value in stream.buffer.view([name])[1][name]]
+
+
+def test_a_transcript_with_boot_text_garbage_and_split_crlf_gives_every_record(
+    pty_port: PtyPort, streams: list[MonitorStream]
+) -> None:
+    """Boot text, then label:value lines with CRLF endings, garbage bytes on lines of their own,
+    all written in pieces of 1-7 bytes: every record arrives with its values, the garbage lines
+    are counted as malformed, the boot text is not."""
+    boot = b"ESP-ROM:esp32s3-20210327\r\nBooting...\r\n"
+    data = [b"a:%d b:%d\r\n" % (i, -i) for i in range(40)]
+    garbage = b"\xff\xfe\x80\r\n"
+    transcript = boot + b"".join(data[:25]) + garbage + b"".join(data[25:32]) + garbage + b"".join(data[32:])
+    stream = start(streams, pty_port.path)
+    write_in_pieces(pty_port, transcript)
+    wait_for(lambda: stream.stats().records == 40, "40 records")
+    stream.stop()
+    stats = stream.stats()
+    assert stats.parser == "arduino"
+    assert stats.channels == ["a", "b"]
+    assert column(stream, "a") == list(range(40))
+    assert column(stream, "b") == [-i for i in range(40)]
+    assert (stats.lines, stats.records, stats.malformed) == (44, 40, 2)
+    assert stats.bytes == len(transcript)
+    assert [record.values for record in stream.recent(3)] == [{"a": i, "b": -i} for i in (37, 38, 39)]
+
+
+def test_lines_seen_while_detecting_are_parsed_once_the_parser_is_chosen(
+    pty_port: PtyPort, streams: list[MonitorStream]
+) -> None:
+    """Five CSV rows (fewer than the lines detection waits for): chosen after its time runs out,
+    and the five rows held meanwhile all become records."""
+    stream = start(streams, pty_port.path)
+    assert stream.stats().parser == ""
+    pty_port.write(b"".join(b"%d,%d.5,7\n" % (i, i) for i in range(5)))
+    wait_for(lambda: stream.stats().records == 5, "the 5 held rows")
+    stats = stream.stats()
+    assert stats.parser == "csv"
+    assert stats.channels == ["column 1", "column 2", "column 3"]
+    assert column(stream, "column 2") == [0.5, 1.5, 2.5, 3.5, 4.5]
+    assert stats.malformed == 0
+
+
+def test_a_parser_named_replaces_detection(pty_port: PtyPort, streams: list[MonitorStream]) -> None:
+    """Comma-separated numbers read by the Arduino plotter parser when it is asked for by name."""
+    stream = start(streams, pty_port.path, parser="arduino")
+    assert stream.stats().parser == "arduino"
+    pty_port.write(b"1,2,3\n4,5,6\n")
+    wait_for(lambda: stream.stats().records == 2, "2 records")
+    assert stream.stats().channels == ["value 1", "value 2", "value 3"]
+    with pytest.raises(WorkbenchError, match="unknown parser 'nope'"):
+        MonitorStream(pty_port.path, parser="nope")
+
+
+def test_64_channels_arrive_whole(pty_port: PtyPort, streams: list[MonitorStream]) -> None:
+    stream = start(streams, pty_port.path)
+    lines = [" ".join(f"ch{c}:{row * 100 + c}" for c in range(64)).encode() + b"\n" for row in range(30)]
+    write_in_pieces(pty_port, b"".join(lines))
+    wait_for(lambda: stream.stats().records == 30, "30 records")
+    stats = stream.stats()
+    assert stats.channels == [f"ch{c}" for c in range(64)]
+    times, values = stream.buffer.view()
+    assert len(times) == 30
+    assert [float(values[f"ch{c}"][-1]) for c in range(64)] == [2900 + c for c in range(64)]
+    assert stats.malformed == 0
+
+
+def test_unplug_and_replug_mid_stream_loses_no_record(
+    pty_port: PtyPort, streams: list[MonitorStream], tmp_path: Path
+) -> None:
+    """Records before the unplug and after the replug all arrive, in the buffer and the recording;
+    the gap is marked in both; one reconnect; the line the unplug cut is counted as malformed."""
+    recording = tmp_path / "session.csv"
+    stream = start(streams, pty_port.path, record=recording)
+    before = b"".join(b"x:%d,y:%d\n" % (i, 2 * i) for i in range(100))
+    pty_port.write(before + b"x:100,y:")  # the last line never ends: the cable is pulled
+    wait_for(lambda: stream.stats().bytes == len(before) + 8, "the bytes before the unplug")
+    wait_for(lambda: stream.stats().records == 100, "the records before the unplug")
+    pty_port.unplug()
+    wait_for(lambda: not stream.stats().connected, "the unplug to be noticed")
+    assert stream.stats().message == f"reconnecting to {pty_port.path}…"
+    pty_port.plug()
+    wait_for(lambda: stream.stats().connected, "the reconnect")
+    pty_port.write(b"".join(b"x:%d,y:%d\n" % (i, 2 * i) for i in range(100, 200)))
+    wait_for(lambda: stream.stats().records == 200, "the records after the replug")
+    stream.stop()
+
+    stats = stream.stats()
+    assert (stats.records, stats.reconnects, stats.malformed) == (200, 1, 1)
+    times, values = stream.buffer.view()
+    gap_rows = [i for i in range(len(times)) if math.isnan(values["x"][i])]
+    assert gap_rows == [100]  # one row, between the last record before and the first after
+    assert [float(v) for v in np.delete(values["x"], gap_rows)] == list(range(200))
+    assert float(times[99]) <= float(times[100]) <= float(times[101])
+
+    recorded = read_recording(recording)
+    assert [record.events for record in recorded if not record.values] == [(GAP_EVENT,)]
+    assert [record.values["x"] for record in recorded if record.values] == list(range(200))
+    assert stats.recording == str(recording) and stats.recording_bytes == recording.stat().st_size
+
+
+def test_a_recording_that_cannot_be_written_is_one_sentence_and_the_session_goes_on(
+    pty_port: PtyPort, streams: list[MonitorStream], tmp_path: Path
+) -> None:
+    """At start: refused before anything runs, and the port is free again. While running: the
+    new recording is refused, and the stream and the recording already going on continue."""
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("a file, not a folder")
+    with pytest.raises(WorkbenchError) as at_start:
+        MonitorStream(pty_port.path, record=not_a_folder / "session.csv").start()
+    assert "\n" not in at_start.value.message and str(not_a_folder) in at_start.value.message
+    open_port(pty_port.path, 115200).close()  # not left open by the failed start
+
+    recording = tmp_path / "kept.csv"
+    stream = start(streams, pty_port.path, record=recording)
+    pty_port.write(b"".join(b"v:%d\n" % i for i in range(25)))
+    wait_for(lambda: stream.stats().records == 25, "25 records")
+    with pytest.raises(WorkbenchError) as while_running:
+        stream.start_recording(not_a_folder / "other.csv")
+    assert "\n" not in while_running.value.message
+    pty_port.write(b"".join(b"v:%d\n" % i for i in range(25, 50)))
+    wait_for(lambda: stream.stats().records == 50, "50 records")
+    assert stream.stats().recording == str(recording)
+    stream.stop()
+    assert [record.values["v"] for record in read_recording(recording)] == list(range(50))
+
+
+def test_stop_recording_and_start_recording_while_running(
+    pty_port: PtyPort, streams: list[MonitorStream], tmp_path: Path
+) -> None:
+    stream = start(streams, pty_port.path)
+    pty_port.write(b"".join(b"v:%d\n" % i for i in range(30)))
+    wait_for(lambda: stream.stats().records == 30, "30 records")
+    stream.start_recording(tmp_path / "later.csv")
+    assert stream.stats().recording == str(tmp_path / "later.csv")
+    pty_port.write(b"".join(b"v:%d\n" % i for i in range(30, 40)))
+    wait_for(lambda: stream.stats().records == 40, "40 records")
+    stream.stop_recording()
+    assert stream.stats().recording == ""
+    assert [record.values["v"] for record in read_recording(tmp_path / "later.csv")] == list(range(30, 40))
+    stream.clear()
+    assert stream.buffer.size == 0 and stream.recent() == []
+    pty_port.write(b"v:40\n")
+    wait_for(lambda: stream.stats().records == 41, "the record after clear()")
+    assert column(stream, "v") == [40.0]
+
+
+def held(port: PtyPort) -> bool:
+    """Whether the monitor has the port open: a descriptor of this process on the pty's device
+    besides the fixture's own. (Probing with a lock of our own could make the monitor's open
+    fail as busy.)"""
+    opened = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            opened += os.readlink(f"/proc/self/fd/{fd}") == port.device
+        except OSError:
+            continue  # closed meanwhile
+    return opened > 1
+
+
+def board_writing(port: PtyPort, data: bytes) -> threading.Thread:
+    """A board that starts printing once the monitor holds the port (pyserial empties the input
+    when it opens one, as a fresh connection would not see what was printed before)."""
+
+    def write() -> None:
+        wait_for(lambda: held(port), "the monitor to open the port")
+        port.write(data)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to see the port opened")
+def test_run_monitor_hands_every_record_over_in_order_until_cancelled(pty_port: PtyPort, tmp_path: Path) -> None:
+    """Headless: on_record gets each record on the calling thread; cancelling the task ends the
+    session with its summary, and the recording holds the same records."""
+    task = Task()
+    got: list[Record] = []
+    caller = threading.get_ident()
+
+    def on_record(record: Record) -> None:
+        assert threading.get_ident() == caller
+        got.append(record)
+        if len(got) == 300:
+            task.cancel()  # the duration is only a safety net
+
+    board = board_writing(pty_port, b"".join(b"%d,%d\n" % (i, i * i) for i in range(300)))
+    stats = run_monitor(pty_port.path, record=tmp_path / "run.csv", on_record=on_record, task=task, duration_s=60)
+    board.join(timeout=10)
+    assert [record.values["column 1"] for record in got] == list(range(300))
+    assert [record.values["column 2"] for record in got] == [i * i for i in range(300)]
+    assert isinstance(stats, StreamStats)
+    summary = stats.to_json()
+    assert {key: summary[key] for key in ("lines", "records", "malformed", "reconnects")} == {
+        "lines": 300,
+        "records": 300,
+        "malformed": 0,
+        "reconnects": 0,
+    }
+    assert summary["channels"] == ["column 1", "column 2"]
+    assert summary["recording"] == str(tmp_path / "run.csv")
+    assert len(read_recording(tmp_path / "run.csv")) == 300
+    assert not held(pty_port)  # the port is closed
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to see the port opened")
+def test_run_monitor_ends_cleanly_on_ctrl_c_and_at_its_duration(pty_port: PtyPort) -> None:
+    got: list[Record] = []
+
+    def on_record(record: Record) -> None:
+        got.append(record)
+        if len(got) == 10:
+            raise KeyboardInterrupt
+
+    board_writing(pty_port, b"".join(b"n:%d\n" % i for i in range(50)))
+    stats = run_monitor(pty_port.path, on_record=on_record, duration_s=60)  # the duration: only a safety net
+    assert stats.records >= 10 and len(got) >= 10
+    assert [record.values["n"] for record in got] == list(range(len(got)))
+    assert not held(pty_port)
+
+    stats = run_monitor(pty_port.path, duration_s=0.2)
+    assert stats.duration_s >= 0.2 and not held(pty_port)
+
+
+def test_run_monitor_on_a_missing_port_is_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(WorkbenchError) as raised:
+        run_monitor(str(tmp_path / "ttyUSB7"), duration_s=1)
+    assert raised.value.message == f"{tmp_path / 'ttyUSB7'}: no such port"
