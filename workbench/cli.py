@@ -141,12 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="a virtual board: the model runs here and prints its predictions")
     sim.add_argument("model", help=".tflite model (the bundled sample when it is 'sample')")
-    sim.add_argument("--rate", type=float, default=10.0, help="predictions per second")
+    sim.add_argument("--rate", type=float, default=10.0, help="predictions per second (up to 1000)")
     sim.add_argument(
         "--input", help="inputs to cycle through: .csv or .npy (default: the model's samples, else synthetic)"
     )
     sim.add_argument("--link", help="also reach the port at this path (a symlink)")
-    sim.add_argument("--socket", action="store_true", help="serve socket://127.0.0.1:PORT instead of a pty")
+    sim.add_argument("--socket", action="store_true", help="serve socket://127.0.0.1:PORT instead of a pty (Windows)")
+    sim.add_argument("--tcp-port", type=int, default=0, help="with --socket: the TCP port (0: any free one)")
 
     gui = sub.add_parser("gui", help="open the app (the default)")
     gui.add_argument("model", nargs="?")
@@ -488,22 +489,23 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from workbench.monitor.simulator import simulate
+    from workbench.monitor.simulator import describe_ready, simulate
     from workbench.shipped import sample_model
 
     model = sample_model().with_name("digits_int8.tflite") if args.model == "sample" else Path(args.model).expanduser()
-    simulate(
-        model,
-        rate_hz=args.rate,
-        input_path=Path(args.input).expanduser() if args.input else None,
-        link=Path(args.link).expanduser() if args.link else None,
-        transport="socket" if args.socket else "pty",
-        on_ready=lambda where: print(
-            f"Virtual board on {where}: {model.name}, {args.rate:g} predictions/s. "
-            "Connect the Monitor to it; Ctrl+C stops.",
-            flush=True,
-        ),
-    )
+    link = Path(args.link).expanduser() if args.link else None
+    try:
+        simulate(
+            model,
+            rate_hz=args.rate,
+            input_path=Path(args.input).expanduser() if args.input else None,
+            link=link,
+            transport="socket" if args.socket else "pty",
+            port=args.tcp_port,
+            on_ready=lambda where: print(describe_ready(where, model.name, args.rate, link), flush=True),
+        )
+    except KeyboardInterrupt:
+        pass  # Ctrl+C is how a virtual board is stopped
     return 0
 
 
