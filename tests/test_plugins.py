@@ -1,9 +1,9 @@
-"""Plugin discovery (built-ins, entry points, user folder) and the built-in parsers (uf2 flasher: tests/flash)."""
+"""Plugin discovery (built-ins, entry points, user folder) and detection over the built-in parsers
+(uf2 flasher: tests/flash; the parsers: tests/monitor/test_parsers.py)."""
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -218,64 +218,7 @@ def test_the_plugins_command_lists_kind_name_origin_and_problems(installed_packa
     assert "broken.py: could not be loaded" in text.stdout
 
 
-# --- the built-in parsers ---------------------------------------------------------------------
-
-
-def feed_all(parser: Parser, lines: list[str]) -> list[Record]:
-    return [record for time, line in enumerate(lines) for record in parser.feed(line, float(time))]
-
-
-def test_arduino_parser_reads_the_serial_plotter_protocol() -> None:
-    parser = discover(kinds=("parser",)).parser("arduino")
-    records = feed_all(
-        parser,
-        [
-            "Booting sketch v2, 3 sensors",  # words and numbers: text, not data
-            "temp:21.5,humidity:40",
-            "x:1 y:-2.5\tz:3e2",
-            "accel : 0.25",
-            "42",
-            "ax:\tay:",  # names positions 1 and 2 from now on
-            "0.1\t0.2",
-            "score:nan",
-            "Error: sensor not found",
-        ],
-    )
-    assert [(r.time, r.values) for r in records[:4]] == [
-        (1.0, {"temp": 21.5, "humidity": 40.0}),
-        (2.0, {"x": 1.0, "y": -2.5, "z": 300.0}),
-        (3.0, {"accel": 0.25}),
-        (4.0, {"value 1": 42.0}),
-    ]
-    assert records[4] == Record(6.0, {"ax": 0.1, "ay": 0.2})
-    assert records[5].time == 7.0 and math.isnan(records[5].values["score"])
-    assert len(records) == 6
-
-
-def test_arduino_parser_takes_a_line_of_words_as_names() -> None:
-    parser = discover(kinds=("parser",)).parser("arduino")
-    records = feed_all(parser, ["pitch roll", "1 2", "3 4 5"])
-    assert [r.values for r in records] == [{"pitch": 1.0, "roll": 2.0}, {"pitch": 3.0, "roll": 4.0, "value 3": 5.0}]
-
-
-def test_csv_parser_reads_a_header_and_rows_of_numbers() -> None:
-    parser = discover(kinds=("parser",)).parser("csv")
-    assert feed_all(parser, ["1,2,3"]) == [Record(0.0, {"column 1": 1.0, "column 2": 2.0, "column 3": 3.0})]
-    records = feed_all(
-        parser,
-        [
-            '"ax", ay ,az',
-            "0.5,-1,2e-3",
-            "1,2",  # wrong number of fields: dropped
-            "1,two,3",  # words and numbers: dropped
-            "millis,score",  # printed again after a reset: new names
-            "1000,0.9",
-        ],
-    )
-    assert [(r.time, r.values) for r in records] == [
-        (1.0, {"ax": 0.5, "ay": -1.0, "az": 0.002}),
-        (5.0, {"millis": 1000.0, "score": 0.9}),
-    ]
+# --- detection over the built-in parsers (the parsers themselves: tests/monitor/test_parsers.py) ---
 
 
 ARDUINO_OUTPUT = ["Starting", "yes:0.91 no:0.09", "yes:0.12 no:0.88", "yes:0.95 no:0.05"]

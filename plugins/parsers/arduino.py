@@ -9,9 +9,10 @@ What this parser reads beyond the IDE 2 plotter:
 
 - `label: value` and `label : value` (a space around the colon) are one part: IDE 2 drops
   `Temperature: 23.64`, which sketches print all the time.
-- A line naming positions - two or more bare words (`pitch roll`, a CSV-style header) or `label:`
-  parts (`ax:\tay:`, IDE 1) - names the bare values from then on, but only once a line of as many
-  bare values follows: a boot message such as `Booting...` never renames a channel.
+- A line naming positions - two or more bare words each starting with a letter or `_` (`pitch
+  roll`, a CSV-style header) or `label:` parts (`ax:\tay:`, IDE 1) - names the bare values from
+  then on, but only once a line of as many bare values follows: boot text such as `Booting...` or
+  the ESP32 ROM's `entry 0x403c98d4` never names a channel.
 - `nan`, `inf` and `ovf` (what Arduino's Print prints for a float too large) are values; `ovf`
   reads as NaN.
 
@@ -51,6 +52,12 @@ def _parts(line: str) -> list[str]:
 NOT_DATA, NAMES, VALUES, MALFORMED = "text", "names", "values", "malformed"
 
 
+def _header(words: list[str]) -> bool:
+    """Whether bare words name positions: two or more, each starting with a letter or `_` (not
+    `Booting...` alone, nor the ESP32 ROM's `entry 0x403c98d4`)."""
+    return len(words) >= 2 and all(word[0].isalpha() or word[0] == "_" for word in words)
+
+
 def _read(parts: list[str]) -> tuple[str, list[str], dict[str, float], list[float]]:
     """(kind, names, labelled values, bare values) of a line's parts."""
     names: list[str] = []
@@ -86,7 +93,7 @@ def _read(parts: list[str]) -> tuple[str, list[str], dict[str, float], list[floa
         if broken:
             return NOT_DATA, [], {}, []
         return VALUES, [], labelled, bare
-    if names and not broken and not (words and label_only) and (label_only or words >= 2):
+    if names and not broken and not (words and label_only) and (label_only or _header(names)):
         return NAMES, names, {}, []
     return NOT_DATA, [], {}, []
 
@@ -139,8 +146,9 @@ class ArduinoPlotterParser(Parser):
         return [Record(time, labelled)]
 
     def sniff(self, lines: list[str]) -> float:
-        """Sure with `label:value` lines that are most of what has numbers in it; half as sure with
-        bare numbers (many formats are numbers); unsure of indented lines (prediction blocks)."""
+        """Sure with `label:value` lines that are most of the lines from the first one on (boot text
+        before it does not count); half as sure with bare numbers (many formats are numbers);
+        unsure of indented lines (prediction blocks)."""
         data = labelled = indented = counted = 0
         for line in lines:
             if not line.strip():
@@ -148,7 +156,7 @@ class ArduinoPlotterParser(Parser):
             kind, _, values, bare = _read(_parts(line))
             if kind == NAMES:
                 continue
-            counted += 1
+            counted += bool(data) or kind == VALUES
             if kind == VALUES:
                 data += 1
                 labelled += bool(values)
@@ -159,4 +167,4 @@ class ArduinoPlotterParser(Parser):
         if indented * 2 > data:
             strength = 0.4
         share = data / counted
-        return strength * min(1.0, data / 3) * (0.5 + 0.5 * share)
+        return strength * min(1.0, data / 3) * (0.6 + 0.4 * share)

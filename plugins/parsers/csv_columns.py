@@ -1,8 +1,8 @@
 """Columns of numbers: comma-, semicolon-, tab- or space-separated, with an optional header line.
 
 A line's separator is a comma when it has one, else a semicolon, else any run of spaces and tabs;
-fields may be quoted (`"ax","ay"`); a separator after the last field is dropped (`1,2,3,`). A line of two or more names sets the column names once a row of as many
-numbers follows it (so a boot message never renames the columns), and again whenever the
+fields may be quoted (`"ax","ay"`); a separator after the last field is dropped (`1,2,3,`). A line of two or more names, each starting with a letter or `_` and without a colon, sets the column
+names once a row of as many numbers follows it (so boot text never names the columns), and again whenever the
 board prints a header after a reset; without one, columns are called `column 1`, `column 2`, ...
 `nan`, `inf` and Arduino's `ovf` (NaN) are numbers.
 
@@ -37,6 +37,13 @@ def _fields(line: str) -> list[str]:
     if len(fields) > 1 and not fields[-1]:
         fields.pop()  # a separator after the last field, as sketches printing `x,` in a loop leave
     return fields
+
+
+def _header(fields: list[str]) -> bool:
+    """Whether a line of names is a header: two or more names, each starting with a letter or `_`
+    and without a colon (not `Booting...` alone, nor the ESP32 ROM's `entry 0x403c98d4` or
+    `load:0x3fce3808,len:0x44c`)."""
+    return len(fields) >= 2 and all((field[0].isalpha() or field[0] == "_") and ":" not in field for field in fields)
 
 
 def _value(text: str) -> float | None:
@@ -87,7 +94,7 @@ class CsvParser(Parser):
             return self._row(values, time)
         if kind == HEADER:
             fields = _fields(line)
-            if len(fields) >= 2:  # one word is a message ("Booting..."), not a header
+            if _header(fields):
                 self.pending = fields
         elif kind == MALFORMED:
             self.malformed += 1
@@ -104,7 +111,8 @@ class CsvParser(Parser):
         return [Record(time, dict(zip(names, values, strict=True)))]
 
     def sniff(self, lines: list[str]) -> float:
-        """Sure with rows of two or more numbers, all of one count (and a header of that count);
+        """Sure with rows of two or more numbers, all of one count (and a header of that count),
+        most of the lines from the first header or row on (boot text before it does not count);
         less without a header, since plain numbers fit many formats."""
         counts: dict[int, int] = {}
         headers: list[int] = []
@@ -112,19 +120,17 @@ class CsvParser(Parser):
         for line in lines:
             if not line.strip():
                 continue
-            counted += 1
             fields = _fields(line)
             kind, _ = _classify(fields)
             if kind == ROW and len(fields) >= 2:
                 counts[len(fields)] = counts.get(len(fields), 0) + 1
-            elif kind == HEADER and len(fields) >= 2:
+            elif kind == HEADER and _header(fields):
                 headers.append(len(fields))
+            counted += bool(counts or headers)
         if not counts:
             return 0.0
         width, rows = max(counts.items(), key=lambda item: item[1])
         headed = width in headers
-        strength = 0.85 if headed else 0.6
-        if rows < sum(counts.values()):
-            strength *= 0.7  # rows of several widths: columns, if at all, are not steady
+        strength = (0.85 if headed else 0.65) * rows / sum(counts.values())  # rows of other widths: less sure
         share = (rows + headed) / counted
-        return strength * min(1.0, rows / 3) * (0.5 + 0.5 * share)
+        return strength * min(1.0, rows / 3) * (0.6 + 0.4 * share)

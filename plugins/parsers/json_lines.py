@@ -10,9 +10,10 @@
 - Values nested deeper than 32 levels are left out.
 - Text before the object on the same line (a log tag: `I (1234) app: {...}`) is skipped.
 
-A record is given for every object holding a number or an event. A line that starts an object
-(`{` ... `}`) but is not valid JSON, or holds no object, counts as malformed (`malformed`); other
-lines (boot messages) are not data.
+A record is given for every object holding a number or an event. A line that starts with `{`, or
+has text before a `{` and ends with `}`, but is not a valid object counts as malformed
+(`malformed`): a line cut short by a reset. Other lines are not data: boot messages, and
+pretty-printed JSON (one object over many lines), which this parser does not read.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from workbench.monitor.parse import Parser, Record
 EVENT_KEYS = frozenset({"event", "label"})
 EVENT_LIST_KEYS = frozenset({"events", "labels"})
 MAX_DEPTH = 32  # deeper values are left out
+PRETTY_LINES = frozenset({"{", "}", "},", "{}"})  # the first and last lines of pretty-printed JSON
 
 
 def _flatten(value: Any, name: str, values: dict[str, float], events: list[str], depth: int = 0) -> None:
@@ -53,10 +55,10 @@ def _flatten(value: Any, name: str, values: dict[str, float], events: list[str],
 def _object(line: str) -> tuple[dict[str, Any] | None, bool]:
     """(the object on this line or None, whether the line looked like one)."""
     text = line.strip()
-    if not text.endswith("}"):
+    if text in PRETTY_LINES:
         return None, False
     start = text.find("{")
-    if start < 0:
+    if start < 0 or not (start == 0 or text.endswith("}")):
         return None, False
     try:
         value = json.loads(text[start:])
@@ -85,18 +87,19 @@ class JsonLinesParser(Parser):
         return [Record(time, values, tuple(events))]
 
     def sniff(self, lines: list[str]) -> float:
-        """Sure with objects holding numbers or events; JSON is not mistaken for anything else."""
+        """Sure with objects holding numbers or events, most of the lines from the first one on (boot
+        text before it does not count); JSON is not mistaken for anything else."""
         data = counted = 0
         for line in lines:
             if not line.strip():
                 continue
-            counted += 1
             found, _ = _object(line)
             if found:
                 values: dict[str, float] = {}
                 events: list[str] = []
                 _flatten(found, "", values, events)
                 data += bool(values or events)
+            counted += bool(data)
         if not data:
             return 0.0
-        return 0.95 * min(1.0, data / 2) * (0.5 + 0.5 * data / counted)
+        return 0.95 * min(1.0, data / 2) * (0.6 + 0.4 * data / counted)

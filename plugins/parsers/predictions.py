@@ -37,7 +37,8 @@ When a block is complete, its record is given, timed by its header line:
 - at its last class line, once an earlier block has shown which classes a block holds and that
   no anomaly line follows them - so the record comes as the board prints it, not one inference
   later;
-- otherwise (the first block) at the next line that is not indented, or the next header.
+- otherwise (the first block, an object detection's) at the next line that is not indented, or
+  the next header. A block of timings alone (no boxes found) gives a record of its timings.
 A block's lines are indented except the headers, `Anomaly prediction:`, `Regression prediction:`
 and visual anomaly lines. An indented line in a block that is none of the above counts as
 malformed (`malformed`); lines outside blocks (`run_classifier returned: 0`, `Sampling...`) are
@@ -105,7 +106,7 @@ class PredictionsParser(Parser):
     def _end(self, anomaly_line: bool = False) -> list[Record]:
         """The open block's record (if not given yet and it holds values); the block is closed."""
         block, self.block = self.block, None
-        if block is None or block.given or not block.labels and not anomaly_line:
+        if block is None or block.given or not block.values:
             return []
         self.shape = (tuple(block.labels), anomaly_line)
         return [Record(block.time, block.values)]
@@ -205,7 +206,7 @@ class PredictionsParser(Parser):
         blocks = 0
         for time, line in enumerate(lines):
             blocks += len(probe.feed(line, float(time)))
-        if probe.block is not None and probe.block.labels and not probe.block.given:
+        if probe.block is not None and probe.block.labels and not probe.block.given:  # the last block
             blocks += 1
         if not blocks:
             return 0.0

@@ -77,20 +77,21 @@ class TextParser(Parser):
         return [Record(time, values)] if values else []
 
     def sniff(self, lines: list[str]) -> float:
-        """Sure when lines with the same labels come again and again; less sure than the formats
-        made for machines (Arduino plotter lines are labelled numbers too)."""
+        """Sure when lines with the same labels come again and again, most of the lines from the
+        first one on (boot text before it does not count); less sure than the formats made for
+        machines (Arduino plotter lines are labelled numbers too)."""
         templates: dict[tuple[str, ...], int] = {}
         counted = 0
         for line in lines:
             if not line.strip():
                 continue
-            counted += 1
             values = read_line(line)
             if values:
                 key = tuple(values)
                 templates[key] = templates.get(key, 0) + 1
+            counted += bool(templates)
         if not templates:
             return 0.0
         repeated = max(templates.values())
         data = sum(templates.values())
-        return 0.75 * min(1.0, repeated / 3) * (0.5 + 0.5 * data / counted)
+        return 0.8 * min(1.0, repeated / 3) * (0.6 + 0.4 * data / counted)
