@@ -29,7 +29,8 @@ milliseconds `dsp_ms`, `classification_ms` and `anomaly_ms` (`us` values divided
 `regression` (`Regression prediction: v`), `visual_anomaly_mean` and `visual_anomaly_max`. An
 object detection's boxes (`  label (0.87) [ x: 8, y: 16, width: 8, height: 8 ]`) give their
 label's highest score in the block; `No objects found` gives nothing. No events: a block is a
-set of scores, printed on every inference.
+set of scores, printed on every inference. Numbers may be in TFLM's own float format too
+(`1.9921875*2^-1`, what MicroPrintf's `%f` prints where TFLM formats floats itself).
 
 When a block is complete, its record is given, timed by its header line:
 - at its anomaly line (`    anomaly score: v`, `Anomaly prediction: v`, visual anomaly values),
