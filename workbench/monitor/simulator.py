@@ -284,9 +284,9 @@ def simulate(
     served = open_port(transport, link, port)
     log.info("virtual board on %s: %s on %s, %g predictions/s", served.name, loaded.name, source, rate_hz)
     try:
-        if on_ready is not None:
-            on_ready(served.name)
-        with _stop_on_terminate(stop):
+        with _stop_on_terminate(stop):  # before anyone is told the board is up and may end it
+            if on_ready is not None:
+                on_ready(served.name)
             _serve(board, itertools.chain([first], rows), served, rate_hz, task, stop, stats)
     finally:
         served.close()
