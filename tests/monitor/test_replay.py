@@ -39,10 +39,10 @@ class Replaying:
         self.error: BaseException | None = None
 
         def ready(name: str) -> None:
-            self.name = name
             self.ready_at = time.monotonic()
             if opener is not None:
                 self.port = opener(name)
+            self.name = name  # last: the test goes on once it is set
 
         def run() -> None:
             try:
@@ -294,3 +294,35 @@ def test_a_recording_with_no_records_ends_once_read(tmp_path: Path) -> None:
     replaying = Replaying(path, open_pty, speed=1.0)
     replaying.join()
     assert replaying.error is None
+
+
+def test_a_reader_that_pauses_misses_whole_lines_never_parts_of_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines that do not fit while the reader pauses are dropped whole: what it reads afterwards
+    is the recording's lines, in order, each complete."""
+    monkeypatch.setattr(replay_module, "WRITE_WAIT_S", 0.1)
+    monkeypatch.setattr(replay_module, "DRAIN_STALL_S", DEADLINE_S / 2)  # the reader comes back well before
+    path = tmp_path / "big.csv"
+    count = 5000
+    with CsvRecorder(path) as recorder:
+        recorder.write([Record(float(i), {"row": float(i), "pad": 123456.789 * i}) for i in range(count)])
+    replaying = Replaying(path, open_pty, speed=0)
+    time.sleep(0.5)  # the pause (not a measurement): long past WRITE_WAIT_S
+    data = b""
+    while True:
+        try:
+            chunk = replaying.port.read(max(1, replaying.port.in_waiting))  # as the Monitor reads
+        except serial.SerialException:  # the replay closed the port
+            break
+        data += chunk
+        if not chunk and not replaying.thread.is_alive():
+            break
+    replaying.join()
+    assert replaying.error is None
+    lines = data.decode().split("\n")
+    assert lines.pop() == "", "the last line is whole"
+    rows = [values["row"] for values in values_in(lines)]
+    assert len(rows) == len(lines), "every line read is a whole plotter line"
+    assert rows == sorted(set(rows)) and rows[0] == 0.0
+    assert len(rows) < count, "lines were dropped while the reader paused"

@@ -1,30 +1,35 @@
 """replay(recording): serve a recording as a serial port, at its own pace or faster.
 
-The port is a pseudo-terminal (its path, and a symlink at `link` when given), or - on Windows,
-which has none, or with transport="socket" - a TCP server on 127.0.0.1 that pyserial and the
-Monitor open as `socket://127.0.0.1:PORT`. `on_ready` gets that name (the CLI prints it).
+The port is a pseudo-terminal (its path, and a symlink at `link` when given, replacing an earlier
+link), or - with transport="socket", and always on Windows, which has no ptys - a TCP server on
+127.0.0.1 that pyserial and the Monitor open as `socket://127.0.0.1:PORT`. `on_ready` gets the
+name to open (the CLI prints it).
 
 What it prints, in the Arduino plotter format (plugins/parsers/arduino.py reads it):
-- a record's values as one line `name:value name:value` (a name's spaces, tabs and commas become
-  `_`, as the exported sketch prints labels; values in full precision, `nan` and `inf` as Python
+- a record's values as one line `name:value name:value` (spaces, tabs and commas in a name become
+  `_`, as the exported sketch prints labels; values in full precision, `nan`/`inf` as Python
   spells them);
 - each event as its own line in the micro_speech example's format, `Heard yes (0) @1234ms` (the
   score is not recorded, so 0; the time is the record's, in ms);
 - nothing for a gap (a `disconnected` row): the silence until the next record is the gap.
 
-Playing starts once a reader has the port open (so a reader gets the whole recording; a short
-settling wait lets pyserial flush its input first) and runs at the recorded times divided by
-`speed` (0 or inf: as fast as the reader takes it), until the end or `task` is cancelled
-(Cancelled is raised). Writes never block for long: a reader that stops reading for
-WRITE_WAIT_S has the lines dropped that do not fit in the port's buffer (and counted), until it
-reads again. A reader that closes the port loses what is printed until it opens it again. At the
-end, the replay waits (while the reader keeps reading) for the reader to take what is queued,
-then closes the port and removes the link.
+Playing starts once a reader has the port open, so it gets the whole recording (after SETTLE_S:
+pyserial flushes its input when it opens a port), and runs at the recorded times divided by
+`speed` (0 or inf: as fast as the reader takes it), until the end or until `task` is cancelled
+(Cancelled is raised). Lines due together go out in writes of about CHUNK_BYTES.
+
+Writes never wait long: a reader that takes nothing for WRITE_WAIT_S is stalled, and the lines
+that do not fit in the port's buffer are dropped (never cut in the middle) until it reads again.
+A reader that closes the port misses what is printed until it opens it again. At the end the
+replay waits while the reader keeps taking what is queued (DRAIN_STALL_S without progress ends
+the wait), lingers LINGER_S so a read under way returns its bytes, then closes the port and
+removes the link.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -35,7 +40,7 @@ import struct
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import chain
 from pathlib import Path
 from types import TracebackType
@@ -53,7 +58,9 @@ POLL_S = 0.05  # how often waits look at the reader and at cancellation
 SETTLE_S = 0.2  # after a reader opens the port, before the first line: pyserial flushes input on open
 WRITE_WAIT_S = 1.0  # a full port waits this long for the reader before lines are dropped
 DRAIN_STALL_S = 1.0  # at the end: a reader that takes nothing for this long is not waited for
+LINGER_S = 0.1  # at the end, once the reader has it all: its read call returns before the port closes
 CHECK_EVERY = 256  # records between cancellation checks when playing as fast as possible
+CHUNK_BYTES = 4096  # lines that are due together go out in writes of about this size
 
 _SEPARATORS = re.compile(r"[ \t,\r\n]")
 
@@ -63,6 +70,7 @@ def default_transport() -> str:
     return PTY if hasattr(os, "openpty") and os.name == "posix" else SOCKET
 
 
+@functools.lru_cache(maxsize=4096)
 def plotter_label(name: str) -> str:
     """A channel name as a plotter label: separators made `_` (as the exported sketch prints labels)."""
     return _SEPARATORS.sub("_", name) or "_"
@@ -79,7 +87,7 @@ def record_lines(record: Record) -> str:
         return ""
     lines = []
     if record.values:
-        lines.append(" ".join(f"{plotter_label(name)}:{float(value)!r}" for name, value in record.values.items()))
+        lines.append(" ".join([f"{plotter_label(name)}:{float(value)!r}" for name, value in record.values.items()]))
     lines.extend(event_line(event, record.time) for event in record.events)
     return "".join(line + "\n" for line in lines)
 
@@ -96,6 +104,7 @@ class ReplayPort(ABC):
     def __init__(self) -> None:
         self.dropped_bytes = 0
         self._stalled = False
+        self._pending = b""  # the end of a line begun, written before anything else
 
     @abstractmethod
     def has_reader(self) -> bool:
@@ -125,32 +134,40 @@ class ReplayPort(ABC):
         _sleep(SETTLE_S, task)
 
     def write(self, data: bytes, task: Task) -> bool:
-        """Write `data`; False when some of it was dropped (no reader, or one that stopped reading)."""
-        view = memoryview(data)
-        deadline = None
-        while view:
+        """Write `data` (whole lines); False when some was dropped: no reader, or one that took
+        nothing for WRITE_WAIT_S. A line is never cut: a line partly written is finished first."""
+        in_line = bool(self._pending)  # whether `position` is inside a line already begun
+        if self._pending:
+            data, self._pending = self._pending + data, b""
+        position = 0
+        deadline = time.monotonic() + WRITE_WAIT_S
+        while position < len(data):
             try:
-                sent = self._send(view)
+                sent = self._send(memoryview(data)[position:])
             except BlockingIOError:
                 sent = 0
-            except OSError:  # the reader went away
-                break
-            view = view[sent:]
-            if not view:
+            except OSError:  # no reader: what it would have read is gone with it
+                self.dropped_bytes += len(data) - position
+                return False
+            position += sent
+            if position == len(data):
                 self._stalled = False
                 return True
-            if self._stalled:  # it has not read for a while: do not wait on it again
-                break
-            if deadline is None:
+            if sent:
                 deadline = time.monotonic() + WRITE_WAIT_S
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            elif self._stalled or time.monotonic() >= deadline:
+                if not self._stalled:
+                    log.info("the reader of %s stopped reading: lines are dropped until it reads again", self.name)
                 self._stalled = True
-                log.info("the reader of %s stopped reading: lines are dropped until it reads again", self.name)
                 break
             task.check()
-            self._writable(min(POLL_S, remaining))
-        self.dropped_bytes += len(view)
+            self._writable(min(POLL_S, max(0.0, deadline - time.monotonic())))
+        if position:
+            in_line = data[position - 1 : position] != b"\n"
+        if in_line:  # keep the end of the line begun, for the next write
+            end = data.find(b"\n", position) + 1 or len(data)
+            self._pending, position = data[position:end], end
+        self.dropped_bytes += len(data) - position
         return False
 
     def drain(self, task: Task) -> None:
@@ -160,18 +177,22 @@ class ReplayPort(ABC):
         since = time.monotonic()
         zeros = 0
         while self.has_reader():
+            if self._pending:  # the end of a line cut by a stall goes out as room appears
+                self.write(b"", task)
             queued = self.queued()
             if queued is None:
-                return
-            zeros = zeros + 1 if queued == 0 else 0
+                break
+            zeros = zeros + 1 if queued == 0 and not self._pending else 0
             if zeros >= 2:  # twice, since bytes in flight inside the kernel are not counted
-                return
+                break
             if queued != last:
                 last, since = queued, time.monotonic()
             elif time.monotonic() - since >= DRAIN_STALL_S:
-                return
+                break
             task.check()
             time.sleep(POLL_S)
+        if self.has_reader():  # a read call under way returns its bytes before the port closes
+            _sleep(LINGER_S, task)
 
     def __enter__(self) -> ReplayPort:
         return self
@@ -309,7 +330,23 @@ class SocketReplayPort(ReplayPort):
         return bool(ready)
 
     def queued(self) -> int | None:
-        return None  # the kernel delivers what was sent; close() ends the stream after it
+        """What the reader's end has not acknowledged yet (Linux; elsewhere unknown). What it
+        acknowledged may still wait in its own buffer: close() lets it read that, then ends."""
+        try:
+            import fcntl
+            import termios
+
+            request = termios.TIOCOUTQ  # SIOCOUTQ, for a socket
+        except (ImportError, AttributeError):
+            return None
+        if self._client is None:
+            return 0
+        count = bytearray(4)
+        try:
+            fcntl.ioctl(self._client.fileno(), request, count)
+        except OSError:
+            return None
+        return int(struct.unpack("i", count)[0])
 
     def close(self) -> None:
         if self._client is not None:
@@ -352,19 +389,18 @@ def remove_link(link: Path, target: str) -> None:
 
 
 def open_replay_port(transport: str | None = None, *, link: Path | None = None, port: int = 0) -> ReplayPort:
-    """The port to serve: a pty (with `link`) or a socket on 127.0.0.1 (`port` 0: any free one)."""
+    """The port to serve: a pty (with `link`) or a socket on 127.0.0.1 (`port` 0: any free one).
+    None means a pty where there are ptys; where there are none (Windows), always the socket."""
     transport = transport or default_transport()
     if transport not in TRANSPORTS:
         raise WorkbenchError(f"Unknown transport {transport!r}: it is 'pty' or 'socket'.")
+    if link is not None and (transport == SOCKET or default_transport() != PTY):
+        log.warning("a socket has no path to link: %s is not made", link)
     if transport == SOCKET:
-        if link is not None:
-            log.warning("a socket has no path to link: %s is not made", link)
         return SocketReplayPort(port)
-    if default_transport() != PTY:
-        raise WorkbenchError(
-            "This system has no pseudo-terminals, so a replay cannot be a pty here.",
-            hint="Use the socket instead (transport 'socket', `replay --socket`).",
-        )
+    if default_transport() != PTY:  # Windows: the socket is the port there
+        log.info("no pseudo-terminals here: serving a socket instead")
+        return SocketReplayPort(port)
     return PtyReplayPort(link)
 
 
@@ -418,16 +454,27 @@ def replay(
             log.info("replay of %s: %d bytes dropped (no reader, or one not reading)", recording, served.dropped_bytes)
 
 
-def _play(served: ReplayPort, records: chain[Record], start_time: float, speed: float, task: Task) -> None:
-    """Write each record when it is due: (its time - start_time) / speed after now; speed 0: at once."""
+def _play(served: ReplayPort, records: Iterator[Record], start_time: float, speed: float, task: Task) -> None:
+    """Write each record when it is due: (its time - start_time) / speed after the start; with
+    speed 0, at once. Lines already due go out together, up to CHUNK_BYTES a write."""
     started = time.monotonic()
+    chunk: list[str] = []
+    size = 0
     for index, record in enumerate(records):
         if speed:
             due = started + (record.time - start_time) / speed
             if due > time.monotonic():
+                if chunk:
+                    served.write("".join(chunk).encode("utf-8"), task)
+                    chunk, size = [], 0
                 _sleep(due - time.monotonic(), task)
         elif index % CHECK_EVERY == 0:
             task.check()
         text = record_lines(record)
-        if text:
-            served.write(text.encode("utf-8"), task)
+        chunk.append(text)
+        size += len(text)
+        if size >= CHUNK_BYTES:
+            served.write("".join(chunk).encode("utf-8"), task)
+            chunk, size = [], 0
+    if chunk:
+        served.write("".join(chunk).encode("utf-8"), task)
