@@ -22,7 +22,7 @@ from workbench.monitor.recorder import read_recording
 from workbench.ui.main_window import MainWindow, settings
 from workbench.ui.pages.monitor import DEMO_KEY, LAST_PORT_KEY, MonitorPage
 from workbench.ui.widgets.monitor_classes import class_channels, printed_label, top_runs
-from workbench.ui.widgets.monitor_plots import CLASSES_GROUP, OTHER_GROUP, channel_groups
+from workbench.ui.widgets.monitor_plots import CLASSES_GROUP, OTHER_GROUP, TimePlots, channel_groups, peak_decimate
 from workbench.ui.widgets.monitor_ports import VIRTUAL
 
 CLASSES = ("cat", "dog", "bird")
@@ -323,3 +323,38 @@ def test_channel_groups_put_classes_together_and_families_by_prefix() -> None:
         ("gyro", ["gyro x", "gyro y"]),
         (OTHER_GROUP, ["temp", "battery"]),
     ]
+
+
+def test_peak_decimate_keeps_each_stretchs_extremes_and_the_gaps() -> None:
+    x = np.arange(10.0)
+    y = np.array([1, 5, 2, np.nan, np.nan, np.nan, 3, 0, 7, 4], dtype=np.float32)
+    reduced_x, (reduced_y,) = peak_decimate(x, [y], buckets=4)
+    assert list(reduced_x) == [0, 0, 3, 3, 6, 6, 9, 9]
+    assert np.array_equal(reduced_y, [1, 5, np.nan, np.nan, 0, 7, 4, 4], equal_nan=True)
+    same_x, (same_y,) = peak_decimate(x, [y], buckets=10)
+    assert same_x is x and same_y is y
+
+
+def test_a_long_history_reaches_a_curve_reduced_to_the_pixels_and_zooming_in_brings_the_samples(
+    qtbot: Any,
+) -> None:
+    plots = TimePlots()
+    qtbot.addWidget(plots)
+    plots.resize(800, 400)
+    plots.show()
+    plots.set_groups([(OTHER_GROUP, ["wave"])])
+    times = np.arange(200_000) / 100.0
+    wave = np.sin(times).astype(np.float32)
+    wave[123_456] = 9.0  # one spike: peak reduction must keep it
+    plots.show_data(times + 50.0, {"wave": wave}, origin=50.0)
+    curve = plots.curves["wave"]
+    width = plots.plots[0].getViewBox().width()
+    assert len(curve.xData) <= 2 * width + 2
+    assert float(np.nanmax(curve.yData)) == 9.0
+    assert plots.data_in_view()[0].size == 200_000, "export and crosshair read every sample"
+    plots.plots[0].setXRange(100.0, 110.0, padding=0)  # zoom in by hand: 1,000 samples in view
+    assert not plots.following()
+    qtbot.waitUntil(lambda: len(curve.xData) == 1003, timeout=5000)
+    assert curve.xData[1] == pytest.approx(100.0)
+    plots.follow()
+    assert plots.following()

@@ -107,6 +107,7 @@ class MonitorPage(QWidget):
         self.stream: Stream | None = None  # the live stream, or the last one (its data stays on screen)
         self.connected = False
         self.port = ""  # the port connected (VIRTUAL for the virtual board)
+        self.port_text = ""  # how the status line names it
         self.paused = False
         self.demo = False
         self.labels: list[str] = []
@@ -156,7 +157,8 @@ class MonitorPage(QWidget):
 
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
-        self.timer.timeout.connect(self.tick)
+        self.timer.timeout.connect(self._timer_fired)
+        self._skip_ticks = 0
 
         settings = _settings()
         self.class_panel.set_threshold(float(settings.value(THRESHOLD_KEY, 0.5) or 0.5))
@@ -283,6 +285,8 @@ class MonitorPage(QWidget):
         self.stream = stream
         self.connected = True
         self.port = shown
+        model = self.virtual.model
+        self.port_text = f"the virtual board ({model.name})" if shown == VIRTUAL and model else shown
         self.origin = None
         self.classes = []
         self._drawn_total = -1
@@ -371,13 +375,23 @@ class MonitorPage(QWidget):
         self.redraw()
 
     # -- drawing ----------------------------------------------------------------------------
+    def _timer_fired(self) -> None:
+        """Run `tick`; a frame that took longer than the timer's period (a whole long history in
+        view on a slow machine) skips as many ticks, so drawing never takes the whole GUI thread."""
+        if self._skip_ticks > 0:
+            self._skip_ticks -= 1
+            return
+        start = time.perf_counter()
+        self.tick()
+        self._skip_ticks = int((time.perf_counter() - start) * 1000 / FRAME_MS)
+
     def tick(self, force: bool = False) -> None:
         """The timer's work: the status line, then (unless paused) the new data, if any."""
         stream = self.stream
         if stream is None:
             return
         stats = stream.stats()
-        text = status_text(stats, self.port)
+        text = status_text(stats, self.port_text)
         if text != self._status:
             self._status = text
             self.status.setText(text)

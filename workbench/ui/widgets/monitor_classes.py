@@ -23,6 +23,8 @@ from workbench.units import probability
 _CLASS_NAME = re.compile(r"^class(\d+)$")
 _SEPARATORS = re.compile(r"[ \t,:\r\n]")
 SOFTMAX_TOLERANCE = 0.05
+CHECK_ROWS = 1000  # the newest rows that decide whether channels are class probabilities
+TIMELINE_ROWS = 20_000  # the newest rows the label timeline covers (at 10 Hz: over half an hour)
 MAX_TIMELINE_EVENTS = 200  # markers drawn; older events scroll away
 MAX_EVENT_TEXTS = 12  # the newest events also get their name written beside the marker
 
@@ -48,13 +50,15 @@ def printed_label(label: str) -> str:
 
 
 def _all_probabilities(values: np.ndarray) -> bool:
-    finite = values[np.isfinite(values)]
+    tail = values[-CHECK_ROWS:]
+    finite = tail[np.isfinite(tail)]
     return finite.size > 0 and float(finite.min()) >= 0.0 and float(finite.max()) <= 1.0
 
 
 def class_channels(channels: Sequence[str], values: dict[str, np.ndarray], labels: Sequence[str] = ()) -> list[str]:
-    """The channels that are class probabilities (see the module docstring), in class order:
-    the model's label order, else by class number, else as the board printed them; [] for none."""
+    """The channels that are class probabilities (see the module docstring; judged on the newest
+    CHECK_ROWS rows), in class order: the model's label order, else by class number, else as the
+    board printed them; [] for none."""
     in_range = [c for c in channels if c in values and _all_probabilities(values[c])]
     printed = {printed_label(label): index for index, label in enumerate(labels)}
     named = [c for c in in_range if c in printed]
@@ -71,10 +75,10 @@ def class_channels(channels: Sequence[str], values: dict[str, np.ndarray], label
 
 
 def _last_row(classes: Sequence[str], values: dict[str, np.ndarray]) -> np.ndarray | None:
-    """The newest row where every class has a value, or None."""
+    """The newest row where every class has a value (among the newest CHECK_ROWS), or None."""
     if not classes:
         return None
-    matrix = np.vstack([values[c] for c in classes])
+    matrix = np.vstack([values[c][-CHECK_ROWS:] for c in classes])
     complete = np.flatnonzero(np.all(np.isfinite(matrix), axis=0))
     return None if complete.size == 0 else matrix[:, complete[-1]]
 
@@ -88,10 +92,12 @@ def top_runs(
     times: np.ndarray, classes: Sequence[str], values: dict[str, np.ndarray], threshold: float
 ) -> list[tuple[float, float, int]]:
     """(start, end, class index) for each stretch where one class was top-1 at or above `threshold`;
-    a stretch ends where another class takes over, confidence drops, or the data has a gap."""
+    a stretch ends where another class takes over, confidence drops, or the data has a gap.
+    Only the newest TIMELINE_ROWS rows count, so the cost does not grow with the history."""
     if not classes or times.size == 0:
         return []
-    matrix = np.vstack([values[c] for c in classes])
+    times = times[-TIMELINE_ROWS:]
+    matrix = np.vstack([values[c][-TIMELINE_ROWS:] for c in classes])
     complete = np.all(np.isfinite(matrix), axis=0)
     top = np.where(complete, np.argmax(np.where(np.isfinite(matrix), matrix, -1.0), axis=0), -1)
     confident = complete & (np.max(np.where(np.isfinite(matrix), matrix, -1.0), axis=0) >= threshold)
@@ -167,7 +173,7 @@ class ClassBars(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
-        self.setYRange(0, 1.0, padding=0.02)
+        self.setYRange(0, 1.05, padding=0)
         self.showGrid(y=True, alpha=0.2)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brushes=[], pen=None)
         self.addItem(self.bars)
@@ -219,6 +225,9 @@ class ClassBars(pg.PlotWidget):
             font.setPixelSize(28 if dark else 12)
             axis.setStyle(tickFont=font, tickTextOffset=10 if dark else 4)
         self.getAxis("bottom").setHeight(60 if dark else None)
+        label_font = QFont()
+        label_font.setPixelSize(22 if dark else 11)
+        self.threshold.label.setFont(label_font)
 
 
 class LabelTimeline(pg.PlotWidget):

@@ -1,19 +1,23 @@
 """The Monitor's plots: a time plot per channel group (legend, autoscale, zoom and pan, crosshair
 with values) and an XY view of two chosen channels.
 
-Drawing cost stays bounded whatever the history: the page hands over only the samples in view,
-and every curve is a PlotDataItem with clip-to-view and automatic peak downsampling, so a curve
-draws about two points per pixel column however many samples it holds.
+Drawing cost stays bounded whatever the history: the page reads only the samples in view from the
+buffer; of those, the samples inside the visible x range are reduced to a minimum and a maximum
+per pixel column (`peak_decimate`) before they reach a curve, so a curve draws about two points a
+pixel column however many samples are in view. The curves are PlotDataItems with clip-to-view
+and automatic peak downsampling too. Zooming or panning by hand reduces again, from the samples
+kept (the crosshair and the CSV export read those, not the reduced ones).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from workbench.ui.widgets.monitor_classes import CLASS_COLORS
@@ -22,6 +26,7 @@ CLASSES_GROUP = "Class probabilities"
 OTHER_GROUP = "Values"
 MAX_GROUPS = 4  # beyond this, small groups are merged into OTHER_GROUP
 XY_POINTS = 2000  # the XY view shows the newest points only
+DECIMATE_ABOVE = 4  # samples per pixel column beyond which the samples are reduced to min and max
 _SUFFIX = re.compile(r"^(.+?)[ _.\-]?([xyzXYZ]|\d+)$")
 
 
@@ -57,13 +62,36 @@ def channel_groups(channels: Sequence[str], classes: Sequence[str] = ()) -> list
     return list(merged.items())
 
 
+def peak_decimate(x: np.ndarray, columns: Sequence[np.ndarray], buckets: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """`x` and `columns` reduced to `buckets` stretches of equal count, each drawn as its minimum
+    then its maximum (NaN is skipped; a stretch with no value stays NaN, so a gap still breaks the
+    line); unchanged when there are fewer than two samples a stretch."""
+    size = x.size
+    per = math.ceil(size / max(buckets, 1))
+    if per < 2:
+        return x, list(columns)
+    whole = size // per * per
+    starts = x[::per]
+    x_out = np.repeat(starts, 2)
+    reduced = []
+    for column in columns:
+        blocks = column[:whole].reshape(-1, per)
+        low, high = np.fmin.reduce(blocks, axis=1), np.fmax.reduce(blocks, axis=1)
+        if whole < size:
+            low = np.append(low, np.fmin.reduce(column[whole:]))
+            high = np.append(high, np.fmax.reduce(column[whole:]))
+        reduced.append(np.column_stack((low, high)).ravel())
+    return x_out, reduced
+
+
 def color_for(index: int) -> str:
     return CLASS_COLORS[index % len(CLASS_COLORS)]
 
 
 def new_curve(name: str, color: str) -> pg.PlotDataItem:
     """A curve built for streaming: clipped to the view, peak-downsampled, NaN rows break the line."""
-    curve = pg.PlotDataItem(name=name, pen=pg.mkPen(color, width=1.5), connect="finite")
+    # A 1-pixel (cosmetic) pen: Qt's raster engine draws wider lines many times slower.
+    curve = pg.PlotDataItem(name=name, pen=pg.mkPen(color, width=1), connect="finite")
     curve.setDownsampling(auto=True, method="peak")
     curve.setClipToView(True)
     return curve
@@ -86,6 +114,10 @@ class TimePlots(pg.GraphicsLayoutWidget):
         self._values: dict[str, np.ndarray] = {}
         self._origin = 0.0
         self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self._reduce_again = QTimer(self)  # zoom and pan by hand: reduce again, once it settles
+        self._reduce_again.setSingleShot(True)
+        self._reduce_again.setInterval(40)
+        self._reduce_again.timeout.connect(self._hand_curves)
 
     # -- layout ----------------------------------------------------------------------------
     def set_groups(self, groups: list[tuple[str, list[str]]]) -> None:
@@ -102,10 +134,15 @@ class TimePlots(pg.GraphicsLayoutWidget):
         for row, (title, names) in enumerate(groups):
             plot = self.addPlot(row=row, col=0)
             plot.setTitle(title, size="10pt")
-            plot.showGrid(x=True, y=True, alpha=0.2)
+            # No grid: redrawn at every frame it costs more than the curves (the crosshair reads values).
             plot.addLegend(offset=(-8, 8), labelTextSize="9pt")
             plot.setMenuEnabled(True)
             plot.hideButtons()
+            if row < len(groups) - 1:
+                plot.hideAxis("bottom")  # x is linked: the lowest plot's time axis serves all
+            # A PlotItem hands its own settings to every curve added: these must be set on it.
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
             if self.plots:
                 plot.setXLink(self.plots[0])
             for name in names:
@@ -151,7 +188,10 @@ class TimePlots(pg.GraphicsLayoutWidget):
         return float(low), float(high)
 
     def _range_changed(self, *_args: object) -> None:
-        self.followed.emit(self.following())
+        following = self.following()
+        self.followed.emit(following)
+        if not following:
+            self._reduce_again.start()
 
     # -- data ------------------------------------------------------------------------------
     def show_data(self, times: np.ndarray, values: dict[str, np.ndarray], origin: float) -> None:
@@ -159,17 +199,36 @@ class TimePlots(pg.GraphicsLayoutWidget):
         self._origin = origin
         self._times = times - origin
         self._values = values
+        self._hand_curves()
+
+    def _hand_curves(self) -> None:
+        """Give each curve the samples in the visible x range (all of them while following),
+        reduced to about two points a pixel column."""
+        times = self._times
+        start, stop = 0, times.size
+        view = None if self.following() else self.visible_range()
+        if view is not None:  # one sample beyond each edge, so lines reach the border
+            start = max(int(np.searchsorted(times, view[0], "left")) - 1, 0)
+            stop = min(int(np.searchsorted(times, view[1], "right")) + 1, times.size)
+        names = [n for n in self.curves if n in self._values and self._values[n].size == times.size]
+        x, columns = times[start:stop], [self._values[n][start:stop] for n in names]
+        width = int(self.plots[0].getViewBox().width()) if self.plots else 0
+        if width > 0 and x.size > DECIMATE_ABOVE * width:
+            x, columns = peak_decimate(x, columns, width)
         for name, curve in self.curves.items():
-            data = values.get(name)
-            if data is None or data.size != self._times.size:
-                curve.setData(x=np.zeros(0), y=np.zeros(0))
+            if name in names:
+                curve.setData(x=x, y=columns[names.index(name)])
             else:
-                curve.setData(x=self._times, y=data)
+                curve.setData(x=np.zeros(0), y=np.zeros(0))
 
     def data_in_view(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The samples drawn now that lie in the visible x range (times as recorded)."""
+        if self._times.size == 0:
+            return np.zeros(0), {}
+        if self.following():  # the view fits the data (autoscale may not have applied it yet)
+            return self._times + self._origin, {n: d for n, d in self._values.items() if d.size == self._times.size}
         view = self.visible_range()
-        if view is None or self._times.size == 0:
+        if view is None:
             return np.zeros(0), {}
         start, stop = np.searchsorted(self._times, view[0], "left"), np.searchsorted(self._times, view[1], "right")
         times = self._times[start:stop] + self._origin
