@@ -326,3 +326,32 @@ def test_a_reader_that_pauses_misses_whole_lines_never_parts_of_lines(
     assert len(rows) == len(lines), "every line read is a whole plotter line"
     assert rows == sorted(set(rows)) and rows[0] == 0.0
     assert len(rows) < count, "lines were dropped while the reader paused"
+
+
+def test_a_recording_replayed_into_the_monitor_records_the_same_values(tmp_path: Path) -> None:
+    """replay -> MonitorStream (port, parser detection, buffer, recorder) -> a new recording: the
+    values come back as recorded, in order (the times are the monitor's own)."""
+    from workbench.monitor.stream import run_monitor
+
+    source = tmp_path / "source.csv"
+    records = [Record(i * 0.001, {"a": float(i), "b": i / 3, "temp C": -i * 1e-3}) for i in range(300)]
+    with CsvRecorder(source) as recorder:
+        recorder.write(records)
+    link = tmp_path / "ttyREPLAY"
+    replaying = Replaying(source, speed=0, link=link)
+    task = Task()
+    received: list[Record] = []
+
+    def stop_once_all_came() -> None:
+        wait_until(lambda: len(received) >= len(records) or not replaying.thread.is_alive(), "the records")
+        replaying.join()
+        task.cancel()
+
+    stopper = threading.Thread(target=stop_once_all_came, daemon=True)
+    stopper.start()
+    copy = tmp_path / "copy.csv"
+    run_monitor(str(link), record=copy, task=task, on_record=received.append)
+    stopper.join(DEADLINE_S)
+    assert replaying.error is None
+    again = [record.values for record in read_recording(copy) if record.values]
+    assert again == [{"a": r.values["a"], "b": r.values["b"], "temp_C": r.values["temp C"]} for r in records]
