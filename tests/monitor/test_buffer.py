@@ -114,6 +114,7 @@ def test_a_gap_is_a_row_of_nan_in_every_channel() -> None:
     buffer.append(rows(4, 6))
     times, values = buffer.view()
     np.testing.assert_array_equal(times, [0, 1, 2, 3.5, 4, 5])
+    assert buffer.total == 6
     for name in ("a", "b"):
         assert np.isnan(values[name]).tolist() == [False, False, False, True, False, False]
 
@@ -158,6 +159,7 @@ def test_events_are_kept_bounded_and_windowed_and_add_no_rows() -> None:
     buffer.append([Record(0.0, {"a": 0.0}, ("yes",)), Record(1.0, {}, ("no", "yes"))])
     buffer.append([Record(2.0, {}, ("up",)), Record(3.0, {}, ("down",)), Record(4.0, {"a": 4.0}, ("left",))])
     assert buffer.size == 2  # the records with values only
+    assert buffer.total == 5  # every record counts: a screen redraws the timeline on events alone
     assert buffer.events() == [(1.0, "yes"), (2.0, "up"), (3.0, "down"), (4.0, "left")]
     assert buffer.events(last_s=1.5) == [(3.0, "down"), (4.0, "left")]
     buffer.append([Record(9.0, {}, ("right",))])  # an event moves the newest time too
@@ -170,7 +172,7 @@ def test_clear_forgets_rows_channels_and_events_but_not_the_count() -> None:
     buffer.append([*rows(0, 20), Record(20.0, {}, ("yes",))])
     buffer.clear()
     assert buffer.size == 0 and buffer.channels == [] and buffer.events() == []
-    assert buffer.total == 20
+    assert buffer.total == 21
     buffer.append(rows(30, 32, ("c",)))
     times, values = buffer.view()
     np.testing.assert_array_equal(times, [30.0, 31.0])

@@ -85,6 +85,7 @@ class SampleBuffer:
         with_values = [record for record in records if record.values]
         events = [(record.time, event) for record in records for event in record.events]
         with self._lock:
+            self._total += len(records)
             if len(with_values) == 1:
                 self._write_one(with_values[0])
             elif with_values:
@@ -98,17 +99,17 @@ class SampleBuffer:
     def mark_gap(self, time: float) -> None:
         """A disconnect at `time`: a row that is NaN in every channel, so plots break their lines."""
         with self._lock:
+            self._total += 1
             self._write(np.array([time], dtype=np.float64), [], np.empty((1, 0), dtype=np.float64))
 
     def clear(self) -> None:
-        """Forget every row, channel and event (the count of rows ever appended goes on)."""
+        """Forget every row, channel and event (`total` goes on counting)."""
         with self._lock:
             self._reset()
 
     def _write(self, times: np.ndarray, names: list[str], block: np.ndarray) -> None:
         """Store rows (lock held): `block[:, j]` is channel `names[j]`; other channels get NaN."""
         count = len(times)
-        self._total += count
         self._latest = max(self._latest, float(times.max()))
         if count > self.capacity:  # only the newest rows of a huge batch can stay
             times, block, count = times[-self.capacity :], block[-self.capacity :], self.capacity
@@ -138,7 +139,6 @@ class SampleBuffer:
 
     def _write_one(self, record: Record) -> None:
         """Store one record's row (lock held): scalar stores, cheaper than a block of one."""
-        self._total += 1
         self._latest = max(self._latest, record.time)
         self._reserve(self._size + 1)
         for name in record.values:
@@ -179,7 +179,8 @@ class SampleBuffer:
 
     @property
     def total(self) -> int:
-        """Rows ever appended (gap rows included; dropped and cleared rows included)."""
+        """Records ever appended (those with only events too) plus gaps marked; clear() does not
+        reset it, so a screen can redraw only when it changed."""
         with self._lock:
             return self._total
 
