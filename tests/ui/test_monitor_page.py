@@ -7,6 +7,7 @@ gives one sentence in the error dialog while the page keeps what it had."""
 from __future__ import annotations
 
 import os
+import signal
 import tty
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,6 +145,19 @@ def test_clear_empties_the_plots_and_new_lines_start_them_again(qtbot: Any, page
     assert page.class_panel.big.name.text() == "dog"
 
 
+def test_events_the_board_reports_are_marked_on_the_label_timeline(qtbot: Any, page: MonitorPage, board: Board) -> None:
+    _connected(qtbot, page, board)
+    frames = [f"Frame #{i}: [0.0000, 0.9000, 0.0500, 0.0500]\n" for i in range(8)]
+    lines = [*frames, "Heard yes (201) @4800ms\n", "Frame #9: [0.0000, 0.1000, 0.8500, 0.0500]\n"]
+    os.write(board.master, "".join(lines).encode())
+    timeline = page.class_panel.timeline
+    qtbot.waitUntil(lambda: len(timeline.events.data) == 1, timeout=10000)
+    assert page.classes == ["class0", "class1", "class2", "class3"]
+    assert [text.toPlainText() for text in timeline._texts] == ["yes"]
+    assert page.class_panel.big.name.text() == "class2"
+    assert "format events" in page.status.text()
+
+
 def test_recording_to_a_file_writes_the_rows_read_meanwhile(
     qtbot: Any, page: MonitorPage, board: Board, tmp_path: Path
 ) -> None:
@@ -208,6 +222,21 @@ def test_export_saves_the_view_as_png_and_the_data_in_view_as_csv(
     assert rows == 20 and len(lines) == 21
     assert lines[0] == "time,cat,dog,bird"
     assert lines[1].split(",")[1:] == ["0.699999988", "0.200000003", "0.100000001"]  # float32, as buffered
+
+
+def test_sensor_channels_get_a_plot_per_family_and_the_xy_view_plots_two_chosen_ones(
+    qtbot: Any, page: MonitorPage, board: Board
+) -> None:
+    _connected(qtbot, page, board)
+    lines = "".join(f"acc_x:{i} acc_y:{i * 2} acc_z:{-i} temp:21.5\n" for i in range(10))
+    os.write(board.master, lines.encode())
+    qtbot.waitUntil(lambda: _curve_length(page, "acc_x") == 10, timeout=10000)
+    assert page.plots.groups == [("acc", ["acc_x", "acc_y", "acc_z"]), (OTHER_GROUP, ["temp"])]
+    assert page.classes == [] and page.class_panel.isHidden()
+    page.views.setCurrentWidget(page.xy)
+    page.xy.y_channel.setCurrentText("acc_z")
+    assert page.xy.x_channel.currentText() == "acc_x"
+    assert list(page.xy.curve.xData) == list(range(10)) and list(page.xy.curve.yData) == [-i for i in range(10)]
 
 
 def test_the_crosshair_names_the_values_under_the_mouse(qtbot: Any, page: MonitorPage, board: Board) -> None:
@@ -290,6 +319,17 @@ def test_the_virtual_board_runs_the_sample_and_its_predictions_reach_the_label(
     assert page.class_panel.big.name.text() == top
     assert _curve_length(page, "0") == page.stream.buffer.size
 
+    page.connect_to(VIRTUAL)  # again; then the child dies: the page stops reading it and says so
+    qtbot.waitUntil(lambda: page.connected, timeout=60000)
+    child = page.virtual.process
+    assert child is not None
+    os.kill(child.processId(), signal.SIGKILL)
+    qtbot.waitUntil(lambda: _dialog(window) is not None, timeout=10000)
+    box = _dialog(window)
+    assert box is not None and box.text() == "The virtual board stopped: its process crashed or was killed"
+    assert not page.connected and page.controls.connect_button.text() == "Connect"
+    box.close()
+
 
 # -- the decisions behind the views --------------------------------------------------------------
 
@@ -306,13 +346,14 @@ def test_class_channels_are_the_models_labels_in_its_order_or_class_numbers_or_a
     assert class_channels(list(not_softmax), not_softmax) == []
 
 
-def test_top_runs_break_at_a_new_top_class_a_confidence_drop_or_a_gap() -> None:
-    times = np.arange(7.0)
+def test_top_runs_break_at_a_new_top_class_a_confidence_drop_or_a_gap_not_at_other_records() -> None:
+    times = np.arange(9.0)
     values = {
-        "a": np.array([0.9, 0.8, 0.2, 0.5, np.nan, 0.9, 0.9]),
-        "b": np.array([0.1, 0.2, 0.8, 0.5, np.nan, 0.1, 0.1]),
+        "a": np.array([0.9, 0.8, 0.2, 0.5, np.nan, 0.9, np.nan, 0.9, 0.9]),
+        "b": np.array([0.1, 0.2, 0.8, 0.5, np.nan, 0.1, np.nan, 0.1, 0.1]),
+        "score": np.array([np.nan] * 6 + [201.0] + [np.nan] * 2),  # an event's record: no class values
     }
-    assert top_runs(times, ["a", "b"], values, threshold=0.6) == [(0.0, 2.0, 0), (2.0, 3.0, 1), (5.0, 6.0, 0)]
+    assert top_runs(times, ["a", "b"], values, threshold=0.6) == [(0.0, 2.0, 0), (2.0, 3.0, 1), (5.0, 8.0, 0)]
 
 
 def test_channel_groups_put_classes_together_and_families_by_prefix() -> None:

@@ -269,6 +269,9 @@ class MonitorPage(QWidget):
             self.virtual.stop()
 
     def _virtual_failed(self, error: WorkbenchError) -> None:
+        """The child ended on its own, starting or streaming: stop reading it and say why."""
+        if self.connected and self.port == VIRTUAL:
+            self.disconnect()
         self.controls.set_connected(False)
         self.status.setText(error.message)
         self._fail(error)

@@ -92,12 +92,18 @@ def top_runs(
     times: np.ndarray, classes: Sequence[str], values: dict[str, np.ndarray], threshold: float
 ) -> list[tuple[float, float, int]]:
     """(start, end, class index) for each stretch where one class was top-1 at or above `threshold`;
-    a stretch ends where another class takes over, confidence drops, or the data has a gap.
-    Only the newest TIMELINE_ROWS rows count, so the cost does not grow with the history."""
+    a stretch ends where another class takes over, confidence drops, or the data has a gap (a row
+    with no value at all). Rows of other records (an event's score) are passed over. Only the
+    newest TIMELINE_ROWS rows count, so the cost does not grow with the history."""
     if not classes or times.size == 0:
         return []
     times = times[-TIMELINE_ROWS:]
     matrix = np.vstack([values[c][-TIMELINE_ROWS:] for c in classes])
+    anything = np.any(np.vstack([np.isfinite(column[-TIMELINE_ROWS:]) for column in values.values()]), axis=0)
+    keep = np.any(np.isfinite(matrix), axis=0) | ~anything
+    times, matrix = times[keep], matrix[:, keep]
+    if times.size == 0:
+        return []
     complete = np.all(np.isfinite(matrix), axis=0)
     top = np.where(complete, np.argmax(np.where(np.isfinite(matrix), matrix, -1.0), axis=0), -1)
     confident = complete & (np.max(np.where(np.isfinite(matrix), matrix, -1.0), axis=0) >= threshold)

@@ -67,7 +67,8 @@ def simulate_command(model: Path, link: Path, inputs: Path | None = None) -> tup
 
 
 class VirtualBoard(QObject):
-    """The `simulate` child process: `ready(port)` once its port exists, `failed(error)` if it ends first."""
+    """The `simulate` child process: `ready(port)` once its port exists; `failed(error)` when it
+    ends on its own (before or after it was ready), saying why."""
 
     ready = Signal(str)
     failed = Signal(object)  # WorkbenchError
@@ -134,14 +135,17 @@ class VirtualBoard(QObject):
                 )
             )
 
-    def _finished(self, code: int, _status: object) -> None:
-        if not self._poll.isActive():
-            return  # it had started (or was stopped): disconnecting is the stream's business
-        self._poll.stop()
+    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._poll.stop()  # (stop() disconnects this slot first: here the child ended on its own)
         self._read()
         lines = [line.strip() for line in self._output.splitlines() if line.strip()]
         said = next((line for line in reversed(lines) if line.lower().startswith("error:")), "")
-        reason = said.split(":", 1)[1].strip() if said else f"it ended with exit code {code}"
+        if said:
+            reason = said.split(":", 1)[1].strip()
+        elif status == QProcess.ExitStatus.CrashExit:
+            reason = "its process crashed or was killed"
+        else:
+            reason = f"its process ended (exit code {code})"
         self.failed.emit(WorkbenchError(f"The virtual board stopped: {reason}", details=self._output))
 
     def output(self) -> str:
