@@ -127,6 +127,18 @@ def test_channels_seen_before_the_first_flush_are_all_in_the_header(tmp_path: Pa
     assert recorder.parts == [path]
 
 
+def test_the_header_waits_for_records_not_for_the_clock(tmp_path: Path) -> None:
+    """A recording started long before the board prints: its header still names the channels of
+    the first records, not only those of the very first one."""
+    path = tmp_path / "waited.csv"
+    with CsvRecorder(path) as recorder:
+        time.sleep(0.6)  # longer than a flush interval (a pause, not a measurement)
+        recorder.write([Record(0.0, {"a": 1.0})])
+        recorder.write([Record(0.1, {"a": 2.0, "b": 3.0})])
+    assert lines_on_disk(path)[0] == "time,a,b,events"
+    assert recorder.parts == [path]
+
+
 def test_a_channel_after_the_header_starts_a_wider_part_read_back_as_one_recording(tmp_path: Path) -> None:
     path = tmp_path / "run.csv"
     records = [

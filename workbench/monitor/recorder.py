@@ -11,8 +11,8 @@ so a stream calls it when its queue has been idle a moment: then a crash of the 
 unplugged cable loses at most the last second of records. (A power cut may lose what the
 operating system had not yet put on the disk.)
 
-Channels that appear late: the header is written at the first flush, so it names every channel
-seen in the first half second. A channel that appears after that starts a new file beside the
+Channels that appear late: the header is written at the first flush, FLUSH_INTERVAL_S after the
+first record, so it names every channel seen in that first half second. A channel that appears after that starts a new file beside the
 first, `<name>.part2.csv` (then part3, ...), whose header names every channel so far; earlier
 parts are never rewritten. `read_recording(path)` reads the parts in order, as one recording.
 Opening a recorder removes the parts an earlier recording at the same path left.
@@ -116,13 +116,16 @@ class CsvRecorder:
             return list(self._channels)
 
     def write(self, records: Sequence[Record]) -> None:
-        """Record these; flush when the last flush is FLUSH_INTERVAL_S old (also with no records)."""
+        """Record these; flush when the last flush (before the first: the first record) is
+        FLUSH_INTERVAL_S old. `write([])` flushes when that is due, too."""
         with self._lock:
             if self._closed:
                 return
+            if records and not self._pending and not self._header_written:
+                self._last_flush = time.monotonic()  # the header waits for this long of records
             self._pending.extend(records)
             self._rows += len(records)
-            if time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S:
+            if self._pending and time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S:
                 self._flush()
 
     def gap(self, time_s: float) -> None:
