@@ -16,14 +16,13 @@ import serial
 
 from workbench.core.errors import Cancelled, WorkbenchError
 from workbench.monitor import replay as replay_module
-from workbench.monitor.parse import Parser, Record
+from workbench.monitor.parse import Record
 from workbench.monitor.recorder import CsvRecorder, read_recording
-from workbench.monitor.replay import replay
+from workbench.monitor.replay import record_lines, replay
 from workbench.plugins import discover
 from workbench.tasks import Task
 
 DEADLINE_S = 10.0  # generous: the machine is shared; tests wait for conditions, never for durations
-HEARD = re.compile(r"Heard (\S+) \((\d+)\) @(\d+)ms")  # TFLM micro_speech's command_responder line
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="ptys, and the socket tests share their helpers")
 
@@ -94,68 +93,54 @@ def open_url(name: str) -> Any:
     return serial.serial_for_url(name, timeout=0.2)
 
 
-def event_parser() -> Parser | None:
-    """A parser plugin that reads the micro_speech line as an event, if one is installed."""
-    for parser in discover(kinds=("parser",)).parsers():
-        try:
-            if any(record.events == ("yes",) for record in parser.feed("Heard yes (0) @1234ms", 0.0)):
-                return type(parser)()
-        except Exception:  # noqa: BLE001, S112 - another plugin's business
-            continue
-    return None
-
-
-def events_in(lines: list[str]) -> list[tuple[float, str]]:
-    """(time, label) of the event lines, read by the events parser when there is one, else by
-    the micro_speech line's own pattern."""
-    parser = event_parser()
-    found: list[tuple[float, str]] = []
+def parsed(lines: list[str]) -> list[tuple[dict[str, float], tuple[str, ...]]]:
+    """(values, events) of each line, as the Monitor's parsers read them: event lines by the
+    events parser, the others by the Arduino plotter parser."""
+    catalog = discover(kinds=("parser",))
+    events, plotter = catalog.parser("events"), catalog.parser("arduino")
+    found = []
     for line in lines:
-        match = HEARD.fullmatch(line)
-        if match is None:
-            continue
-        if parser is not None:
-            found.extend((int(match[3]) / 1000, event) for record in parser.feed(line, 0.0) for event in record.events)
-        else:
-            found.append((int(match[3]) / 1000, match[1]))
+        records = events.feed(line, 0.0) or plotter.feed(line, 0.0)
+        assert len(records) == 1, f"{line!r} is one record"
+        found.append((records[0].values, records[0].events))
     return found
 
 
 def values_in(lines: list[str]) -> list[dict[str, float]]:
     """The values of the plotter lines, as the Monitor's Arduino plotter parser reads them."""
     parser = discover(kinds=("parser",)).parser("arduino")
-    return [record.values for line in lines if not HEARD.fullmatch(line) for record in parser.feed(line, 0.0)]
+    return [record.values for line in lines for record in parser.feed(line, 0.0)]
 
 
 RECORDS = [
     Record(0.0, {"a": 1.5, "b": -2.0, "temp C": 21.25}),
     Record(0.25, {"a": math.inf, "b": 1e-7}, ("yes",)),
     Record(0.5, {}, ("no", "yes")),
+    Record(0.6, {"score": 201.0, "device_time_ms": 4800.0}, ("up",)),  # what micro_speech's line gives
     Record(1000.0, {"temp C": 0.1, "a": 3.0}),  # far later: only a replay that does not wait ends soon
     Record(1000.5, {"a": 4.0}),
 ]
+READ_BACK = [  # each line as the parsers read it; names with a space cannot be plotter labels
+    ({"a": 1.5, "b": -2.0, "temp_C": 21.25}, ()),
+    ({"a": math.inf, "b": 1e-7}, ()),
+    ({}, ("yes",)),
+    ({}, ("no",)),
+    ({}, ("yes",)),
+    ({"score": 201.0, "device_time_ms": 4800.0}, ("up",)),
+    ({"temp_C": 0.1, "a": 3.0}, ()),
+    ({"a": 4.0}, ()),
+]
+LINE_COUNT = len(READ_BACK)  # the gap prints nothing
 
 
 @pytest.fixture
 def recording(tmp_path: Path) -> Path:
     path = tmp_path / "session.csv"
     with CsvRecorder(path) as recorder:
-        recorder.write(RECORDS[:3])
+        recorder.write(RECORDS[:4])
         recorder.gap(0.75)
-        recorder.write(RECORDS[3:])
+        recorder.write(RECORDS[4:])
     return path
-
-
-def expected_values() -> list[dict[str, float]]:
-    """The recording's values under the names a plotter line can carry (separators made `_`)."""
-    return [{name.replace(" ", "_"): value for name, value in r.values.items()} for r in RECORDS if r.values]
-
-
-def expected_events() -> list[tuple[float, str]]:
-    return [(r.time, event) for r in RECORDS for event in r.events]
-
-
-LINE_COUNT = 4 + 3  # records with values, plus one line per event; the gap prints nothing
 
 
 @pytest.mark.parametrize("speed", [0.0, math.inf])
@@ -169,8 +154,7 @@ def test_a_pty_replay_read_with_pyserial_gives_the_recordings_records(
     lines = read_lines(replaying.port, LINE_COUNT)
     replaying.join()
     assert replaying.error is None
-    assert values_in(lines) == expected_values()
-    assert events_in(lines) == expected_events()
+    assert parsed(lines) == READ_BACK
     assert not link.is_symlink(), "the link is removed at the end"
 
 
@@ -180,8 +164,7 @@ def test_a_socket_replay_read_with_serial_for_url_gives_the_recordings_records(r
     lines = read_lines(replaying.port, LINE_COUNT)
     replaying.join()
     assert replaying.error is None
-    assert values_in(lines) == expected_values()
-    assert events_in(lines) == expected_events()
+    assert parsed(lines) == READ_BACK
 
 
 def test_the_replay_waits_for_a_reader_before_its_first_line(recording: Path) -> None:
@@ -193,7 +176,7 @@ def test_the_replay_waits_for_a_reader_before_its_first_line(recording: Path) ->
     finally:
         replaying.join()
         port.close()
-    assert values_in(lines)[0] == expected_values()[0]
+    assert parsed(lines)[0] == READ_BACK[0]
 
 
 def paced_recording(path: Path, times: list[float]) -> Path:
@@ -355,3 +338,18 @@ def test_a_recording_replayed_into_the_monitor_records_the_same_values(tmp_path:
     assert replaying.error is None
     again = [record.values for record in read_recording(copy) if record.values]
     assert again == [{"a": r.values["a"], "b": r.values["b"], "temp_C": r.values["temp C"]} for r in records]
+
+
+def test_what_an_event_line_cannot_carry_goes_on_a_plotter_line() -> None:
+    """An event line carries a finite score and a whole board time in ms; anything else stays a
+    plotter value; a label's spaces become `_`; only the first event carries the values."""
+    record = Record(1.0, {"score": math.nan, "device_time_ms": 12.5, "x": 2.0}, ("go now", "stop"))
+    lines = record_lines(record).splitlines()
+    assert parsed(lines) == [
+        ({"score": pytest.approx(math.nan, nan_ok=True), "device_time_ms": 12.5, "x": 2.0}, ()),
+        ({}, ("go_now",)),
+        ({}, ("stop",)),
+    ]
+    record = Record(1.0, {"score": 0.5, "x": 2.0}, ("go",))
+    assert parsed(record_lines(record).splitlines()) == [({"x": 2.0}, ()), ({"score": 0.5}, ("go",))]
+    assert record_lines(Record(2.0, {}, ("disconnected",))) == ""

@@ -9,8 +9,11 @@ What it prints, in the Arduino plotter format (plugins/parsers/arduino.py reads 
 - a record's values as one line `name:value name:value` (spaces, tabs and commas in a name become
   `_`, as the exported sketch prints labels; values in full precision, `nan`/`inf` as Python
   spells them);
-- each event as its own line in the micro_speech example's format, `Heard yes (0) @1234ms` (the
-  score is not recorded, so 0; the time is the record's, in ms);
+- each event as its own line in TFLM micro_speech's format, `Heard yes (201) @4800ms`, which
+  plugins/parsers/events.py reads: the score and the board's time in ms are the record's `score`
+  and `device_time_ms` values (the names that parser gives them), left out when it has none, so
+  a recording of a micro_speech board replays as it printed; a label's spaces, parentheses,
+  `<>`, `@` and `:` become `_`;
 - nothing for a gap (a `disconnected` row): the silence until the next record is the gap.
 
 Playing starts once a reader has the port open, so it gets the whole recording (after SETTLE_S:
@@ -63,6 +66,8 @@ CHECK_EVERY = 256  # records between cancellation checks when playing as fast as
 CHUNK_BYTES = 4096  # lines that are due together go out in writes of about this size
 
 _SEPARATORS = re.compile(r"[ \t,\r\n]")
+_EVENT_LABEL_BREAKS = re.compile(r"[\s()<>@:]")  # what ends a label in an event line
+SCORE, DEVICE_TIME_MS = "score", "device_time_ms"  # the values an event line carries
 
 
 def default_transport() -> str:
@@ -76,19 +81,47 @@ def plotter_label(name: str) -> str:
     return _SEPARATORS.sub("_", name) or "_"
 
 
-def event_line(label: str, time_s: float) -> str:
-    """An event as the micro_speech example prints a command it heard (score unknown: 0)."""
-    return f"Heard {plotter_label(label)} (0) @{round(time_s * 1000)}ms"
+def event_line(label: str, score: float | None = None, device_time_ms: float | None = None) -> str:
+    """An event as TFLM's micro_speech prints a command it heard, `Heard yes (201) @4800ms`, with
+    the score and the board's time when known (plugins/parsers/events.py reads them back)."""
+    line = f"Heard {_EVENT_LABEL_BREAKS.sub('_', label) or '_'}"
+    if score is not None:
+        line += f" ({score!r})"
+    if device_time_ms is not None:
+        line += f" @{int(device_time_ms)}ms"
+    return line
+
+
+def _event_values(values: dict[str, float]) -> tuple[float | None, float | None]:
+    """The score and board time an event line can carry exactly (the events parser's names)."""
+    score = values.get(SCORE)
+    device_time_ms = values.get(DEVICE_TIME_MS)
+    if score is not None and not math.isfinite(score):
+        score = None
+    if device_time_ms is not None and not (device_time_ms >= 0 and float(device_time_ms).is_integer()):
+        device_time_ms = None
+    return score, device_time_ms
 
 
 def record_lines(record: Record) -> str:
-    """The text a record is replayed as (lines ended by "\\n"); "" for a gap."""
+    """The text a record is replayed as (lines ended by "\\n"); "" for a gap. Its first event's
+    line carries `score` and `device_time_ms` (as the events parser names what it reads), and the
+    other values go on a plotter line before it."""
     if not record.values and record.events == (GAP_EVENT,):
         return ""
+    values = record.values
+    score = device_time_ms = None
+    if record.events:
+        score, device_time_ms = _event_values(values)
+        if score is not None or device_time_ms is not None:
+            carried = {SCORE} if score is not None else set()
+            carried |= {DEVICE_TIME_MS} if device_time_ms is not None else set()
+            values = {name: value for name, value in values.items() if name not in carried}
     lines = []
-    if record.values:
-        lines.append(" ".join([f"{plotter_label(name)}:{float(value)!r}" for name, value in record.values.items()]))
-    lines.extend(event_line(event, record.time) for event in record.events)
+    if values:
+        lines.append(" ".join([f"{plotter_label(name)}:{float(value)!r}" for name, value in values.items()]))
+    for index, event in enumerate(record.events):
+        lines.append(event_line(event, score, device_time_ms) if index == 0 else event_line(event))
     return "".join(line + "\n" for line in lines)
 
 
