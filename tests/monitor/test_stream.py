@@ -4,7 +4,9 @@ through garbage, split writes, detection, 64 channels, unplug and replug, and ba
 from __future__ import annotations
 
 import math
+import select
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 
 from tests.monitor.conftest import PtyPort, wait_for
 from workbench.core.errors import WorkbenchError
+from workbench.monitor import stream as stream_module
 from workbench.monitor.parse import Record
 from workbench.monitor.reader import open_port
 from workbench.monitor.recorder import GAP_EVENT, read_recording
@@ -274,6 +277,55 @@ def test_run_monitor_ends_cleanly_on_ctrl_c_and_at_its_duration(pty_port: PtyPor
 
     stats = run_monitor(pty_port.path, duration_s=0.2)
     assert stats.duration_s >= 0.2 and closed(pty_port)
+
+
+class FloodingBoard(Board):
+    """A board printing `k:<n>` lines, n counting up, as fast as the port takes them, until `quit`."""
+
+    def __init__(self, port: PtyPort) -> None:
+        self.quit = threading.Event()
+        super().__init__(port, b"")
+
+    def run(self) -> None:
+        while not self.heard.wait(0.005):
+            self.port.write(b"sync:1\n")
+        number = 0
+        while not self.quit.is_set():
+            _, writable, _ = select.select([], [self.port.master], [], 0.05)
+            if writable:
+                self.port.write(b"".join(b"k:%d\n" % (number + i) for i in range(100)))
+                number += 100
+
+
+def test_run_monitor_stopped_while_its_caller_lags_behind_delivers_every_record(
+    pty_port: PtyPort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The board floods and on_record is slow: the stream waits for the caller instead of
+    dropping; the duration ends the session while records wait for the caller and more keep
+    coming, stopping does not deadlock on them, and every record counted reaches on_record."""
+    monkeypatch.setattr(stream_module, "SINK_BATCHES", 2)  # the caller falls behind at once
+    monkeypatch.setattr(stream_module, "QUEUE_CHUNKS", 8)  # and the backlog stays small
+    board = FloodingBoard(pty_port)
+    got: list[Record] = []
+    slow_until = time.monotonic() + 60
+
+    def on_record(record: Record) -> None:
+        nonlocal slow_until
+        if not board.heard.is_set():
+            board.heard.set()
+            slow_until = time.monotonic() + 0.3
+        got.append(record)
+        if time.monotonic() < slow_until:
+            time.sleep(0.0005)  # a slow terminal, until the session is over
+
+    try:
+        stats = run_monitor(pty_port.path, on_record=on_record, duration_s=0.3)
+    finally:
+        board.quit.set()
+        board.join(timeout=10)
+    assert len(got) == stats.records
+    numbers = [record.values["k"] for record in got if "k" in record.values]
+    assert len(numbers) > 100 and numbers == list(range(len(numbers)))
 
 
 def test_run_monitor_on_a_missing_port_is_one_sentence(tmp_path: Path) -> None:

@@ -185,6 +185,10 @@ class PortReader:
                     self._put((self.clock(), data))
                 elif not is_url(self.port_name) and os.name == "posix" and not os.path.exists(self.port_name):
                     self._lost("the device is gone")  # some drivers read nothing instead of failing
+        except Exception as error:  # a port type failing in a way pyserial does not name: say so, end
+            log.exception("reading %s failed", self.port_name)
+            self.connected = False
+            self.message = f"reading {self.port_name} failed: {error}"
         finally:
             self._close()
 

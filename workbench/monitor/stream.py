@@ -53,7 +53,7 @@ RECENT_RECORDS = 2000  # records kept for recent()
 RATE_WINDOW_S = 1.0  # lines_per_s and records_per_s are measured over about this long
 BATCH_CHUNKS = 64  # chunks taken from the queue in one round
 IDLE_S = 0.1  # how long the processor waits for a chunk before looking at the clock
-SINK_BATCHES = 256  # record batches waiting for run_monitor's caller before the processor waits
+SINK_BATCHES = 256  # record batches waiting for run_monitor's caller before the processor waits for it
 
 
 @dataclass
@@ -143,11 +143,12 @@ class MonitorStream:
         self._splitter = LineSplitter()
         self._reader: PortReader | None = None
         self._processor: threading.Thread | None = None
-        self._finish = threading.Event()
+        self._stopping = threading.Event()  # stop() was called: nothing waits for run_monitor's caller now
+        self._finish = threading.Event()  # the reader has ended: the processor ends once the queue is empty
         self._recorder: CsvRecorder | None = None
         self._recorded: CsvRecorder | None = None  # the last recording, for the summary once stopped
         self._recent: deque[Record] = deque(maxlen=RECENT_RECORDS)
-        self._sink: queue.Queue[list[Record]] | None = None  # run_monitor's feed of records
+        self._sink: _Handoff | None = None  # run_monitor's feed of records
         self._t0 = 0.0
         self._ended_at: float | None = None
         self._lines = 0
@@ -183,6 +184,9 @@ class MonitorStream:
 
     def stop(self) -> None:
         """Stop reading, process what was read, close the port and the recording. Safe to call twice."""
+        self._stopping.set()
+        if self._sink is not None:
+            self._sink.unbind()  # the processor must not wait for run_monitor's caller, who waits for it
         if self._reader is not None:
             self._reader.stop()
         self._finish.set()
@@ -194,7 +198,7 @@ class MonitorStream:
 
     @property
     def running(self) -> bool:
-        return self._processor is not None and self._processor.is_alive() and not self._finish.is_set()
+        return self._processor is not None and self._processor.is_alive() and not self._stopping.is_set()
 
     def _clock(self) -> float:
         return time.perf_counter() - self._t0
@@ -422,16 +426,8 @@ class MonitorStream:
                     recorder.write(records)
                 except (OSError, WorkbenchError) as error:
                     self._recording_failed(error)
-        sink = self._sink
-        if sink is not None:
-            while True:  # wait for a slow caller rather than drop (unless stopping: then queue regardless)
-                try:
-                    sink.put(records, timeout=0.1)
-                    break
-                except queue.Full:
-                    if self._finish.is_set():
-                        sink.maxsize = 0
-                        continue
+        if self._sink is not None:
+            self._sink.put(records)
 
     def _recording_failed(self, error: BaseException) -> None:
         """Writing the recording failed (disk full, drive removed): it ends, the stream goes on. Lock held."""
@@ -452,6 +448,44 @@ class MonitorStream:
         with self._lock:
             if not self._rates or now - self._rates[-1][0] >= 0.25:
                 self._rates.append((now, self._lines, self._records))
+
+
+class _Handoff:
+    """Record batches from the processor to run_monitor's caller: bounded while running, so a
+    slow caller slows the stream down (and never loses a record); unbounded once stopping."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._batches: deque[list[Record]] = deque()
+        self._changed = threading.Condition()
+        self._bounded = True
+
+    def put(self, batch: list[Record]) -> None:
+        with self._changed:
+            while self._bounded and len(self._batches) >= self.limit:
+                self._changed.wait()
+            self._batches.append(batch)
+            self._changed.notify_all()
+
+    def get(self, timeout: float) -> list[Record]:
+        """The oldest batch, or [] when none came within `timeout` seconds."""
+        with self._changed:
+            if not self._batches:
+                self._changed.wait(timeout)
+            if not self._batches:
+                return []
+            batch = self._batches.popleft()
+            self._changed.notify_all()
+            return batch
+
+    def unbind(self) -> None:
+        with self._changed:
+            self._bounded = False
+            self._changed.notify_all()
+
+    def empty(self) -> bool:
+        with self._changed:
+            return not self._batches
 
 
 def _named(parsers: Sequence[Parser], name: str) -> Parser:
@@ -487,10 +521,10 @@ def run_monitor(
     sentence) when the port or the recording cannot be opened.
     """
     stream = MonitorStream(port, baud, parser=parser, record=record, parsers=parsers)
-    sink: queue.Queue[list[Record]] | None = queue.Queue(maxsize=SINK_BATCHES) if on_record is not None else None
+    sink = _Handoff(SINK_BATCHES) if on_record is not None else None
     stream._sink = sink
     stream.start()
-    said = ""
+    said, looked = "", 0.0
     try:
         while stream.running or (sink is not None and not sink.empty()):
             if task is not None and task.cancelled:
@@ -498,24 +532,22 @@ def run_monitor(
             if duration_s is not None and stream._clock() >= duration_s:
                 break
             if sink is not None and on_record is not None:
-                try:
-                    batch = sink.get(timeout=0.05)
-                except queue.Empty:
-                    batch = []
-                for record_ in batch:
+                for record_ in sink.get(timeout=0.05):
                     on_record(record_)
             else:
                 time.sleep(0.05)
-            message = stream.stats().message
-            if message != said and task is not None and message:
-                task.log(message)
-            said = message
+            if task is not None and stream._clock() >= looked + 0.25:
+                looked = stream._clock()
+                message = stream.stats().message
+                if message and message != said:
+                    task.log(message)
+                said = message
     except KeyboardInterrupt:
         log.info("monitor of %s interrupted", port)
     finally:
         stream.stop()
     if sink is not None and on_record is not None:
         while not sink.empty():
-            for record_ in sink.get_nowait():
+            for record_ in sink.get(timeout=0):
                 on_record(record_)
     return stream.stats()
