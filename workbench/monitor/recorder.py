@@ -179,7 +179,9 @@ class CsvRecorder:
         self._last_flush = time.monotonic()
         try:
             if not self._header_written:
-                self._add_channels(name for record in pending for name in record.values)
+                for record in pending:
+                    if not self._known.issuperset(record.values):
+                        self._add_channels(record.values)
                 self._emit(self._header())
                 self._header_written = True
             start = 0
