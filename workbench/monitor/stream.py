@@ -547,7 +547,8 @@ def run_monitor(
     finally:
         stream.stop()
     if sink is not None and on_record is not None:
-        while not sink.empty():
-            for record_ in sink.get(timeout=0):
-                on_record(record_)
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl+C: the summary without the rest
+            while not sink.empty():
+                for record_ in sink.get(timeout=0):
+                    on_record(record_)
     return stream.stats()
