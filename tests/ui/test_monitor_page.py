@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import tty
 from collections.abc import Iterator
 from pathlib import Path
@@ -329,6 +331,42 @@ def test_the_virtual_board_runs_the_sample_and_its_predictions_reach_the_label(
     assert box is not None and box.text() == "The virtual board stopped: its process crashed or was killed"
     assert not page.connected and page.controls.connect_button.text() == "Connect"
     box.close()
+
+
+CRASHING_APP = """
+import os
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication(["crashing"])
+from workbench.ui.pages.monitor import MonitorPage
+from workbench.ui.session import Session
+from workbench.ui.widgets.monitor_ports import VIRTUAL
+page = MonitorPage(Session())
+page.connect_to(VIRTUAL)
+def crash_once_connected():
+    if page.connected:
+        print(page.virtual.process.processId(), flush=True)
+        os._exit(1)  # no closeEvent, no cleanup: as if killed
+    QTimer.singleShot(50, crash_once_connected)
+crash_once_connected()
+app.exec()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_the_virtual_board_does_not_outlive_an_app_that_dies_without_closing(qtbot: Any) -> None:
+    app = subprocess.run(
+        [sys.executable, "-c", CRASHING_APP], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2]
+    )
+    child = int(app.stdout.split()[-1])
+
+    def ended() -> bool:  # gone, or a zombie its new parent has not reaped yet
+        try:
+            return Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+
+    qtbot.waitUntil(ended, timeout=10000)
 
 
 # -- the decisions behind the views --------------------------------------------------------------

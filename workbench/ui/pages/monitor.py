@@ -144,6 +144,7 @@ class MonitorPage(QWidget):
         self.split.addWidget(self.class_panel)
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 2)
+        self.plots.show_placeholder("Choose the board's port, or the virtual board, and Connect.")
         self.status = QLabel("Not connected.")
         self.status.setObjectName("monitorStatus")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -196,10 +197,14 @@ class MonitorPage(QWidget):
 
     # -- ports ------------------------------------------------------------------------------
     def list_ports(self) -> None:
-        """Offer the serial ports (recognised boards first) and the virtual board."""
+        """Offer the serial ports (recognised boards first) and the virtual board; keep the port
+        chosen, else the last one used, else the first recognised board, else the virtual board."""
         self._listed = True
-        keep = self.controls.port_id() or str(_settings().value(LAST_PORT_KEY, "") or "")
-        self.controls.set_ports(port_choices(list(self.session.catalog.boards.values())), keep)
+        choices = port_choices(list(self.session.catalog.boards.values()))
+        keep = self.controls.port_id() or self.last_port()
+        if not keep:
+            keep = next((choice.port for choice in choices if choice.board), VIRTUAL)
+        self.controls.set_ports(choices, keep)
         self._port_chosen(self.controls.port_id())
 
     def _port_chosen(self, port: str) -> None:
@@ -261,6 +266,7 @@ class MonitorPage(QWidget):
             path = model.path
             self.virtual.start(path, tflite=model.tflite, labels=labels_for(path), inputs=samples_for(path))
         self.controls.set_connected(False, connecting=True)
+        self.plots.show_placeholder("Starting the virtual board…")
         self.status.setText(f"Starting the virtual board on {self.virtual.model.name if self.virtual.model else ''}…")
 
     def _virtual_ready(self, device: str) -> None:
@@ -294,6 +300,7 @@ class MonitorPage(QWidget):
         self.classes = []
         self._drawn_total = -1
         self.controls.set_connected(True)
+        self.plots.show_placeholder(f"Connected to {self.port_text}: waiting for what it prints…")
         if self.paused:
             self.controls.pause.setChecked(False)
         self.timer.start()

@@ -146,9 +146,10 @@ class BigLabel(QWidget):
         self.confidence.setText(
             "" if confidence is None else f"{probability(confidence)}" + ("" if confident else "  (below threshold)")
         )
-        self.name.setProperty("quiet", not confident)
-        self.name.style().unpolish(self.name)
-        self.name.style().polish(self.name)
+        for label in (self.name, self.confidence):
+            label.setProperty("quiet", not confident)
+            label.style().unpolish(label)
+            label.style().polish(label)
         self._fit()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802

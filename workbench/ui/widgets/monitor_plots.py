@@ -170,6 +170,13 @@ class TimePlots(pg.GraphicsLayoutWidget):
         readout.setZValue(100)
         return readout
 
+    def show_placeholder(self, text: str) -> None:
+        """No data to plot: say so (and what to do) where the plots go; the next data replaces it."""
+        self.set_groups([])
+        self.clear()
+        self.groups = []
+        self.addLabel(text, size="12pt", color="#6b7280")
+
     def following(self) -> bool:
         """True when the x axis follows the data (autoscale), False once someone zoomed or panned."""
         return not self.plots or bool(self.plots[0].getViewBox().autoRangeEnabled()[0])
