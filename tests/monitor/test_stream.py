@@ -92,6 +92,36 @@ def test_lines_seen_while_detecting_are_parsed_once_the_parser_is_chosen(
     assert stats.malformed == 0
 
 
+def test_a_long_preamble_no_parser_knows_is_held_bounded_and_the_data_after_it_all_arrives(
+    pty_port: PtyPort, streams: list[MonitorStream], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """100 lines no parser recognises, then data: at most HOLD_LINES lines wait for a parser (the
+    oldest are counted as malformed when they go), and every data line becomes a record."""
+    monkeypatch.setattr(stream_module, "HOLD_LINES", 50)
+    stream = start(streams, pty_port.path)
+    pty_port.write(b"waiting for sensor...\n" * 100)
+    wait_for(lambda: stream.stats().lines == 100, "the preamble")
+    wait_for(lambda: "no parser recognises" in stream.stats().message, "detection to give up for now")
+    assert stream.stats().malformed == 50  # the 50 oldest, dropped; 50 still held
+    pty_port.write(b"".join(b"a:%d b:%d\n" % (i, -i) for i in range(30)))
+    wait_for(lambda: stream.stats().records == 30, "the 30 records after the preamble")
+    stats = stream.stats()
+    assert stats.parser == "arduino" and stats.message == ""
+    assert column(stream, "a") == list(range(30))
+    assert 50 <= stats.malformed <= 100 and stats.lines == 130
+
+
+def test_lines_no_parser_knows_are_counted_as_malformed_when_the_session_ends(
+    pty_port: PtyPort, streams: list[MonitorStream]
+) -> None:
+    stream = start(streams, pty_port.path)
+    pty_port.write(b"waiting for sensor...\n" * 5 + b"\n")
+    wait_for(lambda: stream.stats().lines == 6, "the lines")
+    stream.stop()
+    stats = stream.stats()
+    assert (stats.records, stats.malformed, stats.parser) == (0, 5, "")  # the blank line is not malformed
+
+
 def test_a_parser_named_replaces_detection(pty_port: PtyPort, streams: list[MonitorStream]) -> None:
     """Comma-separated numbers read by the Arduino plotter parser when it is asked for by name."""
     stream = start(streams, pty_port.path, parser="arduino")

@@ -11,10 +11,11 @@ the kernel and the board), and a line that gives no record is counted.
 
 - The parser is detected from the first DETECT_LINES non-empty lines or DETECT_S seconds,
   whichever comes first (`workbench.monitor.parse.detect`); the lines seen meanwhile are held and
-  parsed once it is chosen. If no parser recognises them, detection is tried again as lines arrive
-  (held lines beyond HOLD_LINES are counted as malformed).
+  parsed once it is chosen. If no parser recognises them, detection is tried again as lines arrive;
+  at most HOLD_LINES lines wait, the oldest going first.
 - Lines before the first record are boot text, not malformed; after it, a line that is not blank
-  and gives no record is malformed, as is a line cut by a disconnect, by stopping, or for length.
+  and gives no record is malformed, as is a line cut by a disconnect, by stopping, or for length,
+  and a line no parser recognised (dropped from the held lines, or held when the session ends).
 - A disconnect marks a gap in the buffer (`SampleBuffer.mark_gap`) and the recording
   (`CsvRecorder.gap`); the reader reopens the port when it comes back and counts the reconnect.
 - Times are seconds since `start()`, taken when a chunk arrives (the lines of one chunk share it).
@@ -155,8 +156,9 @@ class MonitorStream:
         self._records = 0
         self._malformed = 0
         self._seen_record = False
-        self._held: list[tuple[float, str]] = []
-        self._held_since: float | None = None
+        self._held: deque[tuple[float, str]] = deque()
+        self._held_since: float | None = None  # when the first non-blank held line arrived
+        self._held_nonblank = 0
         self._detect_tried_at: float | None = None
         self._message = "" if self._parser is not None else "detecting the format…"
         self._failure = ""
@@ -321,10 +323,8 @@ class MonitorStream:
     def _first_lines(self, lines: list[str], arrived: float, out: list[Record]) -> int:
         """Lines before the first record: held while detecting, then parsed; boot text is not malformed."""
         if self._parser is None:
-            if self._held_since is None:
-                self._held_since = arrived
-            self._held.extend((arrived, line) for line in lines)
-            return self._detect(arrived, out)
+            self._hold(lines, arrived)
+            return self._evict() + self._detect(arrived, out)
         malformed = 0
         for line in lines:
             before = len(out)
@@ -335,30 +335,47 @@ class MonitorStream:
                 malformed += bad
         return malformed
 
+    def _hold(self, lines: list[str], arrived: float) -> None:
+        """Keep lines (with their time) until a parser is chosen."""
+        nonblank = sum(1 for line in lines if line and not line.isspace())
+        if nonblank and self._held_since is None:
+            self._held_since = arrived
+        self._held_nonblank += nonblank
+        self._held.extend((arrived, line) for line in lines)
+
+    def _evict(self) -> int:
+        """Drop the oldest held lines beyond HOLD_LINES; the non-blank ones among them (malformed:
+        no parser recognised them)."""
+        dropped = 0
+        while len(self._held) > HOLD_LINES:
+            _, line = self._held.popleft()
+            dropped += bool(line) and not line.isspace()
+        self._held_nonblank -= dropped
+        return dropped
+
+    def _sample(self, last: bool) -> list[str]:
+        """The first (or last) DETECT_LINES non-blank held lines."""
+        held = reversed(self._held) if last else iter(self._held)
+        sample = list(itertools.islice((line for _, line in held if line and not line.isspace()), DETECT_LINES))
+        return sample[::-1] if last else sample
+
     def _detect(self, now: float, out: list[Record], force: bool = False) -> int:
         """Choose the parser when enough lines or time have passed, and parse the held lines into
-        `out`; the malformed lines among them (or held too long without a parser)."""
-        nonblank = [line for _, line in self._held if line and not line.isspace()]
-        if not nonblank:
+        `out`; how many of them are malformed."""
+        if not self._held_nonblank or self._held_since is None:
             return 0
-        since = self._held_since if self._held_since is not None else now
-        if not force and len(nonblank) < DETECT_LINES and now - since < DETECT_S:
+        if not force and self._held_nonblank < DETECT_LINES and now - self._held_since < DETECT_S:
             return 0
         retry = self._detect_tried_at is not None
         if retry and not force and now - (self._detect_tried_at or 0.0) < DETECT_RETRY_S:
             return 0
         self._detect_tried_at = now
-        sample = nonblank[-DETECT_LINES:] if retry else nonblank[:DETECT_LINES]
-        chosen = detect(sample, self._parsers)
+        chosen = detect(self._sample(last=retry), self._parsers)
         if chosen is None:
             self._message = "no parser recognises these lines yet: still looking"
-            excess = len(self._held) - HOLD_LINES
-            if excess <= 0:
-                return 0
-            evicted, self._held = self._held[:excess], self._held[excess:]
-            return sum(1 for _, line in evicted if line and not line.isspace())
+            return 0
         log.info("%s: the lines look like %s", self.port, chosen.name)
-        held, self._held, self._held_since = self._held, [], None
+        held, self._held, self._held_since, self._held_nonblank = self._held, deque(), None, 0
         with self._lock:
             self._parser = chosen
             self._message = ""
@@ -405,8 +422,8 @@ class MonitorStream:
         malformed = sum(1 for line in self._splitter.flush() if line.strip())
         if self._parser is None and self._held:
             malformed += self._detect(self._clock(), out, force=True)
-            malformed += sum(1 for _, line in self._held if line.strip())  # no parser at all: not data
-            self._held = []
+            malformed += self._held_nonblank  # no parser at all: not data
+            self._held, self._held_nonblank = deque(), 0
         self._deliver(out, 0, malformed)
 
     def _deliver(self, records: list[Record], lines: int, malformed: int) -> None:
