@@ -7,6 +7,7 @@ gives one sentence in the error dialog while the page keeps what it had."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -345,7 +346,7 @@ page = MonitorPage(Session())
 page.connect_to(VIRTUAL)
 def crash_once_connected():
     if page.connected:
-        print(page.virtual.process.processId(), flush=True)
+        print(page.virtual.process.processId(), page.virtual.folder, flush=True)
         os._exit(1)  # no closeEvent, no cleanup: as if killed
     QTimer.singleShot(50, crash_once_connected)
 crash_once_connected()
@@ -358,7 +359,8 @@ def test_the_virtual_board_does_not_outlive_an_app_that_dies_without_closing(qtb
     app = subprocess.run(
         [sys.executable, "-c", CRASHING_APP], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2]
     )
-    child = int(app.stdout.split()[-1])
+    pid, folder = app.stdout.split()[-2:]
+    child = int(pid)
 
     def ended() -> bool:  # gone, or a zombie its new parent has not reaped yet
         try:
@@ -367,6 +369,7 @@ def test_the_virtual_board_does_not_outlive_an_app_that_dies_without_closing(qtb
             return True
 
     qtbot.waitUntil(ended, timeout=10000)
+    shutil.rmtree(folder)  # the app that died could not remove it
 
 
 # -- the decisions behind the views --------------------------------------------------------------
