@@ -93,7 +93,7 @@ class _Block:
 
 
 class PredictionsParser(Parser):
-    name = "predictions"
+    name = "blocks"  # as `monitor --format blocks` names prediction blocks
     description = (
         "Prediction blocks, one record a block: Edge Impulse's results (Predictions (DSP: ...) or "
         "Timing: ..., then 'label: value' lines) and TFLM micro_speech's category predictions"

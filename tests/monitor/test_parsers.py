@@ -357,7 +357,7 @@ def block(timings: tuple[float, float, float], scores: tuple[float, ...], anomal
 def test_edge_impulse_classic_static_buffer(catalog: PluginCatalog) -> None:
     """`Predictions (DSP: 16 ms., ...): `, the bracketed list (skipped), indented `label: value`
     lines and `    anomaly score:`, which ends each block; one record a block, timed by its header."""
-    parser, records = read(catalog, "edge_impulse_static_buffer.txt", "predictions")
+    parser, records = read(catalog, "edge_impulse_static_buffer.txt", "blocks")
     assert channels(records) == ["dsp_ms", "classification_ms", "anomaly_ms", *EI_CLASSES, "anomaly"]
     assert_records(
         records,
@@ -374,7 +374,7 @@ def test_edge_impulse_classic_static_buffer(catalog: PluginCatalog) -> None:
 def test_edge_impulse_firmware_blocks_between_other_lines(catalog: PluginCatalog) -> None:
     """The firmware's `#Classification results:` blocks with float timings (`0ms.` without a
     space too) and `Anomaly prediction:`, between the application's `92% idle` lines."""
-    parser, records = read(catalog, "edge_impulse_firmware.txt", "predictions")
+    parser, records = read(catalog, "edge_impulse_firmware.txt", "blocks")
     assert_records(
         records,
         [
@@ -389,7 +389,7 @@ def test_edge_impulse_firmware_blocks_between_other_lines(catalog: PluginCatalog
 
 def test_edge_impulse_sdk_print_results_with_timings_in_us(catalog: PluginCatalog) -> None:
     """`Timing: DSP 2 ms, inference 640 us, anomaly 85 us` gives milliseconds (0.64, 0.085)."""
-    _, records = read(catalog, "edge_impulse_sdk.txt", "predictions")
+    _, records = read(catalog, "edge_impulse_sdk.txt", "blocks")
     assert_records(
         records,
         [
@@ -403,7 +403,7 @@ def test_edge_impulse_sdk_print_results_with_timings_in_us(catalog: PluginCatalo
 def test_edge_impulse_object_detection_boxes(catalog: PluginCatalog) -> None:
     """Boxes give their label's highest score in the block; a block without boxes gives its
     timings alone."""
-    parser, records = read(catalog, "edge_impulse_object_detection.txt", "predictions")
+    parser, records = read(catalog, "edge_impulse_object_detection.txt", "blocks")
     timings = ("dsp_ms", "classification_ms", "anomaly_ms")
     assert_records(
         records,
@@ -419,7 +419,7 @@ def test_edge_impulse_object_detection_boxes(catalog: PluginCatalog) -> None:
 def test_tflm_micro_speech_test_category_predictions(catalog: PluginCatalog) -> None:
     """`MicroSpeech category predictions for <no>` then `  0.0547 unknown` lines: value before
     label; the expected label in the header is the test's, not an event."""
-    _, records = read(catalog, "micro_speech_test.txt", "predictions")
+    _, records = read(catalog, "micro_speech_test.txt", "blocks")
     categories = ("silence", "unknown", "yes", "no")
     scores = {
         5: (0.0, 0.0547, 0.0, 0.9453),
@@ -435,7 +435,7 @@ def test_a_block_is_given_as_soon_as_its_shape_is_known(catalog: PluginCatalog) 
     """The first block waits for the line after it; once a block without an anomaly line has been
     seen, the next one is given at its last class line, not one inference later. `Predictions:`
     (newer static_buffer) is a sub-header; an unreadable class line is malformed."""
-    parser = catalog.parser("predictions")
+    parser = catalog.parser("blocks")
     lines = [
         "Timing: DSP 0 ms, inference 1 ms, anomaly 0 ms",
         "Predictions:",
@@ -461,7 +461,7 @@ def test_a_block_is_given_as_soon_as_its_shape_is_known(catalog: PluginCatalog) 
 
 
 def test_prediction_blocks_of_64_classes(catalog: PluginCatalog) -> None:
-    parser = catalog.parser("predictions")
+    parser = catalog.parser("blocks")
     lines = ["Predictions (DSP: 3 ms., Classification: 40 ms.): "]
     lines += [f"    class{i}: {i / 64:.5f}" for i in range(64)]
     lines += ["Done"]
@@ -540,11 +540,11 @@ DETECTED = {
     "person_detection_tflm.txt": "text",
     "person_detection_arduino.txt": "text",
     "hello_world_tflm.txt": "text",
-    "edge_impulse_static_buffer.txt": "predictions",
-    "edge_impulse_firmware.txt": "predictions",
-    "edge_impulse_sdk.txt": "predictions",
-    "edge_impulse_object_detection.txt": "predictions",
-    "micro_speech_test.txt": "predictions",
+    "edge_impulse_static_buffer.txt": "blocks",
+    "edge_impulse_firmware.txt": "blocks",
+    "edge_impulse_sdk.txt": "blocks",
+    "edge_impulse_object_detection.txt": "blocks",
+    "micro_speech_test.txt": "blocks",
     "micro_speech_arduino.txt": "events",
     "micro_speech_evaluate.txt": "events",
     "magic_wand.txt": "events",
