@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -116,3 +117,76 @@ def test_where_there_are_no_pseudo_terminals_the_board_is_a_socket(
     with pytest.raises(WorkbenchError, match="no pseudo-terminals") as raised:
         open_port("pty", link=tmp_path / "board")
     assert "socket://" in raised.value.hint
+
+
+def test_a_send_that_may_wait_drops_nothing_while_the_reader_reads(tmp_path: Path) -> None:
+    """The replay's way: far more than a pty holds, sent at once to a reader that reads as it can,
+    arrives whole and in order; the send waits for room instead of dropping."""
+    data = b"".join(_numbered(n) for n in range(2000))  # ~180 kB
+    port = PtyPort(tmp_path / "board")
+    reader = serial.Serial(str(tmp_path / "board"), 115200, timeout=0.1)
+    got = bytearray()
+
+    def read_all() -> None:
+        deadline = time.monotonic() + DEADLINE_S
+        while len(got) < len(data) and time.monotonic() < deadline:
+            got.extend(reader.read(4096))
+
+    reading = threading.Thread(target=read_all, daemon=True)
+    try:
+        reading.start()
+        assert port.send(data, wait_s=DEADLINE_S) == SENT
+        reading.join(DEADLINE_S)
+        assert port.dropped_bytes == 0
+        assert bytes(got) == data
+    finally:
+        reader.close()
+        port.close()
+
+
+def test_every_socket_client_gets_every_line_and_one_that_leaves_is_let_go() -> None:
+    """Two clients get the same lines; one that closes its end is noticed (no longer written to)
+    while the other goes on; at close the client still gets what was sent before the end."""
+    port = SocketPort()
+    first = serial.serial_for_url(port.name, timeout=DEADLINE_S)
+    second = serial.serial_for_url(port.name, timeout=DEADLINE_S)
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while len(port.readers) < 2 and time.monotonic() < deadline:
+            port.wait(0.01)
+        assert port.send(_numbered(1)) == SENT
+        assert first.readline() == second.readline() == _numbered(1)
+        second.close()
+        while len(port.readers) > 1 and time.monotonic() < deadline:
+            port.wait(0.01)
+        assert len(port.readers) == 1
+        assert port.send(_numbered(2)) == SENT and port.send(_numbered(3)) == SENT
+        port.close()
+        assert first.readline() == _numbered(2) and first.readline() == _numbered(3)
+    finally:
+        first.close()
+        port.close()
+
+
+def test_a_link_replaces_a_stale_link_never_a_file_and_goes_at_close_unless_taken(tmp_path: Path) -> None:
+    """A link left by a killed board is replaced; a file is kept and refused in one sentence naming
+    it; closing removes the link only while it still leads to this port's device."""
+    link = tmp_path / "board"
+    link.symlink_to("/dev/pts/no-such-board")
+    port = PtyPort(link)
+    try:
+        assert os.readlink(link) == port.name
+    finally:
+        port.close()
+    assert not link.is_symlink()
+    first, second = PtyPort(link), PtyPort(link)
+    first.close()
+    assert os.readlink(link) == second.name, "the newer port's link stays"
+    second.close()
+    assert not link.is_symlink()
+    taken = tmp_path / "notes.txt"
+    taken.write_text("keep me")
+    with pytest.raises(WorkbenchError, match="not a link") as raised:
+        PtyPort(taken)
+    assert str(taken) in raised.value.message and "\n" not in raised.value.message
+    assert taken.read_text() == "keep me"
