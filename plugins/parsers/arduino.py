@@ -22,11 +22,20 @@ sensors`), or when a `label:` part is followed by words: the exported sketch's
 values yet cannot be read whole: a `label:value` part whose value is not a number next to ones
 that are (`a:1 b:1.2.3`), or labelled and bare values in one line (the tail of a line the board
 began before the port opened: `5 class1:0.25`).
+
+`feed_lines` reads a run of lines of one shape at once with numpy: lines of the same labels in the
+same order (`a:1 b:2`, what the exported sketch prints), or lines of the same count of bare values.
+Anything else in the run sends it through `feed`, line by line, so the records are the same.
 """
 
 from __future__ import annotations
 
-from workbench.monitor.parse import Parser, Record
+import numpy as np
+
+from workbench.monitor.parse import Batch, Columns, Parser, Record, feed_each
+
+FAST_MIN_LINES = 4  # shorter runs are fed line by line: numpy's set-up would cost more than it saves
+_LINE_BREAK = "\x00"  # between the lines of a run while it is read at once (a line holding it is not)
 
 _NAN = float("nan")
 
@@ -98,6 +107,49 @@ def _read(parts: list[str]) -> tuple[str, list[str], dict[str, float], list[floa
     return NOT_DATA, [], {}, []
 
 
+def _labelled(lines: list[str], time: float) -> Columns | None:
+    """The records of `lines` when every one holds the first line's labels, in its order, each
+    `label:value` (or `label: value`) with a number, and nothing else; else None."""
+    first = lines[0].replace(",", " ").replace(":", " : ").split()
+    width = len(first) // 3
+    if not width or len(first) != 3 * width or first[1::3] != [":"] * width:
+        return None
+    labels = first[0::3]
+    if len(set(labels)) != width or ":" in labels:
+        return None
+    text = f" {_LINE_BREAK} ".join(lines)
+    if text.count(_LINE_BREAK) != len(lines) - 1:
+        return None
+    tokens = text.replace(",", " ").replace(":", " : ").split()
+    count, stride = len(lines), 3 * width + 1
+    if len(tokens) != count * stride - 1 or tokens[3 * width :: stride] != [_LINE_BREAK] * (count - 1):
+        return None
+    colons = [":"] * count
+    values: dict[str, np.ndarray] = {}
+    for index, label in enumerate(labels):
+        start = 3 * index
+        if tokens[start::stride] != [label] * count or tokens[start + 1 :: stride] != colons:
+            return None
+        try:
+            values[label] = np.array(tokens[start + 2 :: stride], dtype=np.float64)
+        except ValueError:
+            return None
+    return Columns(np.full(count, time), values)
+
+
+def _bare(lines: list[str]) -> np.ndarray | None:
+    """`lines` as a (rows, values) array when every one that is not blank is bare numbers, as
+    many on each, separated by spaces, tabs or commas; else None."""
+    if any(":" in line for line in lines):
+        return None
+    try:
+        return np.loadtxt(
+            [line.replace(",", " ") for line in lines], comments=None, dtype=np.float64, ndmin=2, quotechar=None
+        )
+    except ValueError:
+        return None
+
+
 class ArduinoPlotterParser(Parser):
     name = "arduino"
     description = (
@@ -109,6 +161,34 @@ class ArduinoPlotterParser(Parser):
         self.names: list[str] = []  # names of the bare values, by position
         self.pending: list[str] = []  # a naming line waiting for a line of as many bare values
         self.malformed = 0
+
+    def feed_lines(self, lines: list[str], time: float) -> Batch:
+        """The records of `lines` at once when they are all of one shape, else line by line."""
+        if len(lines) >= FAST_MIN_LINES and lines[0]:
+            if ":" in lines[0]:
+                columns = _labelled(lines, time)
+                if columns is not None:
+                    batch = Batch()
+                    batch.add_columns(columns)
+                    return batch
+            else:
+                block = _bare(lines)
+                if block is not None:
+                    return self._bare_rows(block, time)
+        return feed_each(self, lines, time)
+
+    def _bare_rows(self, block: np.ndarray, time: float) -> Batch:
+        """Records of lines of bare values, one width (what `_feed_slow` does to each, at once)."""
+        count, width = block.shape
+        if not count:
+            return Batch()
+        if self.pending and len(self.pending) == width:
+            self.names = self.pending
+        self.pending = []
+        names = [self.names[i] if i < len(self.names) else f"value {i + 1}" for i in range(width)]
+        if len(set(names)) != width:  # a name given twice: one line at a time keeps the later value
+            return Batch([Record(time, dict(zip(names, row, strict=True))) for row in block.tolist()])
+        return Batch.of_columns(np.full(count, time), {name: block[:, i] for i, name in enumerate(names)})
 
     def feed(self, line: str, time: float) -> list[Record]:
         # Fast path: every part is `label:value` (the exported sketch's lines).
@@ -148,8 +228,12 @@ class ArduinoPlotterParser(Parser):
     def sniff(self, lines: list[str]) -> float:
         """Sure with `label:value` lines that are most of the lines from the first one on (boot text
         before it does not count); half as sure with bare numbers (many formats are numbers);
-        unsure of indented lines (prediction blocks)."""
-        data = labelled = indented = counted = 0
+        unsure of indented lines (prediction blocks).
+
+        Three data lines make it sure, or a single line of two or more `label:value` parts and
+        nothing else (`idle:0.98 wave:0.02`, what the exported sketch prints): a board printing
+        once a second is recognised by its first line, and no boot text looks like that."""
+        data = labelled = indented = counted = plotter_lines = 0
         for line in lines:
             if not line.strip():
                 continue
@@ -161,10 +245,11 @@ class ArduinoPlotterParser(Parser):
                 data += 1
                 labelled += bool(values)
                 indented += line[0] in " \t"
+                plotter_lines += len(values) >= 2 and not bare and line[0] not in " \t"
         if not data:
             return 0.0
         strength = 0.9 if labelled * 2 > data else 0.55
         if indented * 2 > data:
             strength = 0.4
         share = data / counted
-        return strength * min(1.0, data / 3) * (0.6 + 0.4 * share)
+        return strength * min(1.0, (data + 2 * plotter_lines) / 3) * (0.6 + 0.4 * share)

@@ -56,8 +56,9 @@ def test_a_transcript_with_boot_text_garbage_and_split_crlf_gives_every_record(
     pty_port: PtyPort, streams: list[MonitorStream]
 ) -> None:
     """Boot text, then label:value lines with CRLF endings, garbage bytes on lines of their own,
-    all written in pieces of 1-7 bytes: every record arrives with its values, the garbage lines
-    are counted as malformed, the boot text is not."""
+    all written in pieces of 1-7 bytes: every record arrives with its values; the garbage lines
+    are no plotter line (the parser does not count them), so they are not data, like the boot
+    text: nothing is malformed."""
     boot = b"ESP-ROM:esp32s3-20210327\r\nBooting...\r\n"
     data = [b"a:%d b:%d\r\n" % (i, -i) for i in range(40)]
     garbage = b"\xff\xfe\x80\r\n"
@@ -71,7 +72,7 @@ def test_a_transcript_with_boot_text_garbage_and_split_crlf_gives_every_record(
     assert stats.channels == ["a", "b"]
     assert column(stream, "a") == list(range(40))
     assert column(stream, "b") == [-i for i in range(40)]
-    assert (stats.lines, stats.records, stats.malformed) == (44, 40, 2)
+    assert (stats.lines, stats.records, stats.malformed, stats.dropped_partial) == (44, 40, 0, 0)
     assert stats.bytes == len(transcript)
     assert [record.values for record in stream.recent(3)] == [{"a": i, "b": -i} for i in (37, 38, 39)]
 
@@ -96,30 +97,33 @@ def test_a_long_preamble_no_parser_knows_is_held_bounded_and_the_data_after_it_a
     pty_port: PtyPort, streams: list[MonitorStream], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """100 lines no parser recognises, then data: at most HOLD_LINES lines wait for a parser (the
-    oldest are counted as malformed when they go), and every data line becomes a record."""
+    oldest go; no parser knew them, so they are not data, not malformed), and every data line
+    becomes a record."""
     monkeypatch.setattr(stream_module, "HOLD_LINES", 50)
     stream = start(streams, pty_port.path)
     pty_port.write(b"waiting for sensor...\n" * 100)
     wait_for(lambda: stream.stats().lines == 100, "the preamble")
     wait_for(lambda: "no parser recognises" in stream.stats().message, "detection to give up for now")
-    assert stream.stats().malformed == 50  # the 50 oldest, dropped; 50 still held
+    assert len(stream._held) == 50  # the 50 newest; the oldest went
     pty_port.write(b"".join(b"a:%d b:%d\n" % (i, -i) for i in range(30)))
     wait_for(lambda: stream.stats().records == 30, "the 30 records after the preamble")
     stats = stream.stats()
     assert stats.parser == "arduino" and stats.message == ""
     assert column(stream, "a") == list(range(30))
-    assert 50 <= stats.malformed <= 100 and stats.lines == 130
+    assert stats.malformed == 0 and stats.lines == 130
 
 
-def test_lines_no_parser_knows_are_counted_as_malformed_when_the_session_ends(
+def test_lines_no_parser_knows_are_not_data_when_the_session_ends(
     pty_port: PtyPort, streams: list[MonitorStream]
 ) -> None:
+    """Lines no parser ever recognised are neither records nor malformed: boot text, or a format
+    no parser reads (lines - records says how many lines were not data)."""
     stream = start(streams, pty_port.path)
     pty_port.write(b"waiting for sensor...\n" * 5 + b"\n")
     wait_for(lambda: stream.stats().lines == 6, "the lines")
     stream.stop()
     stats = stream.stats()
-    assert (stats.records, stats.malformed, stats.parser) == (0, 5, "")  # the blank line is not malformed
+    assert (stats.lines, stats.records, stats.malformed, stats.parser) == (6, 0, 0, "")
 
 
 def test_a_parser_named_replaces_detection(pty_port: PtyPort, streams: list[MonitorStream]) -> None:

@@ -9,7 +9,8 @@ every record, go to a bounded list for the label timeline.
 
 Storage grows in doubling blocks up to `capacity` rows and then wraps, dropping the oldest
 rows; `append()` builds one column array per batch, so the cost per record is a few dict
-look-ups. One lock guards everything: a processing thread appends while the screen's timer
+look-ups, and `append_batch()` takes a parser's columns as they are (numpy copies, no Record
+objects): the stream's path. One lock guards everything: a processing thread appends while the screen's timer
 calls `view()`, which hands out copies. Times are expected not to go backwards (the reader's
 clock); `last_s` windows count back from the newest time seen.
 """
@@ -25,7 +26,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from workbench.monitor.parse import Record
+from workbench.monitor.parse import Batch, Columns, Record
 
 DEFAULT_CAPACITY = 1_000_000
 EVENTS_CAPACITY = 10_000
@@ -82,42 +83,61 @@ class SampleBuffer:
         the timeline. A channel seen for the first time is NaN in every earlier row."""
         if not records:
             return
-        with_values = [record for record in records if record.values]
-        events = [(record.time, event) for record in records for event in record.events]
         with self._lock:
-            self._total += len(records)
-            if len(with_values) == 1:
-                self._write_one(with_values[0])
-            elif with_values:
-                times = np.fromiter((record.time for record in with_values), np.float64, len(with_values))
-                names, block = _columns(with_values)
-                self._write(times, names, block)
-            if events:
-                self._events.extend(events)
-                self._latest = max(self._latest, max(time for time, _ in events))
+            self._append(records)
+
+    def append_batch(self, batch: Batch) -> None:
+        """Add a parser's batch of records, in order, as `append()` adds records: its columnar
+        parts are copied in column by column."""
+        if not len(batch):
+            return
+        with self._lock:
+            for part in batch.parts:
+                if isinstance(part, Columns):
+                    self._total += len(part)
+                    self._write(part.times, part.values)
+                else:
+                    self._append(part)
+
+    def _append(self, records: Sequence[Record]) -> None:
+        """append() with the lock held."""
+        with_values = [record for record in records if record.values]
+        self._total += len(records)
+        if len(with_values) == 1:
+            self._write_one(with_values[0])
+        elif with_values:
+            times = np.fromiter((record.time for record in with_values), np.float64, len(with_values))
+            names, block = _columns(with_values)
+            self._write(times, dict(zip(names, block.T, strict=True)))
+        events = [(record.time, event) for record in records for event in record.events]
+        if events:
+            self._events.extend(events)
+            self._latest = max(self._latest, max(time for time, _ in events))
 
     def mark_gap(self, time: float) -> None:
         """A disconnect at `time`: a row that is NaN in every channel, so plots break their lines."""
         with self._lock:
             self._total += 1
-            self._write(np.array([time], dtype=np.float64), [], np.empty((1, 0), dtype=np.float64))
+            self._write(np.array([time], dtype=np.float64), {})
 
     def clear(self) -> None:
         """Forget every row, channel and event (`total` goes on counting)."""
         with self._lock:
             self._reset()
 
-    def _write(self, times: np.ndarray, names: list[str], block: np.ndarray) -> None:
-        """Store rows (lock held): `block[:, j]` is channel `names[j]`; other channels get NaN."""
+    def _write(self, times: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+        """Store rows (lock held): `columns[name]` holds that channel's values, one per time;
+        other channels get NaN."""
         count = len(times)
-        self._latest = max(self._latest, float(times.max()))
+        self._latest = max(self._latest, float(times[-1]) if count == 1 else float(times.max()))
         if count > self.capacity:  # only the newest rows of a huge batch can stay
-            times, block, count = times[-self.capacity :], block[-self.capacity :], self.capacity
+            keep = self.capacity
+            times, count = times[-keep:], keep
+            columns = {name: column[-keep:] for name, column in columns.items()}
         self._reserve(self._size + count)
-        for name in names:
+        for name in columns:
             if name not in self._values:
                 self._values[name] = np.full(self._allocated, _NAN, dtype=VALUE_DTYPE)
-        columns = dict(zip(names, block.T, strict=True))
         end = (self._start + self._size) % self._allocated
         first = min(count, self._allocated - end)
         for target, source in (

@@ -11,9 +11,14 @@ rest of it, up to the next line ending, is skipped. Memory stays bounded whateve
 
 Lines are handled a chunk at a time (one decode and one split per chunk, not per byte): this is
 the hot path of the monitor.
+
+`looks_cut(line, following)` tells whether a line looks like the tail of one shaped like the line
+after it: what a port opened in the middle of a line gives first (see workbench/monitor/stream.py).
 """
 
 from __future__ import annotations
+
+import re
 
 MAX_LINE_BYTES = 64 * 1024
 
@@ -107,3 +112,20 @@ class LineSplitter:
             elif data[end + 1] == _LF:
                 end += 1
         return data[end + 1 :]
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def shape(line: str) -> str:
+    """A line with each number replaced by `0`: what lines of one format have in common."""
+    return _NUMBER.sub("0", line.rstrip())
+
+
+def looks_cut(line: str, following: str) -> bool:
+    """Whether `line` looks like the tail of a line shaped like `following`: its shape is a
+    shorter ending of the following line's (`le:0.5 wave:0.2` before `idle:0.4 wave:0.3`,
+    `,1.5,2` before `0.5,1.5,2`). A line of the same shape is whole, whatever its numbers: a cut
+    inside the first number (`34.5` of `1234.5`) cannot be seen."""
+    cut, whole = shape(line), shape(following)
+    return bool(cut) and len(cut) < len(whole) and whole.endswith(cut)

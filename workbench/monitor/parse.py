@@ -9,6 +9,19 @@ by an entry point (see workbench/plugins.py). It declares `name` and `descriptio
   message). `time` is when the line arrived, in seconds, given by the reader so that parsing
   stays free of clocks.
 
+and may offer:
+
+- `feed_lines(lines, time) -> Batch`: the records of many lines that arrived together. The default
+  feeds them one by one; a parser reads a run of lines of one shape faster at once (numpy), which
+  is what lets the monitor keep up with a board printing hundreds of thousands of lines a second.
+  It must give exactly the records `feed()` would, in order, and count what `feed()` would count.
+- `flush() -> list[Record]`: the records of lines it is still holding (a prediction block waits
+  for the line after it); the stream calls it when the board stops (stop, unplug).
+- `malformed`: an int attribute, the lines of its own format it could not read (a row with a
+  field missing, a cut JSON object). The stream's malformed count is built on it: lines that are
+  simply not this format (boot text, `error: ...` lines, a prediction block's other lines) are
+  not data and not malformed. A parser without the attribute counts none.
+
 A parser may keep state between lines (column names from a header); each stream gets a fresh one.
 """
 
@@ -16,9 +29,11 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
+
+import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +50,129 @@ class Record:
     events: tuple[str, ...] = ()
 
 
+class Columns:
+    """Records in columnar form: record i is at `times[i]` with `values[name][i]` for every name
+    (float64 arrays of one length; every record has every channel, NaN only where the board
+    printed nan) and no events. What a fast `feed_lines` gives for lines of one shape."""
+
+    __slots__ = ("times", "values")
+
+    def __init__(self, times: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        self.times = times
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def records(self, start: int = 0) -> list[Record]:
+        """The records from the `start`-th on, as Record objects."""
+        names = list(self.values)
+        times = self.times[start:].tolist()
+        if not names:
+            return [Record(time, {}) for time in times]
+        rows = np.column_stack([self.values[name][start:] for name in names]).tolist()
+        return [Record(time, dict(zip(names, row, strict=True))) for time, row in zip(times, rows, strict=True)]
+
+
+Part = Columns | list[Record]
+
+
+class Batch:
+    """The records of a run of lines, in order, as parts: `Columns` (the fast, columnar form) or
+    lists of `Record`s; and `malformed`, how many of the lines were of the parser's format but
+    could not be read. Record objects are made only when asked for (`records()`)."""
+
+    def __init__(self, records: Sequence[Record] = (), *, malformed: int = 0) -> None:
+        self.parts: list[Part] = [list(records)] if records else []
+        self.malformed = malformed
+        self._count = len(records)
+
+    @classmethod
+    def of_parts(cls, parts: Sequence[Part]) -> Batch:
+        batch = cls()
+        for part in parts:
+            if isinstance(part, Columns):
+                batch.add_columns(part)
+            else:
+                batch.add(part)
+        return batch
+
+    @classmethod
+    def of_columns(cls, times: np.ndarray, values: dict[str, np.ndarray], *, malformed: int = 0) -> Batch:
+        batch = cls(malformed=malformed)
+        batch.add_columns(Columns(times, values))
+        return batch
+
+    def __len__(self) -> int:
+        """How many records."""
+        return self._count
+
+    def add(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        last = self.parts[-1] if self.parts else None
+        if isinstance(last, list):
+            last.extend(records)
+        else:
+            self.parts.append(list(records))
+        self._count += len(records)
+
+    def add_columns(self, columns: Columns) -> None:
+        if len(columns):
+            self.parts.append(columns)
+            self._count += len(columns)
+
+    def extend(self, other: Batch) -> None:
+        """Add `other`'s records after these, and its malformed count."""
+        for part in other.parts:
+            if isinstance(part, Columns):
+                self.add_columns(part)
+            else:
+                self.add(part)
+        self.malformed += other.malformed
+
+    def compact(self) -> None:
+        """Join neighbouring Columns parts of the same channels into one (fewer, larger writes)."""
+        if sum(isinstance(part, Columns) for part in self.parts) < 2:
+            return
+        parts: list[Part] = []
+        run: list[Columns] = []
+        for part in [*self.parts, []]:
+            if run and not (isinstance(part, Columns) and list(part.values) == list(run[0].values)):
+                parts.append(_join(run))
+                run = []
+            if isinstance(part, Columns):
+                run.append(part)
+            elif part:
+                parts.append(part)
+        self.parts = parts
+
+    def records(self, last: int | None = None) -> list[Record]:
+        """The records (the last `last` of them when given), oldest first, as Record objects."""
+        wanted = self._count if last is None else max(0, min(last, self._count))
+        out: list[list[Record]] = []
+        for part in reversed(self.parts):
+            if wanted <= 0:
+                break
+            size = len(part)
+            start = max(0, size - wanted)
+            out.append(part.records(start) if isinstance(part, Columns) else part[start:])
+            wanted -= size - start
+        return [record for chunk in reversed(out) for record in chunk]
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records())
+
+
+def _join(run: list[Columns]) -> Columns:
+    if len(run) == 1:
+        return run[0]
+    return Columns(
+        np.concatenate([part.times for part in run]),
+        {name: np.concatenate([part.values[name] for part in run]) for name in run[0].values},
+    )
+
+
 class Parser(ABC):
     """Base of every parser plugin; see the module docstring for the contract."""
 
@@ -48,6 +186,43 @@ class Parser(ABC):
     @abstractmethod
     def feed(self, line: str, time: float) -> list[Record]:
         """The Records in one line of text (without its line ending); [] when it holds none."""
+
+    def feed_lines(self, lines: list[str], time: float) -> Batch:
+        """The records of `lines` (all arrived at `time`) and how many of them were malformed.
+
+        This default feeds them one at a time; the malformed count is what `self.malformed`
+        grew by, plus the lines `feed()` raised on (logged; they give nothing)."""
+        return feed_each(self, lines, time)
+
+    def flush(self) -> list[Record]:
+        """The records of lines still held (the board stopped); none by default."""
+        return []
+
+
+def malformed_count(parser: Parser) -> int:
+    """The parser's own count of malformed lines (0 for a parser that keeps none)."""
+    try:
+        return int(getattr(parser, "malformed", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def feed_each(parser: Parser, lines: list[str], time: float) -> Batch:
+    """`lines` fed to `parser.feed` one at a time, as a Batch (see Parser.feed_lines)."""
+    before = malformed_count(parser)
+    records: list[Record] = []
+    failed = 0
+    feed = parser.feed
+    for line in lines:
+        try:
+            found = feed(line, time)
+        except Exception:  # noqa: BLE001 - plugin code: one bad line must not stop the stream
+            log.debug("parser %r failed on %r", parser.name, line, exc_info=True)
+            failed += 1
+            continue
+        if found:
+            records += found
+    return Batch(records, malformed=failed + max(0, malformed_count(parser) - before))
 
 
 def number(text: str) -> float | None:

@@ -9,7 +9,13 @@ and puts `(time, bytes)` on a bounded queue. When the queue is full it waits (th
 and then the board wait with it): nothing is dropped. When the port goes away (a read raises),
 it puts `(time, None)` - a gap - and waits for the port to come back: a device path is polled
 every POLL_S and reopened once it exists again (a new device node behind the same path or
-symlink is fine); a URL is simply retried.
+symlink is fine); a URL is simply retried. Once reopened it puts `(time, b"")`: the port opened
+again at that time (the stream judges the first line after it by that).
+
+A device tells how many bytes wait (`in_waiting`) and one read takes them. pyserial's socket://
+port says only 0 or 1, so a URL port is read in blocks of URL_READ_BYTES, each read gathering
+what comes for URL_READ_TIMEOUT_S (or until the block is full): a socket stream arrives in large
+chunks, not a byte a read.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from workbench.core.errors import WorkbenchError
 log = logging.getLogger(__name__)
 
 READ_TIMEOUT_S = 0.05  # how long one read waits for a first byte: bounds how late stop() is noticed
+URL_READ_TIMEOUT_S = 0.02  # a URL port's read: how long it gathers bytes (the latency it adds)
+URL_READ_BYTES = 65536  # a URL port's read: at most this many bytes
 POLL_S = 0.1  # how often a vanished port is looked for
 QUEUE_CHUNKS = 256  # chunks between the reader and the processor (a pty delivers at most 4 KiB a chunk)
 
@@ -50,8 +58,9 @@ def open_port(port: str, baud: int) -> serial.SerialBase:
     Raises WorkbenchError with one sentence for a port that does not exist, one another program
     holds, one the user may not open, a baud rate the port refuses, or any other failure.
     """
+    timeout = URL_READ_TIMEOUT_S if is_url(port) else READ_TIMEOUT_S
     try:
-        return serial.serial_for_url(port, baud, timeout=READ_TIMEOUT_S, exclusive=True)
+        return serial.serial_for_url(port, baud, timeout=timeout, exclusive=True)
     except (serial.SerialException, OSError, ValueError) as error:
         raise port_error(port, baud, error) from error
 
@@ -165,15 +174,17 @@ class PortReader:
         return self._thread.is_alive()
 
     def _run(self) -> None:
+        url = is_url(self.port_name)
         try:
             while not self._stopping.is_set():
                 port = self._port
                 if port is None:
                     if not self._reopen():
                         break
+                    self._put((self.clock(), b""))
                     continue
                 try:
-                    data = port.read(max(1, port.in_waiting))
+                    data = port.read(URL_READ_BYTES if url else max(1, port.in_waiting))
                 except (serial.SerialException, OSError, TypeError, AttributeError) as error:
                     # TypeError/AttributeError: pyserial's socket port after its socket was closed under it.
                     if self._stopping.is_set():
@@ -183,7 +194,7 @@ class PortReader:
                 if data:
                     self.bytes_read += len(data)
                     self._put((self.clock(), data))
-                elif not is_url(self.port_name) and os.name == "posix" and not os.path.exists(self.port_name):
+                elif not url and os.name == "posix" and not os.path.exists(self.port_name):
                     self._lost("the device is gone")  # some drivers read nothing instead of failing
         except Exception as error:  # a port type failing in a way pyserial does not name: say so, end
             log.exception("reading %s failed", self.port_name)

@@ -6,10 +6,13 @@ nan) and its events joined with `;` (empty when none). A disconnect is a row wit
 values and the event `disconnected` (GAP_EVENT).
 
 Flushing: rows are handed to the operating system at least every FLUSH_INTERVAL_S (0.5 s) while
-`write()` is called, by `gap()` at once, and by `close()`. `write([])` flushes when a flush is due,
-so a stream calls it when its queue has been idle a moment: then a crash of the app or an
+`write()` is called, by `gap()` at once, and by `close()`. `tick()` (or `write([])`) flushes when
+a flush is due, so a stream calls it while the board is quiet: then a crash of the app or an
 unplugged cable loses at most the last second of records. (A power cut may lose what the
 operating system had not yet put on the disk.)
+
+`write_batch()` takes a parser's Batch: its columnar parts are formatted a column block at a time
+(`%r` of Python floats: the same text as row by row), so recording keeps up with a fast board.
 
 Channels that appear late: the header is written at the first flush, FLUSH_INTERVAL_S after the
 first record, so it names every channel seen in that first half second. A channel that appears after that starts a new file beside the
@@ -27,13 +30,15 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import repeat
+from itertools import pairwise, repeat
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import numpy as np
+
 from workbench.core.errors import WorkbenchError
-from workbench.monitor.parse import Record
+from workbench.monitor.parse import Batch, Columns, Part, Record
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +78,7 @@ class CsvRecorder:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._pending: list[Record] = []
+        self._pending: list[Part] = []
         self._channels: list[str] = []
         self._known: set[str] = set()
         self._parts: list[Path] = []
@@ -118,13 +123,24 @@ class CsvRecorder:
     def write(self, records: Sequence[Record]) -> None:
         """Record these; flush when the last flush (before the first: the first record) is
         FLUSH_INTERVAL_S old. `write([])` flushes when that is due, too."""
+        self._add([list(records)] if records else [], len(records))
+
+    def write_batch(self, batch: Batch) -> None:
+        """Record a parser's batch, as write() records its records."""
+        self._add(list(batch.parts), len(batch))
+
+    def tick(self) -> None:
+        """Flush if a flush is due (what a stream calls while the board is quiet)."""
+        self._add([], 0)
+
+    def _add(self, parts: list[Part], rows: int) -> None:
         with self._lock:
             if self._closed:
                 return
-            if records and not self._pending and not self._header_written:
+            if rows and not self._pending and not self._header_written:
                 self._last_flush = time.monotonic()  # the header waits for this long of records
-            self._pending.extend(records)
-            self._rows += len(records)
+            self._pending.extend(parts)
+            self._rows += rows
             if self._pending and time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S:
                 self._flush()
 
@@ -133,7 +149,7 @@ class CsvRecorder:
         with self._lock:
             if self._closed:
                 return
-            self._pending.append(Record(time_s, {}, (GAP_EVENT,)))
+            self._pending.append([Record(time_s, {}, (GAP_EVENT,))])
             self._rows += 1
             self._flush()
 
@@ -179,18 +195,28 @@ class CsvRecorder:
         self._last_flush = time.monotonic()
         try:
             if not self._header_written:
-                for record in pending:
-                    if not self._known.issuperset(record.values):
-                        self._add_channels(record.values)
+                for part in pending:
+                    if isinstance(part, Columns):
+                        self._add_channels(part.values)
+                        continue
+                    for record in part:
+                        if not self._known.issuperset(record.values):
+                            self._add_channels(record.values)
                 self._emit(self._header())
                 self._header_written = True
-            start = 0
-            for index, record in enumerate(pending):
-                if not self._known.issuperset(record.values):
-                    self._emit(self._format(pending[start:index]))
-                    start = index
-                    self._next_part(record)
-            self._emit(self._format(pending[start:]))
+            for part in pending:
+                if isinstance(part, Columns):
+                    if not self._known.issuperset(part.values):
+                        self._next_part(part.values)
+                    self._emit(self._format_columns(part))
+                    continue
+                start = 0
+                for index, record in enumerate(part):
+                    if not self._known.issuperset(record.values):
+                        self._emit(self._format(part[start:index]))
+                        start = index
+                        self._next_part(record.values)
+                self._emit(self._format(part[start:]))
             if self._file is not None:
                 self._file.flush()
         except OSError as error:
@@ -205,13 +231,13 @@ class CsvRecorder:
                 details=str(error),
             ) from error
 
-    def _next_part(self, record: Record) -> None:
-        """Close this part and start the next, whose header adds the channels `record` brings."""
+    def _next_part(self, names: Iterable[str]) -> None:
+        """Close this part and start the next, whose header adds the channels in `names`."""
         if self._file is not None:
             self._file.flush()
             self._file.close()
             self._file = None
-        self._add_channels(record.values)
+        self._add_channels(names)
         self._open_part()
         log.info("channel(s) appeared mid-recording: continuing in %s", self._parts[-1])
         self._emit(self._header())
@@ -233,6 +259,20 @@ class CsvRecorder:
                 for record in records
             ]
         )
+
+    def _format_columns(self, part: Columns) -> str:
+        """A columnar part's rows: the same text `_format` gives its records, a block at a time.
+        Its channels are all in the header (a float's `%r` is what the csv module writes)."""
+        values = part.values
+        row = ",".join(["%r" if name in values else "" for name in self._channels]) + ",\n"
+        block = np.column_stack([values[name] for name in self._channels if name in values])
+        times = part.times
+        bounds = [0, *(np.flatnonzero(np.diff(times)) + 1).tolist(), len(times)]
+        texts = []
+        for start, stop in pairwise(bounds):  # rows of one time share its text
+            line = f"{float(times[start])!r},{row}"
+            texts.append((line * (stop - start)) % tuple(block[start:stop].ravel().tolist()))
+        return "".join(texts)
 
     @staticmethod
     def _csv(rows: list[list[object]]) -> str:

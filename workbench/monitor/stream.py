@@ -4,20 +4,38 @@ Two threads and a bounded queue between them (see workbench/monitor/reader.py fo
 
     PortReader (I/O) --(time, bytes) chunks--> processor: LineSplitter -> Parser -> SampleBuffer, CsvRecorder
 
-The processor takes every chunk waiting at once, turns it into lines, parses them and hands the
-records on in one batch per round (one `SampleBuffer.append`, one `CsvRecorder.write`): the work
-per line stays a parser call. Nothing is dropped: a full queue makes the reader wait (and with it
-the kernel and the board), and a line that gives no record is counted.
+The processor takes every chunk waiting at once, turns each into lines and hands them to the
+parser's `feed_lines` (a whole chunk at a time: the CSV and Arduino parsers read a run of lines
+of one shape with numpy), and hands the records on in one `Batch` per round, in columns where the
+parser gave columns: one `SampleBuffer.append_batch`, one `CsvRecorder.write_batch`. Record
+objects are made only for `recent()` (the last RECENT_RECORDS) and for run_monitor's `on_record`,
+when it is given. Nothing is dropped: a full queue makes the reader wait (and with it the kernel
+and the board).
 
 - The parser is detected from the first DETECT_LINES non-empty lines or DETECT_S seconds,
   whichever comes first (`workbench.monitor.parse.detect`); the lines seen meanwhile are held and
   parsed once it is chosen. If no parser recognises them, detection is tried again as lines arrive;
   at most HOLD_LINES lines wait, the oldest going first.
-- Lines before the first record are boot text, not malformed; after it, a line that is not blank
-  and gives no record is malformed, as is a line cut by a disconnect, by stopping, or for length,
-  and a line no parser recognised (dropped from the held lines, or held when the session ends).
+- Malformed lines: those the parser counts as lines of its format it could not read (its
+  `malformed`; lines that are simply not its format - boot text, `error: ...`, the other lines of
+  a prediction block - are not), from the first record on; plus a line cut by a disconnect, by
+  stopping, or for length (`LineSplitter.cut_lines`). Lines before the first record are boot
+  text, and lines no parser ever recognised are not data: neither is malformed.
+- The tail of a line: the port may open (or open again) while the board is in the middle of a
+  line, whose tail is then the first line read. It is dropped, and counted in `dropped_partial`
+  (not malformed: nothing is wrong with the board), when its first bytes came within
+  TAIL_WINDOW_S of the port opening (a board already printing; a line begun after that is whole)
+  and it looks cut (`lines.looks_cut`: its shape, numbers aside, is a shorter ending of the next
+  line's: `le:0.5 wave:0.2` before `idle:0.4 wave:0.3`). So the Arduino IDE 2 plotter's drift
+  (it drops the first line always) is avoided for a board that starts printing as the port opens
+  (reset by the opening, a virtual board): its first line has the shape of the next and is kept.
+  The first line waits for the next one at most TAIL_WAIT_S.
 - A disconnect marks a gap in the buffer (`SampleBuffer.mark_gap`) and the recording
   (`CsvRecorder.gap`); the reader reopens the port when it comes back and counts the reconnect.
+  At a disconnect and at stop, the parser's `flush()` hands over the lines it still holds (a
+  prediction block waiting for the line after it).
+- The recording is offered a flush (`CsvRecorder.tick`) every round and while the board is quiet,
+  so its rows reach the disk within about a second whatever the board does.
 - Times are seconds since `start()`, taken when a chunk arrives (the lines of one chunk share it).
 """
 
@@ -37,8 +55,8 @@ from typing import Any
 
 from workbench.core.errors import WorkbenchError
 from workbench.monitor.buffer import SampleBuffer
-from workbench.monitor.lines import LineSplitter
-from workbench.monitor.parse import Parser, Record, detect
+from workbench.monitor.lines import LineSplitter, looks_cut
+from workbench.monitor.parse import Batch, Parser, Part, Record, detect, feed_each
 from workbench.monitor.reader import QUEUE_CHUNKS, Chunk, PortReader, open_port
 from workbench.monitor.recorder import CsvRecorder
 from workbench.tasks import Task
@@ -55,6 +73,8 @@ RATE_WINDOW_S = 1.0  # lines_per_s and records_per_s are measured over about thi
 BATCH_CHUNKS = 64  # chunks taken from the queue in one round
 IDLE_S = 0.1  # how long the processor waits for a chunk before looking at the clock
 SINK_BATCHES = 256  # record batches waiting for run_monitor's caller before the processor waits for it
+TAIL_WINDOW_S = 0.25  # a first line whose bytes came this soon after the port opened may be a tail
+TAIL_WAIT_S = 1.0  # how long the first line waits for the next one, to be judged by it
 
 
 @dataclass
@@ -76,40 +96,25 @@ class StreamStats:
     recording: str = ""  # the recording's path; "" when not recording
     recording_bytes: int = 0
     duration_s: float = 0.0
+    dropped_partial: int = 0  # first lines after (re)opening the port that were the tail of a line
 
     def to_json(self) -> dict[str, Any]:
         """Every field, as the `monitor --json` summary prints them."""
         return asdict(self)
 
 
-def _feed_lines(parser: Parser, lines: list[str], time: float, out: list[Record]) -> int:
-    """Parse `lines` (all arrived at `time`) into `out`; how many non-blank lines gave no record.
-
-    A parser may offer `feed_lines(lines, time) -> (records, lines without records)` to parse a
-    batch at once; otherwise it is fed line by line. A parser that raises on a line gives none.
-    """
-    bulk = getattr(parser, "feed_lines", None)
-    if bulk is not None:
-        try:
-            records, malformed = bulk(lines, time)
-        except Exception:  # noqa: BLE001 - plugin code: fall back to one line at a time
-            log.warning("parser %r failed on a batch of lines", parser.name, exc_info=True)
-        else:
-            out += records
-            return int(malformed)
-    feed = parser.feed
-    malformed = 0
-    for line in lines:
-        try:
-            records = feed(line, time)
-        except Exception:  # noqa: BLE001 - plugin code: one bad line must not stop the stream
-            log.debug("parser %r failed on %r", parser.name, line, exc_info=True)
-            records = []
-        if records:
-            out += records
-        elif line and not line.isspace():
-            malformed += 1
-    return malformed
+def _feed(parser: Parser, lines: list[str], time: float) -> Batch:
+    """The parser's batch for `lines` (all arrived at `time`). A `feed_lines` that fails, or gives
+    something other than a Batch, is replaced by feeding the lines one by one."""
+    try:
+        batch = parser.feed_lines(lines, time)
+    except Exception:  # noqa: BLE001 - plugin code: fall back to one line at a time
+        log.warning("parser %r failed on a batch of lines", parser.name, exc_info=True)
+    else:
+        if isinstance(batch, Batch):
+            return batch
+        log.warning("parser %r: feed_lines gave %s, not a Batch", parser.name, type(batch).__name__)
+    return feed_each(parser, lines, time)
 
 
 class MonitorStream:
@@ -148,14 +153,20 @@ class MonitorStream:
         self._finish = threading.Event()  # the reader has ended: the processor ends once the queue is empty
         self._recorder: CsvRecorder | None = None
         self._recorded: CsvRecorder | None = None  # the last recording, for the summary once stopped
-        self._recent: deque[Record] = deque(maxlen=RECENT_RECORDS)
+        self._recent: deque[Part] = deque()  # the parts holding the last RECENT_RECORDS records
+        self._recent_count = 0
         self._sink: _Handoff | None = None  # run_monitor's feed of records
         self._t0 = 0.0
         self._ended_at: float | None = None
         self._lines = 0
         self._records = 0
         self._malformed = 0
+        self._dropped_partial = 0
         self._seen_record = False
+        self._opened_at = 0.0  # when the port was (re)opened
+        self._opening = True  # no line judged since the port opened: the first may be a tail
+        self._first_bytes_at: float | None = None  # when the first bytes since then came
+        self._first: list[tuple[float, list[str]]] = []  # lines waiting for the first to be judged
         self._held: deque[tuple[float, str]] = deque()
         self._held_since: float | None = None  # when the first non-blank held line arrived
         self._held_nonblank = 0
@@ -240,19 +251,20 @@ class MonitorStream:
             recording=str(recorder.path) if recorder is not None else "",
             recording_bytes=recorder.bytes_written if recorder is not None else 0,
             duration_s=now,
+            dropped_partial=self._dropped_partial,
         )
 
     def recent(self, n: int = 200) -> list[Record]:
         """The last `n` records (at most RECENT_RECORDS), oldest first."""
         with self._lock:
-            if n >= len(self._recent):
-                return list(self._recent)
-            return list(itertools.islice(self._recent, len(self._recent) - n, None))
+            recent = Batch.of_parts(list(self._recent))
+        return recent.records(last=max(0, min(n, RECENT_RECORDS)))
 
     def clear(self) -> None:
         """Empty the buffer and the recent records; the recording goes on."""
         with self._lock:
             self._recent.clear()
+            self._recent_count = 0
         self.buffer.clear()
 
     def start_recording(self, path: Path) -> None:
@@ -297,43 +309,96 @@ class MonitorStream:
             if self._reader is not None:
                 self._reader.abandoned.set()
 
-    def _take(self, batch: list[Chunk]) -> None:
+    def _take(self, chunks: list[Chunk]) -> None:
         """Lines, records and gaps from a batch of chunks, handed on in order."""
-        out: list[Record] = []
-        lines_count = malformed = 0
+        out = Batch()
+        count = 0
         split = self._splitter.feed
-        for arrived, data in batch:
+        for arrived, data in chunks:
             if data is None:
-                self._deliver(out, lines_count, malformed)
-                out, lines_count, malformed = [], 0, 0
+                self._deliver(out, count)
+                out, count = Batch(), 0
                 self._gap(arrived)
                 continue
+            if not data:  # the reader opened the port again
+                self._opened_at = arrived
+                continue
+            if self._opening and self._first_bytes_at is None:
+                self._first_bytes_at = arrived
             lines = split(data)
             if not lines:
                 continue
-            lines_count += len(lines)
-            parser = self._parser
-            if parser is not None and self._seen_record:
-                malformed += _feed_lines(parser, lines, arrived, out)
+            count += len(lines)
+            if self._opening:
+                self._judge_first(lines, arrived, out)
             else:
-                malformed += self._first_lines(lines, arrived, out)
-        self._deliver(out, lines_count, malformed)
-        self._sample_rate(batch[-1][0])
+                self._parse(lines, arrived, out)
+        self._deliver(out, count)
+        self._sample_rate(chunks[-1][0])
 
-    def _first_lines(self, lines: list[str], arrived: float, out: list[Record]) -> int:
-        """Lines before the first record: held while detecting, then parsed; boot text is not malformed."""
+    def _parse(self, lines: list[str], arrived: float, out: Batch) -> None:
+        """Parse lines into `out` (held while no parser is chosen)."""
+        parser = self._parser
+        if parser is not None and self._seen_record:
+            out.extend(_feed(parser, lines, arrived))
+        else:
+            self._first_lines(lines, arrived, out)
+
+    # -- the first line after opening: maybe the tail of a line ---------------------------------
+
+    def _judge_first(self, lines: list[str], arrived: float, out: Batch) -> None:
+        """Hold lines until the first line since the port opened can be judged; then parse them,
+        without the first when it is the tail of a line (see the module docstring)."""
+        first_bytes = self._first_bytes_at if self._first_bytes_at is not None else arrived
+        if not self._first and first_bytes - self._opened_at > TAIL_WINDOW_S:
+            self._opening = False  # the board began this line after the port opened: it is whole
+            self._parse(lines, arrived, out)
+            return
+        self._first.append((arrived, lines))
+        held = (line for _, group in self._first for line in group)
+        first = next(held)
+        if first.strip():
+            following = next((line for line in held if line.strip()), None)
+            if following is None:
+                if arrived - self._first[0][0] < TAIL_WAIT_S:
+                    return  # wait for the next line (_idle ends the wait too)
+                self._release_first(out)  # nothing to judge it by: kept
+                return
+            if looks_cut(first, following):
+                log.info("%s: dropped %r, the tail of a line begun before the port opened", self.port, first)
+                self._first[0][1].pop(0)
+                with self._lock:
+                    self._dropped_partial += 1
+        self._release_first(out)
+
+    def _release_first(self, out: Batch) -> None:
+        """Parse the lines held for judging the first one; the lines after them are whole."""
+        held, self._first = self._first, []
+        self._opening = False
+        for arrived, group in held:
+            if group:
+                self._parse(group, arrived, out)
+
+    # -- before the first record ----------------------------------------------------------------
+
+    def _first_lines(self, lines: list[str], arrived: float, out: Batch) -> None:
+        """Lines before the first record: held while detecting, then parsed one by one until a
+        record comes; what the parser counts as malformed before that is boot text."""
         if self._parser is None:
             self._hold(lines, arrived)
-            return self._evict() + self._detect(arrived, out)
-        malformed = 0
-        for line in lines:
-            before = len(out)
-            bad = _feed_lines(self._parser, [line], arrived, out)
-            if len(out) > before:
+            self._evict()
+            self._detect(arrived, out)
+            return
+        for index, line in enumerate(lines):
+            batch = _feed(self._parser, [line], arrived)
+            if len(batch):
+                batch.malformed = 0
+                out.extend(batch)
                 self._seen_record = True
-            elif self._seen_record:
-                malformed += bad
-        return malformed
+                rest = lines[index + 1 :]
+                if rest:
+                    out.extend(_feed(self._parser, rest, arrived))
+                return
 
     def _hold(self, lines: list[str], arrived: float) -> None:
         """Keep lines (with their time) until a parser is chosen."""
@@ -343,15 +408,11 @@ class MonitorStream:
         self._held_nonblank += nonblank
         self._held.extend((arrived, line) for line in lines)
 
-    def _evict(self) -> int:
-        """Drop the oldest held lines beyond HOLD_LINES; the non-blank ones among them (malformed:
-        no parser recognised them)."""
-        dropped = 0
+    def _evict(self) -> None:
+        """Drop the oldest held lines beyond HOLD_LINES (no parser recognised them: not data)."""
         while len(self._held) > HOLD_LINES:
             _, line = self._held.popleft()
-            dropped += bool(line) and not line.isspace()
-        self._held_nonblank -= dropped
-        return dropped
+            self._held_nonblank -= bool(line) and not line.isspace()
 
     def _sample(self, last: bool) -> list[str]:
         """The first (or last) DETECT_LINES non-blank held lines."""
@@ -359,107 +420,133 @@ class MonitorStream:
         sample = list(itertools.islice((line for _, line in held if line and not line.isspace()), DETECT_LINES))
         return sample[::-1] if last else sample
 
-    def _detect(self, now: float, out: list[Record], force: bool = False) -> int:
+    def _detect(self, now: float, out: Batch, force: bool = False) -> None:
         """Choose the parser when enough lines or time have passed, and parse the held lines into
-        `out`; how many of them are malformed."""
+        `out`."""
         if not self._held_nonblank or self._held_since is None:
-            return 0
+            return
         if not force and self._held_nonblank < DETECT_LINES and now - self._held_since < DETECT_S:
-            return 0
+            return
         retry = self._detect_tried_at is not None
         if retry and not force and now - (self._detect_tried_at or 0.0) < DETECT_RETRY_S:
-            return 0
+            return
         self._detect_tried_at = now
         chosen = detect(self._sample(last=retry), self._parsers)
         if chosen is None:
             self._message = "no parser recognises these lines yet: still looking"
-            return 0
+            return
         log.info("%s: the lines look like %s", self.port, chosen.name)
         held, self._held, self._held_since, self._held_nonblank = self._held, deque(), None, 0
         with self._lock:
             self._parser = chosen
             self._message = ""
-        malformed = 0
         for arrived, group in itertools.groupby(held, key=lambda item: item[0]):
-            malformed += self._first_lines([line for _, line in group], arrived, out)
-        return malformed
+            self._first_lines([line for _, line in group], arrived, out)
+
+    # -- quiet, gaps, the end -------------------------------------------------------------------
 
     def _idle(self) -> None:
-        """No chunk for a while: detection may be due on time alone, and the recording a flush."""
+        """No chunk for a while: the first line may have waited long enough, detection may be due
+        on time alone, and the recording a flush."""
         now = self._clock()
+        out = Batch()
+        if self._first and now - self._first[0][0] >= TAIL_WAIT_S:
+            self._release_first(out)
         if self._parser is None and self._held:
-            out: list[Record] = []
-            malformed = self._detect(now, out)
-            self._deliver(out, 0, malformed)
-        with self._lock:
-            recorder = self._recorder
-            if recorder is not None:
-                try:
-                    recorder.write([])  # flushes when a flush is due
-                except (OSError, WorkbenchError) as error:
-                    self._recording_failed(error)
+            self._detect(now, out)
+        self._deliver(out, 0)
         self._sample_rate(now)
+
+    def _flush_parser(self, out: Batch) -> None:
+        """The records the parser still holds (the board stopped printing)."""
+        parser = self._parser
+        if parser is None:
+            return
+        try:
+            records = list(parser.flush())
+        except Exception:  # noqa: BLE001 - plugin code
+            log.warning("parser %r failed to flush", parser.name, exc_info=True)
+            return
+        if records:
+            self._seen_record = True
+            out.add(records)
+
+    def _stopped_reading(self, when: float, out: Batch) -> None:
+        """The board's text ends here (disconnect, stop): held lines are parsed, the line in
+        progress is cut (malformed), the parser hands over what it holds."""
+        self._release_first(out)
+        out.malformed += sum(1 for line in self._splitter.flush() if line.strip())
+        if self._parser is None and self._held:
+            self._detect(when, out, force=True)
+        self._flush_parser(out)
+        self._opening, self._first_bytes_at = True, None
 
     def _gap(self, when: float) -> None:
         """The port went away: the line in progress is cut, and the buffer and recording show a gap."""
-        out: list[Record] = []
-        malformed = sum(1 for line in self._splitter.flush() if line.strip())
-        if self._parser is None and self._held:
-            malformed += self._detect(when, out, force=True)
-        self._deliver(out, 0, malformed)
+        out = Batch()
+        self._stopped_reading(when, out)
+        self._deliver(out, 0)
         self.buffer.mark_gap(when)
-        with self._lock:
-            recorder = self._recorder
-            if recorder is not None:
-                try:
-                    recorder.gap(when)
-                except (OSError, WorkbenchError) as error:
-                    self._recording_failed(error)
+        recorder = self._recorder
+        if recorder is not None:
+            try:
+                recorder.gap(when)
+            except (OSError, WorkbenchError) as error:
+                self._recording_failed(recorder, error)
 
     def _end(self) -> None:
         """The reader has ended: the lines still held are parsed, a line in progress is cut."""
-        out: list[Record] = []
-        malformed = sum(1 for line in self._splitter.flush() if line.strip())
-        if self._parser is None and self._held:
-            malformed += self._detect(self._clock(), out, force=True)
-            malformed += self._held_nonblank  # no parser at all: not data
-            self._held, self._held_nonblank = deque(), 0
-        self._deliver(out, 0, malformed)
+        out = Batch()
+        self._stopped_reading(self._clock(), out)
+        self._held, self._held_nonblank = deque(), 0  # no parser recognised them: not data
+        self._deliver(out, 0)
 
-    def _deliver(self, records: list[Record], lines: int, malformed: int) -> None:
+    def _deliver(self, batch: Batch, lines: int) -> None:
         """Hand a batch of records to the buffer, the recording, recent() and run_monitor; count."""
-        if records:
-            self.buffer.append(records)
+        batch.compact()
+        count = len(batch)
+        if count:
+            self.buffer.append_batch(batch)
         with self._lock:
             self._lines += lines
-            self._records += len(records)
-            self._malformed += malformed
-            if not records:
-                return
-            self._recent.extend(records)
+            self._records += count
+            self._malformed += batch.malformed
+            if count:
+                self._keep_recent(batch)
             recorder = self._recorder
-            if recorder is not None:
-                try:
-                    recorder.write(records)
-                except (OSError, WorkbenchError) as error:
-                    self._recording_failed(error)
-        if self._sink is not None:
-            self._sink.put(records)
+        if recorder is not None:  # outside the lock: a flush takes a while, and stats() must not wait
+            try:
+                if count:
+                    recorder.write_batch(batch)
+                else:
+                    recorder.tick()
+            except (OSError, WorkbenchError) as error:
+                self._recording_failed(recorder, error)
+        if count and self._sink is not None:
+            self._sink.put(batch.records())
 
-    def _recording_failed(self, error: BaseException) -> None:
-        """Writing the recording failed (disk full, drive removed): it ends, the stream goes on. Lock held."""
-        recorder, self._recorder = self._recorder, None
-        self._recorded = recorder
-        name = recorder.path if recorder is not None else "the recording"
-        log.warning("recording to %s failed", name, exc_info=True)
-        if isinstance(error, WorkbenchError):
-            said = error.message.rstrip(".")
-            self._message = f"recording stopped: {said[:1].lower()}{said[1:]}"
-        else:
-            reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
-            self._message = f"recording stopped: could not write {name} ({reason.lower()})"
-        if recorder is not None:
-            _close_quietly(recorder)
+    def _keep_recent(self, batch: Batch) -> None:
+        """Keep the parts holding the last RECENT_RECORDS records (lock held)."""
+        for part in batch.parts:
+            self._recent.append(part)
+            self._recent_count += len(part)
+        while self._recent and self._recent_count - len(self._recent[0]) >= RECENT_RECORDS:
+            self._recent_count -= len(self._recent.popleft())
+
+    def _recording_failed(self, recorder: CsvRecorder, error: BaseException) -> None:
+        """Writing the recording failed (disk full, drive removed): it ends, the stream goes on."""
+        log.warning("recording to %s failed", recorder.path, exc_info=True)
+        with self._lock:
+            if self._recorder is recorder:
+                self._recorder = None
+            self._recorded = recorder
+            if isinstance(error, WorkbenchError):
+                said = error.message.rstrip(".")
+                self._message = f"recording stopped: {said[:1].lower()}{said[1:]}"
+            else:
+                reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
+                self._message = f"recording stopped: could not write {recorder.path} ({reason.lower()})"
+        _close_quietly(recorder)
 
     def _sample_rate(self, now: float) -> None:
         with self._lock:
