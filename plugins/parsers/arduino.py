@@ -110,12 +110,8 @@ def _read(parts: list[str]) -> tuple[str, list[str], dict[str, float], list[floa
 def _labelled(lines: list[str], time: float) -> Columns | None:
     """The records of `lines` when every one holds the first line's labels, in its order, each
     `label:value` (or `label: value`) with a number, and nothing else; else None."""
-    first = lines[0].replace(",", " ").replace(":", " : ").split()
-    width = len(first) // 3
-    if not width or len(first) != 3 * width or first[1::3] != [":"] * width:
-        return None
-    labels = first[0::3]
-    if len(set(labels)) != width or ":" in labels:
+    width = len(lines[0].replace(",", " ").replace(":", " : ").split()) // 3
+    if not width:
         return None
     text = f" {_LINE_BREAK} ".join(lines)
     if text.count(_LINE_BREAK) != len(lines) - 1:
@@ -125,9 +121,10 @@ def _labelled(lines: list[str], time: float) -> Columns | None:
     if len(tokens) != count * stride - 1 or tokens[3 * width :: stride] != [_LINE_BREAK] * (count - 1):
         return None
     colons = [":"] * count
-    values: dict[str, np.ndarray] = {}
-    for index, label in enumerate(labels):
+    values: dict[str, np.ndarray] = {}  # a label given twice: its last value at its first place, as feed()
+    for index in range(width):
         start = 3 * index
+        label = tokens[start]
         if tokens[start::stride] != [label] * count or tokens[start + 1 :: stride] != colons:
             return None
         try:
@@ -140,12 +137,11 @@ def _labelled(lines: list[str], time: float) -> Columns | None:
 def _bare(lines: list[str]) -> np.ndarray | None:
     """`lines` as a (rows, values) array when every one that is not blank is bare numbers, as
     many on each, separated by spaces, tabs or commas; else None."""
-    if any(":" in line for line in lines):
-        return None
+    lines = [line.replace(",", " ") for line in lines]
+    if not "".join(lines).strip():
+        return None  # no values at all (numpy would warn)
     try:
-        return np.loadtxt(
-            [line.replace(",", " ") for line in lines], comments=None, dtype=np.float64, ndmin=2, quotechar=None
-        )
+        return np.loadtxt(lines, comments=None, dtype=np.float64, ndmin=2, quotechar=None)
     except ValueError:
         return None
 
@@ -186,8 +182,7 @@ class ArduinoPlotterParser(Parser):
             self.names = self.pending
         self.pending = []
         names = [self.names[i] if i < len(self.names) else f"value {i + 1}" for i in range(width)]
-        if len(set(names)) != width:  # a name given twice: one line at a time keeps the later value
-            return Batch([Record(time, dict(zip(names, row, strict=True))) for row in block.tolist()])
+        # A name given twice keeps its later value at its first place, as feed() does.
         return Batch.of_columns(np.full(count, time), {name: block[:, i] for i, name in enumerate(names)})
 
     def feed(self, line: str, time: float) -> list[Record]:

@@ -80,13 +80,11 @@ def _numbers(lines: list[str]) -> np.ndarray | None:
     on every line is dropped, as `feed` drops it); None otherwise. Blank lines give no row."""
     first = lines[0]
     separator = "," if "," in first else ";" if ";" in first else None
-    if separator is not None and first.endswith(separator):
-        text = "\n".join(lines) + "\n"
-        ending = separator + "\n"
-        if text.count(ending) != len(lines):
-            return None
-        lines = text.replace(ending, "\n").split("\n")
+    if separator is not None and first.endswith(separator):  # as feed() drops it, from each line that has it
+        lines = ("\n".join(lines) + "\n").replace(separator + "\n", "\n").split("\n")
         lines.pop()
+    if not "".join(lines).strip():
+        return None  # no fields at all (numpy would warn)
     try:
         # numpy's reader: C speed; it refuses a field that is not a number, a change in the count
         # of fields, and everything Python's float() refuses (the rows are read as feed() reads them).
@@ -108,7 +106,7 @@ class CsvParser(Parser):
 
     def feed_lines(self, lines: list[str], time: float) -> Batch:
         """The rows of `lines` at once when they are all rows of one shape, else line by line."""
-        if len(lines) >= FAST_MIN_LINES:
+        if len(lines) >= FAST_MIN_LINES and lines[0]:
             block = _numbers(lines)
             if block is not None:
                 return self._rows(block, time)

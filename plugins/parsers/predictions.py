@@ -39,7 +39,8 @@ When a block is complete, its record is given, timed by its header line:
   no anomaly line follows them - so the record comes as the board prints it, not one inference
   later;
 - otherwise (the first block, an object detection's) at the next line that is not indented, or
-  the next header. A block of timings alone (no boxes found) gives a record of its timings.
+  the next header, or `flush()` (the board stopped: the monitor stopped or the port went away).
+  A block of timings alone (no boxes found) gives a record of its timings.
 A block's lines are indented except the headers, `Anomaly prediction:`, `Regression prediction:`
 and visual anomaly lines. An indented line in a block that is none of the above counts as
 malformed (`malformed`); lines outside blocks (`run_classifier returned: 0`, `Sampling...`) are
@@ -164,6 +165,10 @@ class PredictionsParser(Parser):
         if not _IGNORED.fullmatch(line):
             self.malformed += 1
         return []
+
+    def flush(self) -> list[Record]:
+        """The record of the block being read, if not given yet: the board stopped after it."""
+        return self._end()
 
     def _class(self, block: _Block, label: str, value: float) -> list[Record]:
         if block.given:

@@ -4,12 +4,16 @@
 USB serial port passes them) and points a symlink at its device, the way udev names a board
 (/dev/serial/by-id/...). The monitor opens the symlink; the test writes on the master side as
 the board would. `unplug()` closes the pty and removes the link (a cable pulled), `plug()` opens
-a new pty behind the same link (the board back, maybe as another device node).
+a new pty behind the same link (the board back, maybe as another device node). `board_server`
+is a TCP server standing in for a board behind a socket:// URL.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import socket
+import threading
 import time
 import tty
 from collections.abc import Callable, Iterator
@@ -74,6 +78,27 @@ def pty_port(tmp_path: Path) -> Iterator[PtyPort]:
     port = PtyPort(tmp_path / "ttyBOARD")
     yield port
     port.close()
+
+
+@pytest.fixture
+def board_server() -> Iterator[tuple[str, queue.Queue[socket.socket]]]:
+    """A TCP server standing in for a board behind socket://: each accepted connection is queued."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted: queue.Queue[socket.socket] = queue.Queue()
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            accepted.put(connection)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"socket://127.0.0.1:{server.getsockname()[1]}", accepted
+    server.close()
 
 
 def wait_for(condition: Callable[[], bool], what: str, deadline_s: float = DEADLINE_S) -> None:

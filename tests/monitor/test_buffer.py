@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from workbench.monitor.buffer import FIRST_BLOCK_ROWS, SampleBuffer
-from workbench.monitor.parse import Record
+from workbench.monitor.parse import Batch, Columns, Record
 
 
 def rows(start: int, stop: int, channels: tuple[str, ...] = ("a", "b")) -> list[Record]:
@@ -213,3 +213,41 @@ def test_a_reader_viewing_while_a_writer_thread_appends_sees_whole_rows() -> Non
     assert not failures
     assert_rows(buffer, total + 1 - 3000, total + 1)
     assert buffer.total == total + 1
+
+
+def columns(start: int, stop: int, names: tuple[str, ...] = ("a", "b")) -> Columns:
+    """The records rows(start, stop, names) makes, in columnar form."""
+    times = np.arange(start, stop, dtype=np.float64)
+    return Columns(times, {name: times * (k + 1) for k, name in enumerate(names)})
+
+
+@pytest.mark.parametrize("capacity", [10_000, 50, 7])
+def test_a_batch_in_columns_is_held_as_its_records_would_be(capacity: int) -> None:
+    """Columns parts, records with events only, a channel that appears later (in columns and in
+    records) and a part larger than the buffer: the same rows, channels, events and total as
+    appending the records one batch at a time, wrapping or not."""
+    batch = Batch()
+    batch.add_columns(columns(0, 30))
+    batch.add([Record(30.0, {}, ("yes",)), Record(31.0, {"a": 31.0, "late": -1.0}, ("no",))])
+    batch.add_columns(columns(32, 40, ("late", "a")))
+    batch.add([Record(40.0, {"b": 80.0})])
+    second = Batch.of_columns(np.arange(41, 45, dtype=np.float64), {"b": np.full(4, np.nan)})
+    by_columns, by_records = SampleBuffer(capacity=capacity), SampleBuffer(capacity=capacity)
+    for part in (batch, second):
+        by_columns.append_batch(part)
+        by_records.append(part.records())
+    times, values = by_columns.view()
+    expected_times, expected_values = by_records.view()
+    np.testing.assert_array_equal(times, expected_times)
+    assert list(values) == list(expected_values) == ["a", "b", "late"]
+    for name in values:
+        np.testing.assert_array_equal(values[name], expected_values[name])
+    assert by_columns.events() == by_records.events() == [(30.0, "yes"), (31.0, "no")]
+    assert by_columns.total == by_records.total == 45
+    assert len(times) == min(capacity, 44)  # the events-only record adds no row
+
+
+def test_an_empty_batch_changes_nothing() -> None:
+    buffer = SampleBuffer(capacity=10)
+    buffer.append_batch(Batch())
+    assert buffer.total == 0 and buffer.size == 0

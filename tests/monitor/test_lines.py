@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from workbench.monitor.lines import MAX_LINE_BYTES, LineSplitter
+import pytest
+
+from workbench.monitor.lines import MAX_LINE_BYTES, LineSplitter, looks_cut
 
 # What a board may print: boot text, CRLF and LF and lone CR endings, bytes that are not UTF-8,
 # a two-byte character, an empty line, and a last line without its ending.
@@ -76,3 +78,35 @@ def test_flush_returns_the_line_in_progress_once() -> None:
     assert splitter.flush() == ["3,"]
     assert splitter.flush() == []
     assert splitter.feed(b"4\n") == ["4"]
+
+
+@pytest.mark.parametrize(
+    ("first", "following"),
+    [
+        ("le:0.98 wave:0.02", "idle:0.41 wave:0.59"),  # cut inside a label
+        (":0.98 wave:0.02", "idle:0.41 wave:0.59"),  # cut at the colon
+        (" wave:0.02", "idle:0.41 wave:0.59"),  # cut at a separator
+        ("02", "idle:0.41 wave:0.59"),  # only the last number left
+        (",1.5,-2", "0.25,3.5,-12"),  # CSV cut after the first field
+        ("nc:1", "sync:1"),
+        ('y": 2}', '{"x": 1, "y": 2}'),
+    ],
+)
+def test_a_tail_looks_cut(first: str, following: str) -> None:
+    """The end of a line, numbers aside, is a shorter ending of the next line's shape."""
+    assert looks_cut(first, following)
+
+
+@pytest.mark.parametrize(
+    ("first", "following"),
+    [
+        ("idle:0.98 wave:0.02", "idle:0.41 wave:0.59"),  # whole: the same shape
+        ("-10.000,1.5,2", "9.875,-0.5,12"),  # numbers of other lengths and signs
+        ("5,1.0", "0.25,1.0"),  # cut inside the first number: cannot be seen
+        ("Booting...", "a:1 b:2"),
+        ("a:1 b:2 c:3", "a:1 b:2"),  # longer
+        ("", "a:1"),
+    ],
+)
+def test_a_whole_line_does_not_look_cut(first: str, following: str) -> None:
+    assert not looks_cut(first, following)

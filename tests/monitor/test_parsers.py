@@ -9,12 +9,15 @@ malformed count.
 from __future__ import annotations
 
 import math
+import random
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from workbench.monitor.lines import LineSplitter
-from workbench.monitor.parse import Parser, Record, detect
+from workbench.monitor.parse import DETECT_THRESHOLD, Batch, Columns, Parser, Record, detect
 from workbench.plugins import PluginCatalog, discover
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
@@ -605,3 +608,292 @@ def test_a_line_split_across_two_chunks_is_read_whole(catalog: PluginCatalog, na
         records = feed_all(catalog.parser(DETECTED[name]), lines)
         assert [(r.time, r.events) for r in records] == [(r.time, r.events) for r in expected], cut
         assert all(same(r.values, e.values) for r, e in zip(records, expected, strict=True)), cut
+
+
+# --- many lines at once: feed_lines ---------------------------------------------------------
+
+CSV_LINES = [
+    "Booting sketch v2",
+    *[f"{i}.5,-{i},1e-3" for i in range(12)],  # no header: column 1..3
+    '"ax", ay ,az',
+    *[f"{i}.25,{i},nan" for i in range(9)],
+    "1,2",  # a width the header does not have: malformed
+    *[f"{i},{-i}" for i in range(6)],  # a run of them: all malformed
+    "",
+    *[f"{i};{i}.5;inf;-inf" for i in range(5)],
+    "millis,score",  # a new header (a reset)
+    *[f"{i}00,0.{i}," for i in range(8)],  # a separator after the last field
+    *[f"{i}\t{i + 1}" for i in range(7)],
+    "1,two",
+    *[f"{i},{i}" for i in range(3)],
+    "",
+    "",
+    *[f"{i} ,  {i}" for i in range(5)],
+    *[",".join(f"{c * i}" for c in range(64)) for i in range(5)],
+    *[f"{i},ovf" for i in range(4)],
+    *[f"{i},1_0" for i in range(4)],
+]
+ARDUINO_LINES = [
+    "Booting...",
+    *[f"a:{i} b:-{i}" for i in range(10)],
+    *[f"a: {i} b : {i}.5" for i in range(5)],
+    *[f"a:{i},b:{i}" for i in range(5)],
+    *[f"b:{i} a:{i}" for i in range(5)],  # another order
+    "a:1 a:2",
+    *[f"a:{i} b:ovf" for i in range(4)],
+    "5 class1:0.25",  # malformed
+    *[f"{i} {i + 1} {i + 2}" for i in range(6)],  # bare: value 1..3
+    "pitch roll yaw",
+    *[f"{i}\t{i}.5,{i}" for i in range(6)],  # named by the header
+    "",
+    *[f"{i} {i}" for i in range(4)],  # narrower: pitch roll
+    *[" ".join(f"class{c}:{c * i}" for c in range(64)) for i in range(5)],
+    "error: Invoke() failed",
+    *[f"x:{i}:1 y:2" for i in range(4)],
+    *[f"x:{i} y:2 extra" for i in range(4)],
+    *[f"a:{i} 5" for i in range(4)],
+    *["a:nan b:-inf\t" for _ in range(4)],
+]
+
+
+def by_runs(parser: Parser, lines: list[str], size: int) -> tuple[list[Record], int]:
+    """feed_lines over runs of `size` lines, each run at the time of its first line's index."""
+    records: list[Record] = []
+    malformed = 0
+    for start in range(0, len(lines), size):
+        batch = parser.feed_lines(lines[start : start + size], float(start))
+        records += batch.records()
+        malformed += batch.malformed
+    return records, malformed
+
+
+def one_by_one(parser: Parser, lines: list[str], size: int) -> tuple[list[Record], int]:
+    """feed() line by line, each line at the time of its run's first line, as by_runs times them."""
+    records = [record for index, line in enumerate(lines) for record in parser.feed(line, float(index // size * size))]
+    return records, parser.malformed  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("name", "lines"), [("csv", CSV_LINES), ("arduino", ARDUINO_LINES)])
+@pytest.mark.parametrize("size", [1, 3, 4, 5, 7, 10, 50, 1000])
+def test_feed_lines_gives_what_feed_gives_line_by_line(
+    catalog: PluginCatalog, name: str, lines: list[str], size: int
+) -> None:
+    """Runs of every size over lines of every kind the parser meets (headers, rows of other
+    widths, blank lines, separators after the last field, nan and ovf, 64 channels, bare values
+    named by a header, lines that only look alike): the same records, values, channel order and
+    malformed count as feeding the lines one by one, and the parser's own count agrees."""
+    expected, expected_malformed = one_by_one(catalog.parser(name), lines, size)
+    parser = catalog.parser(name)
+    records, malformed = by_runs(parser, lines, size)
+    assert [(r.time, list(r.values), r.events) for r in records] == [
+        (r.time, list(r.values), r.events) for r in expected
+    ]
+    assert all(same(r.values, e.values) for r, e in zip(records, expected, strict=True))
+    assert malformed == expected_malformed == parser.malformed  # type: ignore[attr-defined]
+    assert expected_malformed >= 3  # the lines above hold malformed ones
+
+
+RUNS = {
+    "csv": [
+        ["1,2,3,"] * 3 + ["1,2,3"],  # a separator after the last field on some lines only
+        ["1,2,3"] * 3 + ["4,5,6,"],
+        ["1,2,3,,"] * 4,
+        ["1,2,3"] * 3 + ["1;2;3"],  # another separator
+        ["1;2;3"] * 3 + ["1,2;3"],
+        ["1 2 3"] * 3 + ["1,2,3"],
+        ["1,2,3"] * 3 + ["1,2"],  # another width
+        ["1,2,3"] * 3 + ['"1",2,3'],  # quotes
+        ["1,2,3"] * 3 + ["   "],
+        ["1,2,3"] * 3 + ["1,2,3 # c"],
+        ["1,2,3"] * 3 + ["\u0661,2,3"],  # a digit numpy does not read and Python does
+        ["x,y,z"],  # a header: names the rows of its width only
+        ["1,2"] * 4,
+        ["1,2,3"] * 4,
+        ["1,2"] * 4,  # now malformed: the header has 3 names
+        ["p,q"],
+        ["1,2,3"] * 4,  # the header waits for a row of 2
+        ["4,5"] * 4,
+    ],
+    "arduino": [
+        ["a:1 b:2"] * 4 + ["a:1 b:2 c:3"],  # a longer last line
+        ["a:1 b:2 c:3"] + ["a:1 b:2"] * 4,
+        ["a:1 b:2"] * 3 + ["a:1 c:2"],  # another label
+        ["a:1 b:2"] * 3 + ["b:1 a:2"],  # another order
+        ["a:1 b:2"] * 3 + ["a:1 b:x"],  # a value that is no number
+        ["a:1 b:2"] * 3 + ["a:1:2 b:2"],
+        ["a:1 b:2"] * 3 + ["a:1 b:2:3"],
+        ["a:1 b:2"] * 3 + ["a 1 b 2"],  # no colons
+        ["a:1 b:2"] * 3 + ["", "a:1 b:2"],
+        ["a:1 b:2"] * 3 + ["a:1 b:2\x00"],
+        ["a:1 b:2"] * 3 + ["a:1 b:2 5"],
+        ["a:1 b:2"] * 3 + ["a:1 b:"],  # a value missing at the end
+        ["a:1 b:2"] * 3 + ["a:1 b:2 c:"],
+        ["a:1 a:2 b:3"] * 4,  # a label twice
+        ["::1"] * 4,
+        ["1 2"] * 3 + ["1 2 3"],
+        ["1 2"] * 3 + ["1 x"],
+        ["1 2"] * 3 + ["1 ovf"],
+        ["1 2"] * 3 + ["1 a:2"],
+        ["pitch roll"],  # names 2 bare values, once a line of 2 follows
+        ["1 2 3"] * 4,  # 3: the names are dropped
+        ["1 2"] * 4,
+        ["pitch roll"],
+        ["1 2"] * 4,
+        ["1 2 3"] * 4,
+        ["yaw yaw"],
+        ["1 2"] * 4,  # a name twice
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_feed_lines_falls_back_for_a_run_with_a_line_unlike_the_others(catalog: PluginCatalog, name: str) -> None:
+    """Runs that are of one shape but for one line, and runs whose names come from a header
+    before them: the records and malformed counts of feeding the lines one by one."""
+    parser, reference = catalog.parser(name), catalog.parser(name)
+    for number, run in enumerate(RUNS[name]):
+        before = reference.malformed  # type: ignore[attr-defined]
+        batch = parser.feed_lines(run, float(number))
+        expected = [record for line in run for record in reference.feed(line, float(number))]
+        records = batch.records()
+        assert [(r.time, list(r.values)) for r in records] == [(r.time, list(r.values)) for r in expected], run
+        assert all(same(r.values, e.values) for r, e in zip(records, expected, strict=True)), run
+        assert parser.malformed == reference.malformed  # type: ignore[attr-defined]
+        assert batch.malformed == reference.malformed - before, run  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", ["csv", "arduino"])
+def test_feed_lines_agrees_with_feed_on_lines_made_of_random_pieces(catalog: PluginCatalog, name: str) -> None:
+    """Runs of lines that are alike but for a piece here and there, made of labels, colons,
+    separators, numbers, nan, ovf, quotes and spaces (a seeded generator: the same runs every
+    time): feed_lines gives feed()'s records and counts, leaves the parser in the same state,
+    and numpy says nothing."""
+    pieces = ["a", "b", "c", ":", ":", " ", " ", ",", ";", "\t", "1", "2.5", "-3", "nan", "ovf", "x", "1e3", '"', "  "]
+    generator = random.Random(8)
+    for _ in range(1500):
+        base = "".join(generator.choice(pieces) for _ in range(generator.randint(1, 8)))
+        run = []
+        for _ in range(generator.randint(4, 8)):
+            position = generator.randint(0, len(base))
+            line = base if generator.random() < 0.7 else base[:position] + generator.choice(pieces) + base[position:]
+            run.append(line.replace("1", str(generator.randint(0, 99))) if generator.random() < 0.2 else line)
+        parser, reference = catalog.parser(name), catalog.parser(name)
+        for line in generator.choice([[], ["a,b"], ["a b"], ["x y z"]]):
+            parser.feed(line, 0.0)
+            reference.feed(line, 0.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            batch = parser.feed_lines(run, 1.0)
+        expected = [record for line in run for record in reference.feed(line, 1.0)]
+        records = batch.records()
+        assert [(r.time, list(r.values)) for r in records] == [(r.time, list(r.values)) for r in expected], run
+        assert all(same(r.values, e.values) for r, e in zip(records, expected, strict=True)), run
+        assert batch.malformed == reference.malformed == parser.malformed, run  # type: ignore[attr-defined]
+        assert vars(parser) == vars(reference), run
+
+
+@pytest.mark.parametrize(
+    ("name", "lines", "channels"),
+    [
+        ("csv", [f"{i}.5,-{i},nan,1e-3" for i in range(50)], ["column 1", "column 2", "column 3", "column 4"]),
+        ("csv", [f"{i};{i}.5;" for i in range(50)], ["column 1", "column 2"]),
+        ("csv", [f"{i}\t{i}" for i in range(50)], ["column 1", "column 2"]),
+        ("arduino", [f"idle:0.{i} wave:-{i} x:inf" for i in range(50)], ["idle", "wave", "x"]),
+        ("arduino", [f"a: {i}, b : {i}" for i in range(50)], ["a", "b"]),
+        ("arduino", [f"{i} {i}.5" for i in range(50)], ["value 1", "value 2"]),
+    ],
+)
+def test_a_run_of_lines_of_one_shape_is_read_in_columns(
+    catalog: PluginCatalog, name: str, lines: list[str], channels: list[str]
+) -> None:
+    """The fast path is taken: one Columns part, float64 columns, the records feed() gives."""
+    batch = catalog.parser(name).feed_lines(lines, 2.5)
+    assert len(batch.parts) == 1 and isinstance(batch.parts[0], Columns)
+    assert list(batch.parts[0].values) == channels
+    assert all(column.dtype == np.float64 for column in batch.parts[0].values.values())
+    expected = feed_all(catalog.parser(name), lines)
+    assert len(batch) == len(expected) == 50 and batch.malformed == 0
+    assert all(r.time == 2.5 and same(r.values, e.values) for r, e in zip(batch.records(), expected, strict=True))
+
+
+class Fussy(Parser):
+    """Counts `?` lines as malformed, fails on `!` lines, gives a record for the others."""
+
+    name = "fussy"
+    description = "a test parser"
+
+    def __init__(self) -> None:
+        self.malformed = 0
+
+    def sniff(self, lines: list[str]) -> float:
+        return 0.0
+
+    def feed(self, line: str, time: float) -> list[Record]:
+        if line == "!":
+            raise RuntimeError("a bug in a plugin")
+        if line == "?":
+            self.malformed += 1
+            return []
+        return [Record(time, {"n": float(line)})]
+
+
+def test_the_default_feed_lines_feeds_each_line_and_counts_what_the_parser_counts() -> None:
+    """A parser without its own feed_lines: records in order, malformed = what its `malformed`
+    grew by plus the lines it raised on; a flush() that holds nothing."""
+    parser = Fussy()
+    batch = parser.feed_lines(["1", "?", "2", "!", "3", "?"], 4.0)
+    assert [(r.time, r.values) for r in batch.records()] == [(4.0, {"n": 1.0}), (4.0, {"n": 2.0}), (4.0, {"n": 3.0})]
+    assert batch.malformed == 3 and parser.malformed == 2
+    assert parser.flush() == []
+
+
+def test_a_batch_makes_records_only_when_asked_and_joins_columns_of_the_same_channels() -> None:
+    def columns(start: int, names: tuple[str, ...]) -> Columns:
+        times = np.arange(start, start + 3, dtype=np.float64)
+        return Columns(times, {name: times * (k + 1) for k, name in enumerate(names)})
+
+    batch = Batch()
+    batch.add_columns(columns(0, ("a", "b")))
+    batch.add_columns(columns(3, ("a", "b")))
+    batch.add([Record(6.0, {}, ("yes",))])
+    batch.add([Record(7.0, {"c": 1.0})])
+    batch.add_columns(columns(8, ("b", "a")))  # other order: another run
+    assert len(batch) == 11 and len(batch.parts) == 4
+    batch.compact()
+    assert [len(part) for part in batch.parts] == [6, 2, 3]
+    records = batch.records()
+    assert [r.time for r in records] == [float(t) for t in range(11)]
+    assert records[4] == Record(4.0, {"a": 4.0, "b": 8.0}) and records[6] == Record(6.0, {}, ("yes",))
+    assert records[8] == Record(8.0, {"b": 8.0, "a": 16.0})
+    assert batch.records(last=4) == records[-4:] and batch.records(last=0) == []
+    assert batch.records(last=50) == records
+    assert Batch.of_parts(batch.parts).records() == records
+
+
+# --- detection of a slow board ----------------------------------------------------------------
+
+
+def test_one_exported_sketch_line_is_enough_to_recognise_the_plotter_format(catalog: PluginCatalog) -> None:
+    """A board printing once a second: its first `label:value label:value` line is recognised,
+    behind boot text too; one line of a single label, or of bare numbers, is not enough."""
+    line = "idle:0.98047 wave:0.01172 snake_left:0.00781"
+    boot = transcript("person_detection_tflm.txt")[:20]
+    for sample in ([line], [*boot, line]):
+        chosen = detect(sample, catalog.parsers())
+        assert chosen is not None and chosen.name == "arduino", sniffs(catalog, sample)
+    assert catalog.parser("arduino").sniff(["temp:21.5"]) < DETECT_THRESHOLD
+    assert catalog.parser("arduino").sniff(["1 2 3"]) < DETECT_THRESHOLD
+    assert catalog.parser("arduino").sniff(["    idle: 0.5 wave: 0.5"]) < DETECT_THRESHOLD  # indented: a block
+
+
+# --- flush ------------------------------------------------------------------------------------
+
+
+def test_the_last_prediction_block_comes_with_flush(catalog: PluginCatalog) -> None:
+    """The first block of a stream waits for the line after it; flush() (the board stopped)
+    gives it; a second flush gives nothing."""
+    parser = catalog.parser("blocks")
+    lines = ["Predictions (DSP: 3 ms., Classification: 40 ms.): ", "    yes: 0.75", "    no: 0.25"]
+    assert feed_all(parser, lines) == []
+    assert parser.flush() == [Record(0.0, {"dsp_ms": 3.0, "classification_ms": 40.0, "yes": 0.75, "no": 0.25})]
+    assert parser.flush() == []

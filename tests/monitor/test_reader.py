@@ -10,7 +10,6 @@ import re
 import socket
 import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -201,27 +200,6 @@ def test_a_full_queue_makes_the_reader_wait_and_nothing_is_dropped(pty_port: Pty
     assert taken.gaps() == []
 
 
-@pytest.fixture
-def board_server() -> Iterator[tuple[str, queue.Queue[socket.socket]]]:
-    """A TCP server standing in for a board behind socket://: each accepted connection is queued."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    accepted: queue.Queue[socket.socket] = queue.Queue()
-
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            accepted.put(connection)
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield f"socket://127.0.0.1:{server.getsockname()[1]}", accepted
-    server.close()
-
-
 def test_a_url_port_is_retried_after_its_connection_drops(board_server: tuple[str, queue.Queue[socket.socket]]) -> None:
     url, accepted = board_server
     chunks: queue.Queue[Chunk] = queue.Queue(maxsize=64)
@@ -244,6 +222,46 @@ def test_a_url_port_is_retried_after_its_connection_drops(board_server: tuple[st
     second.close()
     assert taken.gaps() == [len(b"one\n")]
     assert reader.reconnects == 1
+
+
+def test_a_url_port_is_read_in_blocks_not_a_byte_a_read(board_server: tuple[str, queue.Queue[socket.socket]]) -> None:
+    """pyserial's socket port says only whether a byte waits: reading `in_waiting` bytes would
+    take one byte a read. 320 kB sent at once arrive whole, in order, in large chunks."""
+    url, accepted = board_server
+    sent = b"".join(b"%06d,1.5,-2.25\n" % i for i in range(20_000))
+    chunks: queue.Queue[Chunk] = queue.Queue(maxsize=64)
+    reader = PortReader(url, 115200, open_port(url, 115200), chunks, clock)
+    reader.start()
+    taken = Taken(chunks)
+    board = accepted.get(timeout=10)
+    try:
+        board.sendall(sent)
+        wait_for(lambda: len(taken.bytes()) >= len(sent), "every byte")
+    finally:
+        reader.stop()
+        board.close()
+    assert taken.bytes() == sent
+    assert len(taken.items) < len(sent) // 1000  # a byte a read would be 320,000 chunks
+
+
+def test_a_reopened_port_is_marked_before_its_bytes(pty_port: PtyPort) -> None:
+    """After a reconnect the reader hands on (time, b"") before the new bytes: the port opened
+    again then (the stream judges the first line after it by that)."""
+    chunks: queue.Queue[Chunk] = queue.Queue(maxsize=64)
+    reader = PortReader(pty_port.path, 115200, open_port(pty_port.path, 115200), chunks, clock, poll_s=0.02)
+    reader.start()
+    taken = Taken(chunks)
+    try:
+        pty_port.write(b"before\n")
+        wait_for(lambda: taken.bytes() == b"before\n", "the bytes before")
+        pty_port.replug()
+        wait_for(lambda: reader.reconnects == 1, "the reconnect")
+        pty_port.write(b"after\n")
+        wait_for(lambda: taken.bytes() == b"before\nafter\n", "the bytes after")
+    finally:
+        reader.stop()
+    kinds = [None if data is None else data[:1] for _, data in taken.items]
+    assert kinds[kinds.index(None) :][:3] == [None, b"", b"a"]
 
 
 def test_stop_ends_the_reader_and_frees_the_port(pty_port: PtyPort) -> None:

@@ -8,10 +8,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from workbench.core.errors import WorkbenchError
-from workbench.monitor.parse import Record
+from workbench.monitor import recorder as recorder_module
+from workbench.monitor.parse import Batch, Columns, Record
 from workbench.monitor.recorder import CsvRecorder, read_recording
 
 DEADLINE_S = 10.0  # generous: the machine is shared; tests wait for conditions, never for durations
@@ -290,4 +292,46 @@ def test_a_full_disk_while_recording_is_one_sentence_and_ends_the_recording() ->
         recorder.gap(1.0)
     one_sentence(caught.value, "/dev/full")
     recorder.write([Record(2.0, {"a": 1.0})])  # after the failure: ignored, not raised again
+    recorder.close()
+
+
+def test_a_batch_in_columns_is_written_as_its_records_would_be(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Columns (several times in one part, nan, inf, -0.0, the smallest and largest floats, a
+    channel the header lacks, which starts a part), records with events, a gap: the files are
+    byte for byte those of writing the same records, and they read back as those records."""
+    monkeypatch.setattr(recorder_module, "FLUSH_INTERVAL_S", 1e9)  # flushes at gap() and close() only
+    times = np.array([0.5, 0.5, 0.75, 1.0, 1.0, 1.0])
+    first = Columns(times, {"a": np.array([1.5, -0.0, np.nan, 1e-7, 5e-324, 1e300]), "b": -times})
+    batch = Batch()
+    batch.add_columns(first)
+    batch.add([Record(1.25, {"a": 2.0}, ("yes", "no")), Record(1.5, {}, ("up",))])
+    later = Batch.of_columns(np.array([3.0, 3.25]), {"b": np.array([np.inf, -np.inf]), "c,d": np.array([0.1, 2.0])})
+    by_columns, by_records = tmp_path / "columns.csv", tmp_path / "records.csv"
+    with CsvRecorder(by_columns) as columnar, CsvRecorder(by_records) as rows:
+        columnar.write_batch(batch)
+        rows.write(batch.records())
+        columnar.gap(2.0)
+        rows.gap(2.0)
+        columnar.write_batch(later)
+        rows.write(later.records())
+    assert columnar.parts == [by_columns, tmp_path / "columns.part2.csv"]
+    for mine, theirs in zip(columnar.parts, rows.parts, strict=True):
+        assert mine.read_bytes() == theirs.read_bytes()
+    assert lines_on_disk(by_columns)[:3] == ["time,a,b,events", "0.5,1.5,-0.5,", "0.5,-0.0,-0.5,"]
+    assert columnar.rows == rows.rows == 11 and columnar.bytes_written == rows.bytes_written
+    expected = [*batch.records(), Record(2.0, {}, ("disconnected",)), *later.records()]
+    assert_same_records(read_recording(by_columns), expected)
+
+
+def test_tick_flushes_once_a_flush_is_due(tmp_path: Path) -> None:
+    """What a stream calls while the board is quiet: rows written earlier reach the disk."""
+    path = tmp_path / "quiet.csv"
+    recorder = CsvRecorder(path)
+    recorder.write_batch(Batch.of_columns(np.array([1.0]), {"x": np.array([2.0])}))
+
+    def flushed() -> bool:
+        recorder.tick()
+        return lines_on_disk(path) == ["time,x,events", "1.0,2.0,"]
+
+    wait_until(flushed, "the row on disk")
     recorder.close()

@@ -4,7 +4,9 @@ through garbage, split writes, detection, 64 channels, unplug and replug, and ba
 from __future__ import annotations
 
 import math
+import queue
 import select
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -366,3 +368,169 @@ def test_run_monitor_on_a_missing_port_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(WorkbenchError) as raised:
         run_monitor(str(tmp_path / "ttyUSB7"), duration_s=1)
     assert raised.value.message == f"{tmp_path / 'ttyUSB7'}: no such port"
+
+
+TRANSCRIPTS = Path(__file__).parent / "transcripts"
+
+
+def test_prediction_blocks_are_not_malformed_and_the_last_block_comes_at_stop(
+    pty_port: PtyPort, streams: list[MonitorStream]
+) -> None:
+    """Edge Impulse firmware blocks between `92% idle` lines: the lines of a block give no record
+    of their own and the others are not blocks, yet nothing is malformed (the parser counts
+    none); a last block the board stopped after is handed over by the parser's flush() at stop."""
+    transcript = (TRANSCRIPTS / "edge_impulse_firmware.txt").read_bytes()
+    last = b"Predictions (DSP: 17 ms., Classification: 2 ms., Anomaly: 0 ms.): \n#Classification results:\n"
+    last += b"    idle: 0.5\n    snake: 0.25\n    updown: 0.125\n    wave: 0.125\n"
+    stream = start(streams, pty_port.path)
+    pty_port.write(transcript + last)
+    wait_for(lambda: stream.stats().records == 4, "the four blocks of the transcript")
+    wait_for(lambda: stream.stats().lines == transcript.count(b"\n") + 6, "every line")
+    assert stream.stats().records == 4  # the last block waits for a line after it
+    stream.stop()
+    stats = stream.stats()
+    assert (stats.parser, stats.records, stats.malformed) == ("blocks", 5, 0)
+    assert stream.recent(1)[0].values == {
+        "dsp_ms": 17.0,
+        "classification_ms": 2.0,
+        "anomaly_ms": 0.0,
+        "idle": 0.5,
+        "snake": 0.25,
+        "updown": 0.125,
+        "wave": 0.125,
+    }
+
+
+def test_malformed_counts_what_the_parser_could_not_read_and_a_line_cut_by_stop(
+    pty_port: PtyPort, streams: list[MonitorStream]
+) -> None:
+    """CSV with a header: a row of two fields where the header names three is malformed; a line
+    of text between rows is not data; the row the board was printing when the monitor stopped
+    is cut: malformed."""
+    rows = [b"%d,%d.5,-%d\n" % (i, i, i) for i in range(40)]
+    data = b"ax,ay,az\n" + b"".join(rows[:20]) + b"7,8\nsensor recalibrated\n" + b"".join(rows[20:]) + b"41,4"
+    stream = start(streams, pty_port.path)
+    pty_port.write(data)
+    wait_for(lambda: stream.stats().records == 40, "40 rows")
+    wait_for(lambda: stream.stats().bytes == len(data), "every byte")
+    stream.stop()
+    stats = stream.stats()
+    assert (stats.parser, stats.channels, stats.lines, stats.records, stats.malformed) == (
+        "csv",
+        ["ax", "ay", "az"],
+        43,
+        40,
+        2,
+    )
+    assert column(stream, "ay") == [i + 0.5 for i in range(40)]
+
+
+def plotter_lines(first: int, count: int) -> bytes:
+    return b"".join(b"idle:%d wave:-%d\n" % (i, i) for i in range(first, first + count))
+
+
+def test_the_tail_of_a_line_cut_by_opening_the_port_is_dropped(
+    pty_port: PtyPort, streams: list[MonitorStream], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The port opens while the board is printing `idle:... wave:...`: the first line read is
+    `le:0.5 wave:0.5`, which would be a channel `le`. It is dropped and counted apart; the
+    whole lines after it all arrive."""
+    monkeypatch.setattr(stream_module, "TAIL_WINDOW_S", 60.0)  # however late this thread runs
+    stream = start(streams, pty_port.path)
+    pty_port.write(b"le:0.5 wave:0.5\n" + plotter_lines(0, 30))
+    wait_for(lambda: stream.stats().records == 30, "30 records")
+    stream.stop()
+    stats = stream.stats()
+    assert (stats.channels, stats.lines, stats.malformed, stats.dropped_partial) == (["idle", "wave"], 31, 0, 1)
+    assert column(stream, "idle") == list(range(30))
+
+
+def test_a_whole_first_line_is_kept(
+    pty_port: PtyPort, streams: list[MonitorStream], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A board that starts printing as the port opens: its first line has the shape of the next
+    (numbers aside) and is kept, so nothing is lost."""
+    monkeypatch.setattr(stream_module, "TAIL_WINDOW_S", 60.0)
+    stream = start(streams, pty_port.path)
+    pty_port.write(b"idle:123.5 wave:-1e-3\n" + plotter_lines(0, 29))
+    wait_for(lambda: stream.stats().records == 30, "30 records")
+    assert (stream.stats().dropped_partial, column(stream, "idle")[0]) == (0, 123.5)
+
+
+def test_a_first_line_begun_after_the_port_opened_is_whole_whatever_its_shape(
+    pty_port: PtyPort, streams: list[MonitorStream], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes that came later than TAIL_WINDOW_S after opening began after it: nothing is dropped,
+    even a first line shaped like a tail."""
+    monkeypatch.setattr(stream_module, "TAIL_WINDOW_S", 0.0)
+    stream = start(streams, pty_port.path)
+    pty_port.write(b"le:0.5 wave:0.5\n" + plotter_lines(0, 30))
+    wait_for(lambda: stream.stats().records == 31, "31 records")
+    assert stream.stats().dropped_partial == 0 and stream.stats().channels == ["le", "wave", "idle"]
+
+
+def test_after_a_replug_the_tail_of_a_line_is_dropped_again(
+    pty_port: PtyPort, streams: list[MonitorStream], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The board goes on printing while unplugged; the replugged port opens in the middle of a
+    line: its tail (`ave:-7`) is dropped, the first line after opening the first time was whole."""
+    monkeypatch.setattr(stream_module, "TAIL_WINDOW_S", 60.0)
+    stream = start(streams, pty_port.path)
+    pty_port.write(plotter_lines(0, 30))
+    wait_for(lambda: stream.stats().records == 30, "the records before the unplug")
+    pty_port.unplug()
+    wait_for(lambda: not stream.stats().connected, "the unplug to be noticed")
+    pty_port.plug()
+    wait_for(lambda: stream.stats().connected, "the reconnect")
+    pty_port.write(b"ave:-7\n" + plotter_lines(30, 30))
+    wait_for(lambda: stream.stats().records == 60, "the records after the replug")
+    stream.stop()
+    stats = stream.stats()
+    assert (stats.channels, stats.malformed, stats.dropped_partial, stats.reconnects) == (["idle", "wave"], 0, 1, 1)
+    assert [v for v in column(stream, "idle") if not math.isnan(v)] == list(range(60))
+
+
+def test_a_board_printing_one_line_is_recognised_and_shown(
+    pty_port: PtyPort, streams: list[MonitorStream], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A board that prints one `label:value label:value` line a second, or less often: its first
+    line waits for a next one to be judged by (at most TAIL_WAIT_S), is recognised alone once
+    DETECT_S has passed, and becomes a record - no second line needed."""
+    monkeypatch.setattr(stream_module, "TAIL_WINDOW_S", 60.0)
+    stream = start(streams, pty_port.path)
+    pty_port.write(b"idle:0.98047 wave:0.01953\n")
+    wait_for(lambda: stream.stats().records == 1, "the record of the one line")
+    stats = stream.stats()
+    assert (stats.parser, stats.channels, stats.dropped_partial) == ("arduino", ["idle", "wave"], 0)
+
+
+def test_the_recording_reaches_the_disk_while_the_board_is_quiet(
+    pty_port: PtyPort, streams: list[MonitorStream], tmp_path: Path
+) -> None:
+    """Five records, then silence: the rows are on disk within about a second, before stop."""
+    path = tmp_path / "quiet.csv"
+    stream = start(streams, pty_port.path, parser="arduino", record=path)
+    pty_port.write(b"".join(b"v:%d\n" % i for i in range(5)))
+    wait_for(lambda: path.read_text().count("\n") == 6, "the header and 5 rows on disk")
+    assert stream.running
+    assert path.read_text().splitlines()[1:] == [f"{record.time!r},{i}.0," for i, record in enumerate(stream.recent())]
+
+
+def test_a_socket_url_is_read_in_large_chunks_and_arrives_whole(
+    board_server: tuple[str, queue.Queue[socket.socket]],
+    streams: list[MonitorStream],
+) -> None:
+    """20,000 CSV rows over socket:// (pyserial's socket port tells only whether a byte waits):
+    every row becomes a record, read in blocks, not a byte a read."""
+    url, accepted = board_server
+    stream = start(streams, url)
+    rows = b"".join(b"%d,%d.25,-%d\n" % (i, i, i) for i in range(20_000))
+    board = accepted.get(timeout=10)
+    try:
+        board.sendall(rows)
+        wait_for(lambda: stream.stats().records == 20_000, "20,000 records")
+    finally:
+        board.close()
+    stats = stream.stats()
+    assert (stats.malformed, stats.dropped_partial, stats.bytes) == (0, 0, len(rows))
+    assert column(stream, "column 1") == list(range(20_000))
