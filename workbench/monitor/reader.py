@@ -44,7 +44,8 @@ QUEUE_CHUNKS = 256  # chunks between the reader and the processor (a pty deliver
 LINUX_GROUP_HINT = "add yourself to the dialout (or uucp) group: sudo usermod -aG dialout $USER, then log in again"
 
 Chunk = tuple[float, bytes | None]
-"""What the reader hands on: (arrival time in seconds, the bytes), or (time, None) for a disconnect."""
+"""What the reader hands on: (arrival time in seconds, the bytes), (time, None) for a disconnect,
+or (time, b"") when the port opened again after one."""
 
 
 def is_url(port: str) -> bool:

@@ -73,7 +73,8 @@ RATE_WINDOW_S = 1.0  # lines_per_s and records_per_s are measured over about thi
 BATCH_CHUNKS = 64  # chunks taken from the queue in one round
 IDLE_S = 0.1  # how long the processor waits for a chunk before looking at the clock
 SINK_BATCHES = 256  # record batches waiting for run_monitor's caller before the processor waits for it
-TAIL_WINDOW_S = 0.25  # a first line whose bytes came this soon after the port opened may be a tail
+TAIL_WINDOW_S = 0.1  # a first line whose bytes came this soon after the port opened may be a tail
+# (a board mid-line sends the rest at once; replay.py waits 0.2 s before its first line)
 TAIL_WAIT_S = 1.0  # how long the first line waits for the next one, to be judged by it
 
 
@@ -441,7 +442,7 @@ class MonitorStream:
             self._parser = chosen
             self._message = ""
         for arrived, group in itertools.groupby(held, key=lambda item: item[0]):
-            self._first_lines([line for _, line in group], arrived, out)
+            self._parse([line for _, line in group], arrived, out)
 
     # -- quiet, gaps, the end -------------------------------------------------------------------
 
