@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -159,9 +159,6 @@ class Batch:
             out.append(part.records(start) if isinstance(part, Columns) else part[start:])
             wanted -= size - start
         return [record for chunk in reversed(out) for record in chunk]
-
-    def __iter__(self) -> Iterator[Record]:
-        return iter(self.records())
 
 
 def _join(run: list[Columns]) -> Columns:
