@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 SAMPLE_MODEL = sample_model()
 MAX_RECENT = 8
-LATER_STEPS: tuple[tuple[str, str], ...] = ()
 PAGE_TITLES = ("1  Inspect", "2  Optimize", "3  Deploy", "4  Monitor")
 
 
@@ -63,12 +62,6 @@ class MainWindow(QMainWindow):
         # the window appears at once; anything that needs it earlier builds it on demand.
         for title in PAGE_TITLES:
             self.steps.addTab(QLabel("Loading…"), title)
-        for number, (name, what) in enumerate(LATER_STEPS, start=len(PAGE_TITLES) + 1):
-            placeholder = QLabel(f"{name}: {what}.\nThis step arrives in a coming release.")
-            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            index = self.steps.addTab(placeholder, f"{number}  {name}")
-            self.steps.setTabEnabled(index, False)
-            self.steps.setTabToolTip(index, f"{what} (coming soon)")
         self.setCentralWidget(self.steps)
         self._build_menus()
         self._build_status()
