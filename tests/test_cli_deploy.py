@@ -165,3 +165,29 @@ def test_the_cli_offers_exactly_the_export_formats_there_are() -> None:
     from workbench.export.api import FORMATS
 
     assert EXPORT_FORMATS == tuple(FORMATS)
+
+
+def test_a_replay_ended_by_sigterm_removes_its_link(tmp_path: Path) -> None:
+    """SIGTERM (how a parent ends a command) unwinds like Ctrl+C: the port's link does not outlive it."""
+    import signal
+
+    recording = tmp_path / "rec.csv"
+    recording.write_text("time,a,events\n" + "".join(f"{i},{i},\n" for i in range(0, 600)))
+    link = tmp_path / "port"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "replay", str(recording), "--link", str(link)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert "Replaying" in child.stdout.readline()
+        assert link.is_symlink()
+        child.send_signal(signal.SIGTERM)
+        child.wait(60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert not link.is_symlink() and child.returncode == 130

@@ -7,7 +7,9 @@ import difflib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in (None, "gui"):
         return _gui(getattr(args, "model", None))
+    _terminate_like_ctrl_c()
     try:
         if args.command == "analyze":
             return _analyze(args)
@@ -220,6 +223,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unexpected {type(error).__name__}; details are in the log file, {log_path()}", file=sys.stderr)
         return 1
     return 0
+
+
+def _terminate_like_ctrl_c() -> None:
+    """SIGTERM (how a parent or a service manager ends a command) unwinds like Ctrl+C, so what a
+    command holds is released on the way out: a port's link removed, a tool's process ended."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _gui(model: str | None) -> int:
