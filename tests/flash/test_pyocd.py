@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import inspect
 import json
 import sys
 import types
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.flash.standin_api import STANDINS, shape, standin
 from workbench.core.boards import Board
 from workbench.core.errors import Cancelled, WorkbenchError
 from workbench.flash.api import Flasher, FlashJob
@@ -22,29 +22,9 @@ from workbench.flash.pyocd_worker import choose_probe
 from workbench.plugins import discover, load_boards
 from workbench.tasks import Task
 
-STANDINS = Path(__file__).resolve().with_name("standin_modules")
 PROBE = "066DFF555051897267183922"
 OTHER = "0240000034544e45001b00038b"
 FLASH_START = 0x08000000
-
-
-def standin(package: str) -> types.ModuleType:
-    """The stand-in package loaded beside the real one, as `standin_<package>`."""
-    name = f"standin_{package}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, STANDINS / package / "__init__.py", submodule_search_locations=[str(STANDINS / package)]
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-def shape(function: Any) -> list[tuple[str, Any, Any]]:
-    """A signature without annotations: names, kinds and defaults."""
-    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
 
 
 @pytest.fixture(scope="module")
