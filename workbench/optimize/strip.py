@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-# Metadata TFLM reads at run time; everything else (conversion metadata, runtime version) it ignores.
-KEEP_METADATA = {"OFFLINE_MEMORY_ALLOCATION"}
+# Metadata TFLM reads at run time (the name is kOfflineMemAllocMetadata in TFLM's
+# micro_allocation_info.cc: an offline tensor placement); conversion metadata and the runtime
+# version it ignores.
+OFFLINE_PLAN_METADATA = "OfflineMemoryAllocation"
+KEEP_METADATA = {OFFLINE_PLAN_METADATA}
 BUFFER_ALIGNMENT = 16
 
 
