@@ -129,7 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     mon = sub.add_parser("monitor", help="print what a board prints, parsed into channels (and record it)")
     mon.add_argument("--port", required=True, help="device (/dev/ttyACM0, COM3) or a pyserial URL (socket://host:port)")
-    mon.add_argument("--baud", type=int, default=115200)
+    mon.add_argument(
+        "--baud",
+        type=_baud,
+        default=115200,
+        help="the board's rate, or auto: listen at the common rates and take the first that reads as text",
+    )
     mon.add_argument("--format", default="auto", help="auto, or a parser name (see `plugins`)")
     mon.add_argument("--record", help="write every record to this CSV file")
     mon.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl+C)")
@@ -471,8 +476,36 @@ def _record_line(record: Any) -> str:
     return f"{record.time:10.3f}  {values}{events}".rstrip()
 
 
+def _baud(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a baud rate: give a number such as 115200, or auto"
+        ) from None
+
+
+def _find_baud(port: str) -> int:
+    from workbench.monitor.baud import find_baud
+
+    search = find_baud(port, _cli_task())
+    if search.baud is None:
+        tried = ", ".join(str(rate) for rate in search.readable)
+        raise WorkbenchError(
+            f"{port} printed nothing readable at any common baud rate ({tried})",
+            "Check that the board runs and prints, and the rate in its Serial.begin().",
+        )
+    print(f"{port} prints at {search.baud} baud.", file=sys.stderr)
+    return search.baud
+
+
 def _monitor(args: argparse.Namespace) -> int:
     from workbench.monitor.stream import run_monitor
+
+    if args.baud == "auto":
+        args.baud = _find_baud(args.port)
 
     on_record = None if args.json else (lambda record: print(_record_line(record), flush=True))
     record = Path(args.record).expanduser() if args.record else None
@@ -483,6 +516,8 @@ def _monitor(args: argparse.Namespace) -> int:
         _print_json(stats.to_json())
     else:
         summary = f"{stats.lines:,} lines, {stats.records:,} records, {stats.malformed:,} not understood"
+        if stats.unreadable:
+            summary += f", {stats.unreadable:,} unreadable"
         if stats.reconnects:
             summary += f", {stats.reconnects} reconnects"
         print(summary + (f"; recorded to {stats.recording}" if stats.recording else ""), file=sys.stderr)

@@ -99,6 +99,7 @@ class PredictionsParser(Parser):
         "Prediction blocks, one record a block: Edge Impulse's results (Predictions (DSP: ...) or "
         "Timing: ..., then 'label: value' lines) and TFLM micro_speech's category predictions"
     )
+    multiline = True  # a record takes a block of lines
 
     def __init__(self) -> None:
         self.block: _Block | None = None

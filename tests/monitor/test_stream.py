@@ -60,7 +60,8 @@ def test_a_transcript_with_boot_text_garbage_and_split_crlf_gives_every_record(
     """Boot text, then label:value lines with CRLF endings, garbage bytes on lines of their own,
     all written in pieces of 1-7 bytes: every record arrives with its values; the garbage lines
     are no plotter line (the parser does not count them), so they are not data, like the boot
-    text: nothing is malformed."""
+    text: nothing is malformed; the garbage after data has started is unreadable, the boot text
+    before it is not."""
     boot = b"ESP-ROM:esp32s3-20210327\r\nBooting...\r\n"
     data = [b"a:%d b:%d\r\n" % (i, -i) for i in range(40)]
     garbage = b"\xff\xfe\x80\r\n"
@@ -75,6 +76,7 @@ def test_a_transcript_with_boot_text_garbage_and_split_crlf_gives_every_record(
     assert column(stream, "a") == list(range(40))
     assert column(stream, "b") == [-i for i in range(40)]
     assert (stats.lines, stats.records, stats.malformed, stats.dropped_partial) == (44, 40, 0, 0)
+    assert (stats.unreadable, stats.wrong_baud) == (2, False)
     assert stats.bytes == len(transcript)
     assert [record.values for record in stream.recent(3)] == [{"a": i, "b": -i} for i in (37, 38, 39)]
 
@@ -389,7 +391,7 @@ def test_prediction_blocks_are_not_malformed_and_the_last_block_comes_at_stop(
     assert stream.stats().records == 4  # the last block waits for a line after it
     stream.stop()
     stats = stream.stats()
-    assert (stats.parser, stats.records, stats.malformed) == ("blocks", 5, 0)
+    assert (stats.parser, stats.records, stats.malformed, stats.unreadable) == ("blocks", 5, 0, 0)
     assert stream.recent(1)[0].values == {
         "dsp_ms": 17.0,
         "classification_ms": 2.0,
@@ -406,7 +408,7 @@ def test_malformed_counts_what_the_parser_could_not_read_and_a_line_cut_by_stop(
 ) -> None:
     """CSV with a header: a row of two fields where the header names three is malformed; a line
     of text between rows is not data; the row the board was printing when the monitor stopped
-    is cut: malformed."""
+    is cut: malformed. The line of text is unreadable (not data once data has started)."""
     rows = [b"%d,%d.5,-%d\n" % (i, i, i) for i in range(40)]
     data = b"ax,ay,az\n" + b"".join(rows[:20]) + b"7,8\nsensor recalibrated\n" + b"".join(rows[20:]) + b"41,4"
     stream = start(streams, pty_port.path)
@@ -422,6 +424,7 @@ def test_malformed_counts_what_the_parser_could_not_read_and_a_line_cut_by_stop(
         40,
         2,
     )
+    assert stats.unreadable == 1
     assert column(stream, "ay") == [i + 0.5 for i in range(40)]
 
 

@@ -21,6 +21,8 @@ and may offer:
   field missing, a cut JSON object). The stream's malformed count is built on it: lines that are
   simply not this format (boot text, `error: ...` lines, a prediction block's other lines) are
   not data and not malformed. A parser without the attribute counts none.
+- `multiline`: a class attribute, True when a record takes several lines (a prediction block):
+  then a line that gives no record is not taken for one the board garbled.
 
 A parser may keep state between lines (column names from a header); each stream gets a fresh one.
 """
@@ -175,6 +177,7 @@ class Parser(ABC):
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    multiline: ClassVar[bool] = False
 
     @abstractmethod
     def sniff(self, lines: list[str]) -> float:

@@ -21,6 +21,12 @@ and the board).
   a prediction block - are not), from the first record on; plus a line cut by a disconnect, by
   stopping, or for length (`LineSplitter.cut_lines`). Lines before the first record are boot
   text, and lines no parser ever recognised are not data: neither is malformed.
+- Unreadable lines (`unreadable`): once data has come, every non-blank line that is neither data
+  nor malformed (for a parser whose records take several lines each, `Parser.multiline`: the
+  garbled ones); before data, and while no parser is chosen, the garbled lines
+  (`workbench.monitor.baud.garbled`: bytes that are not text, as a wrong baud rate or binary
+  output gives). When most recent lines are garbled the stream says the baud rate is probably
+  wrong and which rates to try (`stats().message`, `stats().wrong_baud`).
 - The tail of a line: the port may open (or open again) while the board is in the middle of a
   line, whose tail is then the first line read. It is dropped, and counted in `dropped_partial`
   (not malformed: nothing is wrong with the board), when its first bytes came within
@@ -54,6 +60,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import WorkbenchError
+from workbench.monitor.baud import Garble, GarbledShare, count_garbled, wrong_rate_message
 from workbench.monitor.buffer import SampleBuffer
 from workbench.monitor.lines import LineSplitter, looks_cut
 from workbench.monitor.parse import Batch, Parser, Part, Record, detect, feed_each
@@ -98,6 +105,8 @@ class StreamStats:
     recording_bytes: int = 0
     duration_s: float = 0.0
     dropped_partial: int = 0  # first lines after (re)opening the port that were the tail of a line
+    unreadable: int = 0  # lines that are not data (see the module docstring)
+    wrong_baud: bool = False  # most recent lines are garbled: the baud rate is probably wrong
 
     def to_json(self) -> dict[str, Any]:
         """Every field, as the `monitor --json` summary prints them."""
@@ -162,6 +171,8 @@ class MonitorStream:
         self._lines = 0
         self._records = 0
         self._malformed = 0
+        self._unreadable = 0
+        self._garbled_share = GarbledShare()
         self._dropped_partial = 0
         self._seen_record = False
         self._opened_at = 0.0  # when the port was (re)opened
@@ -229,7 +240,11 @@ class MonitorStream:
             rates = list(self._rates)
             recorder = self._recorder if self._ended_at is None else self._recorder or self._recorded
             parser = self._parser.name if self._parser is not None else ""
+            unreadable = self._unreadable
+            wrong_baud = self._garbled_share.mostly_garbled
             message = self._failure or (reader.message if reader is not None and reader.message else self._message)
+            if wrong_baud and not self._failure:
+                message = wrong_rate_message(self.baud)
         if self._ended_at is not None or not rates:
             span, lines_before, records_before = now, 0, 0
         else:
@@ -253,6 +268,8 @@ class MonitorStream:
             recording_bytes=recorder.bytes_written if recorder is not None else 0,
             duration_s=now,
             dropped_partial=self._dropped_partial,
+            unreadable=unreadable,
+            wrong_baud=wrong_baud,
         )
 
     def recent(self, n: int = 200) -> list[Record]:
@@ -323,27 +340,48 @@ class MonitorStream:
                 continue
             if not data:  # the reader opened the port again
                 self._opened_at = arrived
+                with self._lock:
+                    self._garbled_share.reset()
                 continue
             if self._opening and self._first_bytes_at is None:
                 self._first_bytes_at = arrived
+            with self._lock:
+                self._garbled_share.add(data)
             lines = split(data)
             if not lines:
                 continue
             count += len(lines)
+            garble = count_garbled(lines)
             if self._opening:
+                self._unreadable += garble.lines
                 self._judge_first(lines, arrived, out)
             else:
-                self._parse(lines, arrived, out)
+                self._parse(lines, arrived, out, fresh=garble)
         self._deliver(out, count)
         self._sample_rate(chunks[-1][0])
 
-    def _parse(self, lines: list[str], arrived: float, out: Batch) -> None:
-        """Parse lines into `out` (held while no parser is chosen)."""
+    def _parse(self, lines: list[str], arrived: float, out: Batch, fresh: Garble | None = None) -> None:
+        """Parse lines into `out` (held while no parser is chosen). `fresh`: what the lines hold,
+        for lines not yet counted as unreadable or not."""
         parser = self._parser
         if parser is not None and self._seen_record:
-            out.extend(_feed(parser, lines, arrived))
+            batch = _feed(parser, lines, arrived)
+            self._count_unreadable(parser, lines, batch, fresh)
+            out.extend(batch)
         else:
+            if fresh is not None:
+                self._unreadable += fresh.lines
             self._first_lines(lines, arrived, out)
+
+    def _count_unreadable(self, parser: Parser, lines: list[str], batch: Batch, fresh: Garble | None) -> None:
+        """Count the lines that gave no data once data has come (see the module docstring); lines
+        not `fresh` had their garbled ones counted when they came."""
+        if parser.multiline:
+            self._unreadable += fresh.lines if fresh is not None else 0
+            return
+        garble = fresh if fresh is not None else count_garbled(lines)
+        not_data = max(0, garble.nonblank - len(batch) - batch.malformed)
+        self._unreadable += not_data if fresh is not None else max(0, not_data - garble.lines)
 
     # -- the first line after opening: maybe the tail of a line ---------------------------------
 
@@ -398,7 +436,9 @@ class MonitorStream:
                 self._seen_record = True
                 rest = lines[index + 1 :]
                 if rest:
-                    out.extend(_feed(self._parser, rest, arrived))
+                    batch = _feed(self._parser, rest, arrived)
+                    self._count_unreadable(self._parser, rest, batch, None)
+                    out.extend(batch)
                 return
 
     def _hold(self, lines: list[str], arrived: float) -> None:

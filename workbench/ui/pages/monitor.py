@@ -89,6 +89,8 @@ def status_text(stats: Any, shown_port: str) -> str:
     parts.append(f"{stats.lines_per_s:.1f} lines/s")
     parts.append(f"{stats.records_per_s:.1f} records/s")
     parts.append(f"{stats.malformed} malformed")
+    if stats.unreadable:
+        parts.append(f"{stats.unreadable} unreadable")
     parts.append(f"{stats.reconnects} reconnect{'s' if stats.reconnects != 1 else ''}")
     if stats.recording:
         parts.append(f"recording {stats.recording} ({kb(stats.recording_bytes)})")

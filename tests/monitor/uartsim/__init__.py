@@ -1,0 +1,1 @@
+"""pyserial URL handlers for the tests: `uartsim://BAUD` (see protocol_uartsim)."""
