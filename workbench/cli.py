@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--language", choices=("c++", "c"), default="c++", help="c writes model_data.c")
     exp.add_argument("--no-tflm", action="store_true", help="skip measuring the arena with TFLM (it is estimated)")
     exp.add_argument("--force", action="store_true", help="replace files in the folder that no export wrote")
+    exp.add_argument(
+        "--with-tflm",
+        metavar="TFLM_CHECKOUT",
+        help="cmake: export TFLM's sources from this tflite-micro checkout into the project (create_tflm_tree.py)",
+    )
     exp.add_argument("--json", action="store_true")
     exp.add_argument("--allow-unsafe", action="store_true")
 
@@ -411,7 +416,10 @@ def _export(args: argparse.Namespace) -> int:
     from workbench.plugins import load_boards
 
     board = load_boards().get(args.board) if args.board else None
-    options = ExportOptions(args.format, Path(args.output), board, args.symbol, args.language, replace=args.force)
+    checkout = Path(args.with_tflm).expanduser() if args.with_tflm else None
+    options = ExportOptions(
+        args.format, Path(args.output), board, args.symbol, args.language, replace=args.force, tflm_checkout=checkout
+    )
     check_options(options)  # before the model is read and measured
     task = _cli_task()
     model = deploy_model_from_file(

@@ -342,7 +342,7 @@ def test_cmake_project_lists_its_sources_and_main_compiles(
     out = tmp_path / "out"
     export(cmake.write, models["digits_int8"], out, None, language=language)
     cmake_lists = (out / "CMakeLists.txt").read_text()
-    assert 'set(TFLM_DIR "" CACHE PATH' in cmake_lists
+    assert 'set(TFLM_DIR "${TFLM_DEFAULT_DIR}" CACHE PATH' in cmake_lists
     data = "model_data.cc" if language == "c++" else "model_data.c"
     assert f"add_executable(digits_int8_inference main.cpp {data})" in cmake_lists
     assert (out / "model_ops.h").is_file()

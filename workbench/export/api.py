@@ -81,6 +81,7 @@ class ExportOptions:
     symbol: str = DEFAULT_SYMBOL
     language: str = "c++"  # "c" writes model_data.c instead of model_data.cc
     replace: bool = False  # replace files in out_dir that no earlier export wrote (a person's own)
+    tflm_checkout: Path | None = None  # cmake: export a TFLM tree from this tflite-micro checkout into tflm/
 
 
 @dataclass
@@ -148,6 +149,8 @@ def check_options(options: ExportOptions) -> None:
     if options.language not in LANGUAGES:
         raise WorkbenchError(f"unknown language '{options.language}'", "Choose c or c++.")
     check_symbol(options.symbol)
+    if options.tflm_checkout is not None and options.format != "cmake":
+        raise WorkbenchError("a TFLM tree (--with-tflm) goes with the cmake format only", "Add --format cmake.")
     module = importlib.import_module(f"workbench.export.{FORMATS[options.format][0]}")
     check = getattr(module, "check", None)
     if check is not None:
