@@ -1,0 +1,1 @@
+"""The workbench firmware: its host protocol (protocol.py); images, emulators and validation to come."""
