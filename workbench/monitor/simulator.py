@@ -223,8 +223,17 @@ def describe_ready(port: str, model_name: str, rate_hz: float, link: Path | None
     )
 
 
+@dataclass
+class _StopRequest:
+    """Set by a signal handler, read by the serving loop. A plain flag: a handler runs between two
+    bytecodes of the main thread and may run again inside itself (SIGHUP right after SIGTERM), so
+    it must not take a lock, as threading.Event.set does."""
+
+    requested: bool = False
+
+
 @contextlib.contextmanager
-def _stop_on_terminate(stop: threading.Event) -> Iterator[None]:
+def _stop_on_terminate(stop: _StopRequest) -> Iterator[None]:
     """In the main thread, SIGTERM (and SIGHUP) end the loop like a cancel, so the port and its link
     are cleaned up; elsewhere signals cannot be caught and nothing changes."""
     if threading.current_thread() is not threading.main_thread():
@@ -234,7 +243,7 @@ def _stop_on_terminate(stop: threading.Event) -> Iterator[None]:
     signals = [getattr(signal, name) for name in names if hasattr(signal, name)]
 
     def ask_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        stop.requested = True
 
     previous = {sig: signal.signal(sig, ask_stop) for sig in signals}
     try:
@@ -280,7 +289,7 @@ def simulate(
             "The TFLM check on the Analyze page says which operator fails and why.",
         ) from None
     stats = SimulatorStats(inputs=source)
-    stop = threading.Event()
+    stop = _StopRequest()
     served = open_port(transport, link, port)
     log.info("virtual board on %s: %s on %s, %g predictions/s", served.name, loaded.name, source, rate_hz)
     try:
@@ -306,14 +315,14 @@ def _serve(
     port: VirtualPort,
     rate_hz: float,
     task: Task,
-    stop: threading.Event,
+    stop: _StopRequest,
     stats: SimulatorStats,
 ) -> None:
     period_s = 1.0 / rate_hz
     start = time.monotonic()
     tick = 0
     warned = False
-    while not (task.cancelled or stop.is_set()):
+    while not (task.cancelled or stop.requested):
         due = start + tick * period_s
         now = time.monotonic()
         if now < due:
