@@ -8,7 +8,6 @@ that Makefile and check these lists against it.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import sys
@@ -17,8 +16,6 @@ from pathlib import Path
 from workbench.core.errors import WorkbenchError
 from workbench.core.process import run_process
 from workbench.tasks import Task
-
-log = logging.getLogger(__name__)
 
 TFLM_COMMIT = "90b983c2"  # the tflite-micro commit the flags and the resolver table were read from
 TFLM_CXX_FLAGS = ("-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics")
@@ -74,9 +71,8 @@ def check_checkout(checkout: Path) -> Path:
     return checkout
 
 
-def create_tree(checkout: Path, out_dir: Path, core: str, task: Task) -> list[str]:
-    """Run TFLM's create_tflm_tree.py in `checkout` into `out_dir` for the board's core; returns the
-    Makefile options used. TFLM's Makefile fetches what it needs (flatbuffers, CMSIS, CMSIS-NN...)
+def create_tree(checkout: Path, out_dir: Path, core: str, task: Task) -> None:
+    """Run TFLM's create_tflm_tree.py in `checkout` into `out_dir` for the board's core. TFLM's Makefile fetches what it needs (flatbuffers, CMSIS, CMSIS-NN...)
     into the checkout's downloads/ folder the first time; raises WorkbenchError in one sentence
     when the script fails, with its last lines as details."""
     checkout = check_checkout(checkout)
@@ -100,4 +96,3 @@ def create_tree(checkout: Path, out_dir: Path, core: str, task: Task) -> list[st
             else "Its last lines are under Details; the script needs python3 with numpy and Pillow, and make.",
             tail,
         )
-    return options

@@ -7,7 +7,6 @@ a serial port: hello, set_input, invoke, get_output, get_profile.
 
 from __future__ import annotations
 
-import logging
 import struct
 import time
 import zlib
@@ -16,8 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from workbench.core.errors import WorkbenchError
-
-log = logging.getLogger(__name__)
 
 SYNC = b"\xa5\x5a"
 MAX_PAYLOAD = 4096

@@ -14,9 +14,14 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from workbench.core.errors import WorkbenchError
+from workbench.monitor.lines import LineSplitter
 from workbench.tasks import Task
+
+if TYPE_CHECKING:
+    import serial
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +33,9 @@ READABLE_ENOUGH = 0.9  # share of text lines that makes a rate the board's
 LISTEN_S = 1.0  # how long find_baud listens at each rate
 
 # What no board prints as text: a replacement character (bytes that are not UTF-8) or a control
-# character other than a tab (the line breaks are gone by the time lines are judged).
-_NOT_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f\ufffd]")
+# character other than a tab and the line breaks (which lines never hold: they are split at them).
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_CONTROL_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINE = re.compile(r"^\s+$", re.MULTILINE)
 
 
@@ -53,7 +59,7 @@ def count_garbled(lines: Sequence[str]) -> Garble:
     nonblank = len(lines) - lines.count("")
     if _BLANK_LINE.search(text) is not None:
         nonblank = sum(1 for line in lines if line and not line.isspace())
-    if _NOT_TEXT.search(text.replace("\n", " ")) is None:
+    if _NOT_TEXT.search(text) is None:
         return Garble(nonblank, 0)
     return Garble(nonblank, sum(1 for line in lines if _NOT_TEXT.search(line) is not None))
 
@@ -81,12 +87,17 @@ class GarbledShare:
         self.bad_chars = 0.0
 
     def add(self, data: bytes) -> None:
-        """Count the characters of `data`, bytes as they came (line breaks are not counted)."""
-        text = data.decode("utf-8", errors="replace")
-        breaks = text.count("\n") + text.count("\r")
-        self.chars += len(text) - breaks
-        if _NOT_TEXT.search(text) is not None:
-            self.bad_chars += len(_NOT_TEXT.findall(text)) - breaks
+        """Count the characters of `data`, bytes as they came (line breaks are not counted). ASCII,
+        what boards print nearly always, is judged without decoding it."""
+        breaks = data.count(b"\n") + data.count(b"\r")
+        if data.isascii():
+            self.chars += len(data) - breaks
+            if _CONTROL_BYTES.search(data) is not None:
+                self.bad_chars += len(_CONTROL_BYTES.findall(data))
+        else:
+            text = data.decode("utf-8", errors="replace")
+            self.chars += len(text) - breaks
+            self.bad_chars += len(_NOT_TEXT.findall(text))
         if self.chars > self.window:  # older characters weigh less and less
             scale = self.window / self.chars
             self.chars *= scale
@@ -113,9 +124,10 @@ class BaudSearch:
 
 
 def readable_share(data: bytes) -> float | None:
-    """The share of non-blank lines in `data` that are text, or None when it holds no line."""
-    lines = data.decode("utf-8", errors="replace").replace("\r", "\n").split("\n")
-    garble = count_garbled(lines[:-1] if len(lines) > 1 else lines)
+    """The share of non-blank lines in `data` that are text (the whole ones; the text as it is when
+    no line ended, as at a much slower wrong rate), or None when it holds none."""
+    splitter = LineSplitter()
+    garble = count_garbled(splitter.feed(data) or splitter.flush())
     return None if garble.nonblank == 0 else (garble.nonblank - garble.lines) / garble.nonblank
 
 
@@ -143,10 +155,9 @@ def find_baud(port: str, task: Task, rates: Sequence[int] = COMMON_RATES, listen
     return search
 
 
-def _listen(handle: object, listen_s: float, task: Task) -> bytes:
+def _listen(handle: serial.SerialBase, listen_s: float, task: Task) -> bytes:
     import serial
 
-    assert isinstance(handle, serial.SerialBase)
     data = bytearray()
     end = time.monotonic() + listen_s
     try:
