@@ -105,3 +105,14 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.legacy_h5 import build_once
 
     return build_once(tmp_path_factory.getbasetemp())
+
+
+CHILD_FAULT = Path(__file__).parent / "child_fault"
+
+
+def child_fault(monkeypatch: pytest.MonkeyPatch, job: str, fault: str) -> None:
+    """Make job children whose job name contains `job` die for real (see child_fault/sitecustomize.py):
+    fault "start-abort" before they start, "work-abort" or "work-segv" once they have started."""
+    monkeypatch.setenv("PYTHONPATH", str(CHILD_FAULT))
+    monkeypatch.setenv("WORKBENCH_FAULT_JOB", job)
+    monkeypatch.setenv("WORKBENCH_FAULT", fault)

@@ -39,6 +39,8 @@ class EsptoolFlasher(Flasher):
     name = "esptool"
     description = "Write a .bin to an ESP32 board over its serial port (esptool, Python package)"
 
+    timeout_s = 600.0  # a whole flash erased and written over a slow link stays well under this
+
     def available(self) -> Availability:
         if esptool_installed():
             return Availability(ok=True)
@@ -83,6 +85,7 @@ class EsptoolFlasher(Flasher):
             request_for(job.firmware, board, port, job.address, job.verify),
             task,
             what=f"Flashing the {board.name} with esptool",
+            timeout_s=self.timeout_s,
             on_line=task.log,
             crash_hint="esptool itself stopped; its last lines are under Show Details. Unplug the board, plug it in "
             "and try again.",

@@ -30,6 +30,8 @@ class PyocdFlasher(Flasher):
     name = "pyocd"
     description = "Write firmware through the board's debug probe, ST-LINK or DAPLink (pyOCD, Python package)"
 
+    timeout_s = 600.0  # a whole flash erased and written over a slow link stays well under this
+
     def available(self) -> Availability:
         if pyocd_installed():
             return Availability(ok=True)
@@ -69,6 +71,7 @@ class PyocdFlasher(Flasher):
             request,
             task,
             what=f"Flashing the {job.board.name} with pyOCD",
+            timeout_s=self.timeout_s,
             on_line=task.log,
             crash_hint="pyOCD itself stopped; its last lines are under Show Details. Unplug the board, plug it in "
             "and try again.",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import child_fault
 from workbench.core.errors import UnsafeModelError, WorkbenchError
 from workbench.core.loading import load_model
 
@@ -87,12 +88,7 @@ def test_a_keras_model_opened_before_opens_from_the_cache_without_tensorflow(
     shutil.copy(built_models / "small_cnn.keras", source)
     first = load_model(source)
     assert len(list(fresh_conversion_cache.glob("*.tflite"))) == 1
-    crash = tmp_path / "crash"
-    crash.mkdir()
-    (crash / "sitecustomize.py").write_text(
-        "import os, sys\nif any(a.startswith('workbench.') and ':' in a for a in sys.argv):\n    os.abort()\n"
-    )
-    monkeypatch.setenv("PYTHONPATH", str(crash))
+    child_fault(monkeypatch, "keras_convert", "work-abort")
     again = load_model(source)
     assert again.tflite == first.tflite and again.layer_names == first.layer_names
     source.write_bytes(source.read_bytes() + b"\0")  # other content: converted again, in the aborting child

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import child_fault
 from workbench.core.child import ChildCrashed, run_in_child
-from workbench.core.errors import Cancelled, WorkbenchError
+from workbench.core.errors import Cancelled, ChildNotStarted, WorkbenchError
 from workbench.core.process import PROGRESS_MARK, parse_progress, run_process
 from workbench.tasks import Task
 
@@ -107,22 +108,55 @@ def test_a_missing_program_is_one_plain_line() -> None:
         run_process(["no-such-tool-xyz", "--version"], Task(), what="Flashing")
 
 
-def test_a_child_job_that_dies_without_a_result_raises_child_crashed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A real child, killed by a signal before it writes a result: the parent explains it."""
-    (tmp_path / "sitecustomize.py").write_text(
-        "import os, signal, sys\nif any(a.startswith('workbench.') and ':' in a for a in sys.argv):\n"
-        "    print('about to crash', flush=True)\n    os.kill(os.getpid(), signal.SIGSEGV)\n"
-    )
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+def test_a_child_job_that_dies_on_the_work_raises_child_crashed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real child, killed by a signal after it started the job, before it writes a result."""
+    child_fault(monkeypatch, "tflm_worker", "work-segv")
     with pytest.raises(ChildCrashed) as caught:
-        run_in_child("workbench.core.tflm_worker:check_job", {}, Task(), "Probe")
+        run_in_child("workbench.core.tflm_worker:check_job", {}, Task(), "Probe", timeout_s=120)
     assert "crashed (SIGSEGV)" in caught.value.message
     assert caught.value.process.crashed
     assert "about to crash" in caught.value.details
 
 
-def test_a_child_job_outside_the_package_is_refused() -> None:
-    with pytest.raises(WorkbenchError, match="not a workbench job"):
-        run_in_child("os:getcwd", {}, Task(), "Probe")
+def test_a_child_that_dies_before_it_starts_is_the_apps_failure_not_a_crash_on_the_work(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    child_fault(monkeypatch, "tflm_worker", "start-abort")
+    with pytest.raises(ChildNotStarted) as caught:
+        run_in_child("workbench.core.tflm_worker:check_job", {}, Task(), "Probe", timeout_s=120)
+    assert not isinstance(caught.value, ChildCrashed)
+    assert caught.value.message == "Probe: the app could not start its worker (it crashed (SIGABRT))"
+    assert "installation" in caught.value.hint
+    assert "about to crash (abort)" in caught.value.details
+    assert "about to crash (abort)" in caplog.text  # the child's own lines are in the log
+
+
+def test_a_job_whose_module_cannot_be_imported_is_the_apps_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in a bundle that left a worker module out: the import fails in the child."""
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['workbench.flash.pyocd_worker'] = None\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with pytest.raises(
+        ChildNotStarted, match=r"^the worker workbench.flash.pyocd_worker cannot be loaded \(ModuleNotFoundError"
+    ):
+        run_in_child("workbench.flash.pyocd_worker:flash_job", {}, Task(), "Flashing", timeout_s=120)
+
+
+@pytest.mark.parametrize(
+    "job", ["os:getcwd", "workbench.cli:main", "workbench.core.tflm_worker", "workbench.core.tflm_worker:nothing"]
+)
+def test_a_child_job_outside_the_listed_modules_is_refused(job: str) -> None:
+    with pytest.raises(ChildNotStarted, match="not a workbench job|cannot be loaded"):
+        run_in_child(job, {}, Task(), "Probe", timeout_s=120)
+
+
+def test_a_child_job_that_runs_too_long_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys, time\nif any('tflm_worker' in a for a in sys.argv):\n    time.sleep(60)\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    started = time.monotonic()
+    with pytest.raises(WorkbenchError, match=r"^Probe took longer than 1 s and was stopped$"):
+        run_in_child("workbench.core.tflm_worker:check_job", {}, Task(), "Probe", timeout_s=1)
+    assert time.monotonic() - started < 50  # stopped, not slept out

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, child_fault
 from workbench.core.fit import BAD, GOOD
 from workbench.optimize.convert import optimize_model
 from workbench.optimize.plan import Plan, plan_problems
@@ -169,18 +169,13 @@ def test_a_converter_crash_reaches_the_one_error_place_and_the_app_lives(
     qtbot: Any, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A real child process that dies (SIGABRT) in the middle of the optimize job."""
-    crash = tmp_path / "crash"
-    crash.mkdir()
-    (crash / "sitecustomize.py").write_text(
-        "import os, sys\nif any('optimize_job' in a for a in sys.argv):\n    os.abort()\n"
-    )
-    monkeypatch.setenv("PYTHONPATH", str(crash))
+    child_fault(monkeypatch, "optimize_job", "work-abort")
     page = window.optimize
     with qtbot.waitSignal(window.session.error, timeout=60000) as caught:
         page.convert()
     assert "crashed" in caught.args[0].message
     assert page.result_card.value.text() == "failed" and "crashed" in page.result_card.detail.text()
-    monkeypatch.delenv("PYTHONPATH")
+    monkeypatch.delenv("WORKBENCH_FAULT")
     page.settings.sparsity.setValue(30)  # the page still works
     assert page.last_estimate is not None
 

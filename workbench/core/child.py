@@ -3,7 +3,10 @@
 TensorFlow and TFLM can take seconds, hang, print to the C-level stdout or crash the
 process outright on a bad model. A child keeps the app alive and makes cancel instant:
 cancel() on the Task kills the child. Requests and results travel as JSON files; the
-child runs under the one process runner (`workbench.core.process`).
+child's command line comes from the one launcher (`workbench.core.launcher`, frozen bundles
+too) and it runs under the one process runner (`workbench.core.process`), always with a timeout.
+A child that could not start is the app's failure (ChildNotStarted), told apart from one that
+crashed on the work (ChildCrashed).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import ERROR_KINDS, WorkbenchError
+from workbench.core.child_main import STARTED_SUFFIX
+from workbench.core.errors import ERROR_KINDS, ChildNotStarted, WorkbenchError
+from workbench.core.launcher import job_argv
 from workbench.core.process import PROGRESS_MARK, LineCallback, ProcessResult, run_process
 from workbench.tasks import Task
 
@@ -50,22 +55,25 @@ def run_in_child(
     request: dict[str, Any],
     task: Task,
     what: str,
-    timeout_s: float | None = None,
+    *,
+    timeout_s: float,
     on_line: LineCallback | None = None,
     crash_hint: str = CRASH_HINT,
 ) -> dict[str, Any]:
-    """Run `job` ("package.module:function", a function of the request dict) in a child process
-    and return its JSON result, with the files it named under 'files' read into '_files'.
+    """Run `job` ("package.module:function", a function of the request dict, its module listed in
+    launcher.JOB_MODULES) in a child process and return its JSON result, with the files it named
+    under 'files' read into '_files'. The child is killed after `timeout_s`.
 
-    Raises WorkbenchError with the child's message, ChildCrashed if the child died without a
-    result, or Cancelled when the task was cancelled.
+    Raises WorkbenchError with the child's message (also when it ran past `timeout_s`),
+    ChildNotStarted if the child could not start the job, ChildCrashed if it died on the work
+    without a result, or Cancelled when the task was cancelled.
     """
     with tempfile.TemporaryDirectory(prefix="workbench-") as tmp:
         request_path = Path(tmp) / "request.json"
         result_path = Path(tmp) / "result.json"
         request_path.write_text(json.dumps({**request, "workdir": tmp}))
         process = run_process(
-            [sys.executable, "-m", "workbench.core.child_main", job, str(request_path), str(result_path)],
+            job_argv(job, str(request_path), str(result_path)),
             task,
             what=what,
             on_line=on_line,
@@ -86,6 +94,10 @@ def run_in_child(
         log.warning(
             "%s: child exited with %s; last output:\n%s", what, process.returncode, "\n".join(process.tail[-10:])
         )
+        if not Path(str(result_path) + STARTED_SUFFIX).exists():
+            raise ChildNotStarted(
+                f"{what}: the app could not start its worker ({process.reason})", details="\n".join(process.tail)
+            )
         raise ChildCrashed(
             f"{what} failed: {process.reason}",
             crash_hint,

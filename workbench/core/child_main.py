@@ -1,7 +1,10 @@
-"""Entry point of child processes: `python -m workbench.core.child_main MODULE:FUNCTION REQUEST RESULT`.
+"""Entry point of job children: `python -m workbench.core.child_main MODULE:FUNCTION REQUEST RESULT`
+(from a frozen bundle: the bundle's executable with the launcher's job flag, see workbench.core.launcher).
 
-The function takes the request dict and returns a dict, written as JSON to RESULT. Only
-functions of this package can be named, so a child never imports code from elsewhere.
+The function takes the request dict and returns a dict, written as JSON to RESULT. Only functions
+of the modules in launcher.JOB_MODULES can be named, so a child never imports code from elsewhere.
+Once the job's function is imported the child leaves RESULT.started: a child that ends without it
+could not start (the app's failure), one that ends after it without a result crashed on the work.
 """
 
 from __future__ import annotations
@@ -11,23 +14,30 @@ import json
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import ChildNotStarted, WorkbenchError
+from workbench.core.launcher import JOB_MODULES
+
+STARTED_SUFFIX = ".started"
 
 
-def main(argv: list[str]) -> int:
+def run_child(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.WARNING)
     job, request_path, result_path = argv
-    module_name, _, function_name = job.partition(":")
+    try:
+        function = _job_function(job)
+    except ChildNotStarted as error:
+        _write(result_path, _error_result(error))
+        return 0
+    Path(result_path + STARTED_SUFFIX).touch()
     request: dict[str, Any] = json.loads(Path(request_path).read_text())
     try:
-        if not module_name.startswith("workbench.") or not function_name:
-            raise WorkbenchError(f"not a workbench job: {job}")
-        function = getattr(importlib.import_module(module_name), function_name)
         result = function(request)
     except WorkbenchError as error:
-        result = {"error": error.message, "hint": error.hint, "details": error.details, "kind": type(error).__name__}
+        result = _error_result(error)
     except Exception as error:  # noqa: BLE001 - everything must reach the parent as a message
         traceback.print_exc()
         first = str(error).splitlines()[0] if str(error) else ""
@@ -36,12 +46,36 @@ def main(argv: list[str]) -> int:
             "hint": "Details are in the log file.",
             "details": f"{type(error).__name__}: {first}\n{traceback.format_exc()}",
         }
-    partial = Path(result_path + ".partial")  # a child killed while writing leaves no half result
-    partial.write_text(json.dumps(result))
-    partial.replace(result_path)
+    _write(result_path, result)
     return 0
 
 
+def _job_function(job: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    module_name, _, function_name = job.partition(":")
+    if module_name not in JOB_MODULES or not function_name:
+        raise ChildNotStarted(f"not a workbench job: {job}")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except Exception as error:  # noqa: BLE001 - an import that fails is the installation's problem
+        traceback.print_exc()
+        raise ChildNotStarted(
+            f"the worker {module_name} cannot be loaded ({type(error).__name__}: {error})",
+            details=traceback.format_exc(),
+        ) from None
+    if not callable(function):
+        raise ChildNotStarted(f"not a workbench job: {job}")
+    return function  # type: ignore[no-any-return]
+
+
+def _error_result(error: WorkbenchError) -> dict[str, Any]:
+    return {"error": error.message, "hint": error.hint, "details": error.details, "kind": type(error).__name__}
+
+
+def _write(result_path: str, result: dict[str, Any]) -> None:
+    partial = Path(result_path + ".partial")  # a child killed while writing leaves no half result
+    partial.write_text(json.dumps(result))
+    partial.replace(result_path)
+
+
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_child(sys.argv[1:]))

@@ -24,9 +24,23 @@ class UnsafeModelError(WorkbenchError):
     """The model would run code from the file (Keras Lambda layer, custom object) if loaded."""
 
 
+class ChildNotStarted(WorkbenchError):
+    """The app could not start one of its own worker processes: a fault of the installation, never
+    a property of the model or the board it was working on."""
+
+    def __init__(self, message: str, hint: str = "", details: str = "") -> None:
+        super().__init__(
+            message,
+            hint
+            or "This is a problem of the app's installation, not of your files: reinstall it; details are in the log.",
+            details,
+        )
+
+
 ERROR_KINDS: dict[str, type[WorkbenchError]] = {
     "WorkbenchError": WorkbenchError,
     "UnsafeModelError": UnsafeModelError,
+    "ChildNotStarted": ChildNotStarted,
 }
 
 

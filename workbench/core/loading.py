@@ -19,6 +19,7 @@ from workbench.tasks import Task, null_task
 log = logging.getLogger(__name__)
 
 MODEL_SUFFIXES = (".tflite", ".keras", ".h5", ".hdf5")
+CONVERT_TIMEOUT_S = 1800.0  # TensorFlow converting a large Keras model to TFLite
 
 _MAGIC = {
     b"\x89PNG": "a PNG image",
@@ -119,6 +120,7 @@ def load_model(path: str | Path, *, allow_unsafe: bool = False, task: Task | Non
         {"path": str(path.resolve()), "format": fmt, "allow_unsafe": allow_unsafe},
         task.span(0.06, 1.0),
         f"Converting {path.name}",
+        timeout_s=CONVERT_TIMEOUT_S,
     )
     tflite = result["_files"]["tflite"]
     model = _from_tflite(path, tflite, fmt, result.get("layer_names", []), notes)

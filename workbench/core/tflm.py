@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.child import ChildCrashed, run_in_child
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import ChildNotStarted, WorkbenchError
 from workbench.core.model import Model
 from workbench.core.tflite_file import Subgraph, TfliteFile
 from workbench.tasks import Task
@@ -294,6 +294,8 @@ def check_tflm(model: Model, task: Task) -> TflmReport:
                     _last_words(probe_log) or "none",
                 )
                 continue
+            except ChildNotStarted:
+                raise  # the app's own failure, never a verdict on the model
             except WorkbenchError as error:
                 problems.append(TflmProblem(None, "", error.message, error.hint))
                 return TflmReport(False, problems, None, None, None)

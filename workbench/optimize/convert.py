@@ -29,6 +29,7 @@ def compressed_bytes(data: bytes) -> int:
     return len(zlib.compress(data, 9))
 
 
+OPTIMIZE_TIMEOUT_S = 4 * 3600.0  # quantization-aware fine-tuning of a large model on a CPU
 _MODEL_SUFFIXES = (".tfl", ".lite", ".bin", ".h5", ".hdf5", ".keras", ".pb", ".onnx")
 
 
@@ -170,7 +171,11 @@ def _convert_in_child(
             **{name: _save_npz(folder, name, value) for name, value in data.items()},
         }
         return run_in_child(
-            "workbench.optimize.convert_worker:optimize_job", request, task.span(0.0, 0.9), f"Optimizing {source.name}"
+            "workbench.optimize.convert_worker:optimize_job",
+            request,
+            task.span(0.0, 0.9),
+            f"Optimizing {source.name}",
+            timeout_s=OPTIMIZE_TIMEOUT_S,
         )
 
 

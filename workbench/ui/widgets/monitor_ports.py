@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
+from workbench.core.launcher import command_argv
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +61,8 @@ def simulate_command(model: Path, link: Path, inputs: Path | None = None) -> tup
     arguments = ["simulate", str(model), "--link", str(link)]
     if inputs is not None:
         arguments += ["--input", str(inputs)]
-    if getattr(sys, "frozen", False):  # a bundled app: the executable itself takes the commands
-        return sys.executable, arguments
-    if sys.platform.startswith("linux"):
-        return sys.executable, ["-c", _ENDS_WITH_PARENT, *arguments]
-    return sys.executable, ["-m", "workbench", *arguments]
-
-
-# Linux: the child gets SIGTERM when the app dies without closing (killed, crashed), so a virtual
-# board never outlives it (prctl PR_SET_PDEATHSIG = 1); then it runs `python -m workbench ...`.
-_ENDS_WITH_PARENT = (
-    "import ctypes, os, runpy, signal, sys; parent = os.getppid(); "
-    "ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0); "
-    "os.getppid() == parent or sys.exit(0); "
-    "sys.argv = ['workbench', *sys.argv[1:]]; runpy.run_module('workbench', run_name='__main__', alter_sys=True)"
-)
+    program, *rest = command_argv(arguments, end_with_parent=True)  # never outlives a crashed app
+    return program, rest
 
 
 class VirtualBoard(QObject):

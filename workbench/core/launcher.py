@@ -1,0 +1,87 @@
+"""The one launcher of the app's own child processes, from a source install and a frozen bundle alike.
+
+Two kinds of child run the app's own code:
+- a **job**: one engine function of a request dict (TensorFlow conversion, TFLM measurement,
+  inference, flashing through a tool's Python API), run by `workbench.core.child_main`;
+- a **command**: a CLI subcommand that serves until it is stopped (`simulate`), started by the
+  Monitor.
+
+From a source install a child is `python -m ...`. A frozen bundle has no `-m`: its executable is
+started again with a first argument that only the launcher knows, and `dispatch(argv)` (the first
+thing `workbench/__main__.py` does, before the CLI or the GUI is imported, as
+multiprocessing.freeze_support does) runs a job child and exits, so a child request can never open
+the GUI by accident.
+
+Every module a job may name is listed in JOB_MODULES, the one place a bundler reads to collect them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+
+CHILD_JOB = "--workbench-child-job"  # then: MODULE:FUNCTION REQUEST RESULT
+END_WITH_PARENT = "--workbench-end-with-parent"  # =PID, then a CLI command line
+
+JOB_MODULES = (
+    "workbench.core.keras_convert",
+    "workbench.core.tflm_worker",
+    "workbench.core.inference_worker",
+    "workbench.optimize.convert_worker",
+    "workbench.flash.esptool_worker",
+    "workbench.flash.pyocd_worker",
+)
+
+
+def frozen() -> bool:
+    """True inside a bundle made by PyInstaller (or any freezer that sets sys.frozen)."""
+    return bool(getattr(sys, "frozen", False))
+
+
+def job_argv(job: str, request_path: str, result_path: str) -> list[str]:
+    """The command line of a child that runs `job` ("module:function") on the request file."""
+    if frozen():
+        return [sys.executable, CHILD_JOB, job, request_path, result_path]
+    return [sys.executable, "-m", "workbench.core.child_main", job, request_path, result_path]
+
+
+def command_argv(arguments: list[str], *, end_with_parent: bool = False) -> list[str]:
+    """The command line of a child that runs the CLI with `arguments`. With `end_with_parent`, on
+    Linux the child is ended (SIGTERM) when this process dies without stopping it (killed,
+    crashed), so it never outlives the app; elsewhere the app stops it when it closes."""
+    prefix = [sys.executable] if frozen() else [sys.executable, "-m", "workbench"]
+    if end_with_parent and sys.platform.startswith("linux"):
+        prefix.append(f"{END_WITH_PARENT}={os.getpid()}")
+    return [*prefix, *arguments]
+
+
+def dispatch(argv: list[str]) -> int | None:
+    """Run the job child that `argv` (the arguments after the program) asks for and return its exit
+    code; None when it asks for none, and the CLI or the GUI starts on `cli_arguments(argv)`."""
+    if argv[:1] == [CHILD_JOB]:
+        from workbench.core.child_main import run_child
+
+        return run_child(argv[1:])
+    return None
+
+
+def cli_arguments(argv: list[str]) -> list[str]:
+    """`argv` without the launcher's own first argument; a command child asked to end with its
+    parent is linked to it first."""
+    if argv and argv[0].startswith(END_WITH_PARENT + "="):
+        _end_with(int(argv[0].partition("=")[2]))
+        return argv[1:]
+    return argv
+
+
+def _end_with(parent: int) -> None:
+    """Ask Linux for SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG); exit at once if it
+    already has (our parent is then someone else)."""
+    PR_SET_PDEATHSIG = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != parent:
+        raise SystemExit(0)
