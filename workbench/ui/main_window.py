@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 from workbench.core.errors import UnsafeModelError, WorkbenchError
 from workbench.core.loading import MODEL_SUFFIXES
 from workbench.logs import log_path
-from workbench.paths import user_home
 from workbench.shipped import sample_model
 from workbench.ui.session import Session
+from workbench.ui.settings import settings
 
 if TYPE_CHECKING:
     from workbench.ui.pages.deploy import DeployPage
@@ -37,10 +37,6 @@ log = logging.getLogger(__name__)
 SAMPLE_MODEL = sample_model()
 MAX_RECENT = 8
 PAGE_TITLES = ("1  Inspect", "2  Optimize", "3  Deploy", "4  Monitor")
-
-
-def settings() -> QSettings:
-    return QSettings(str(user_home() / "settings.ini"), QSettings.Format.IniFormat)
 
 
 class MainWindow(QMainWindow):

@@ -70,6 +70,8 @@ class JobRunner(QObject):
     log = Signal(str, str)  # key, a line of that job's own log (a flashing tool's output)
     unexpected = Signal(object)  # WorkbenchError: a handler of a result failed
     cancelled = Signal(str)  # key: a running job was cancelled (by Esc, or superseded)
+    started = Signal(str)  # key
+    ended = Signal(str)  # key: the job finished, failed or was cancelled
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -104,6 +106,7 @@ class JobRunner(QObject):
         self._jobs[key] = (job, thread, on_success, on_error)
         self._threads[thread] = job
         thread.start()
+        self.started.emit(key)
         self.busy_changed.emit(True)
         return job
 
@@ -113,6 +116,7 @@ class JobRunner(QObject):
             entry[0].task.cancel()
             self.busy_changed.emit(self.busy)
             self.cancelled.emit(key)
+            self.ended.emit(key)
 
     def cancel_all(self) -> None:
         for key in list(self._jobs):
@@ -190,6 +194,7 @@ class JobRunner(QObject):
         if self._current(job) is not None:
             self._jobs.pop(job.key, None)  # type: ignore[union-attr]
             self.busy_changed.emit(self.busy)
+            self.ended.emit(job.key)  # type: ignore[union-attr]
 
     def _thread_done(self, thread: QThread) -> None:
         job = self._threads.pop(thread, None)

@@ -31,6 +31,7 @@ from workbench.optimize.deploy import accuracy_figures, deploy_model, int8_offer
 from workbench.plugins import PluginCatalog, discover
 from workbench.tasks import Task
 from workbench.ui.session import Session
+from workbench.ui.settings import settings
 from workbench.ui.widgets.deploy_actions import FIRMWARE, MODEL_ONLY, PROJECT, ExportPanel, FlashPanel
 from workbench.ui.widgets.deploy_summary import DeploySummary
 from workbench.ui.widgets.deploy_target import TargetPanel
@@ -119,7 +120,7 @@ class DeployPage(QWidget):
         self.flash_panel.monitor_requested.connect(lambda: self.monitor_requested.emit(self._flashed_port))
         self.flash_panel.source_chosen.connect(self._source_chosen)
         self.flash_panel.firmware.textChanged.connect(lambda _text: self._update_actions())
-        self.flash_panel.firmware.setText(str(self._settings().value(FIRMWARE_KEY, "") or ""))
+        self.flash_panel.firmware.setText(str(settings().value(FIRMWARE_KEY, "") or ""))
         session.model_changed.connect(lambda _model: self.refresh())
         session.analysis_changed.connect(lambda _analysis: self.refresh())
         session.variants_changed.connect(self.refresh)
@@ -130,12 +131,6 @@ class DeployPage(QWidget):
         session.jobs.cancelled.connect(self._cancelled)
         session.jobs.busy_changed.connect(lambda _busy: self._update_actions())
         self._board_changed(session.board)
-
-    @staticmethod
-    def _settings():  # type: ignore[no-untyped-def]
-        from workbench.ui.main_window import settings
-
-        return settings()
 
     def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
         super().showEvent(event)
@@ -333,7 +328,7 @@ class DeployPage(QWidget):
         if name == self._folder_for:
             return
         self._folder_for = name
-        root = Path(str(self._settings().value(EXPORT_ROOT_KEY, "") or default_export_root()))
+        root = Path(str(settings().value(EXPORT_ROOT_KEY, "") or default_export_root()))
         self.export_panel.folder.setText(str(root / name))
 
     def _choose_folder(self) -> None:
@@ -354,7 +349,7 @@ class DeployPage(QWidget):
         )
         if path:
             self.flash_panel.firmware.setText(path)
-            self._settings().setValue(FIRMWARE_KEY, path)
+            settings().setValue(FIRMWARE_KEY, path)
 
     # -- detection ------------------------------------------------------------------------
     def find_boards(self) -> None:
@@ -408,7 +403,7 @@ class DeployPage(QWidget):
         self.exported = Exported(
             model.tflite, result.format, result.out_dir, board.id if board else "", project_artifact(result)
         )
-        self._settings().setValue(EXPORT_ROOT_KEY, str(result.out_dir.parent))
+        settings().setValue(EXPORT_ROOT_KEY, str(result.out_dir.parent))
         self.export_panel.show_done(result.out_dir, result.files, result.notes)
         if self._flash_after_export:
             self._flash_after_export = False

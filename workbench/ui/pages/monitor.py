@@ -26,6 +26,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.inference import labels_for, samples_for
 from workbench.plugins import discover
 from workbench.ui.session import Session
+from workbench.ui.settings import settings
 from workbench.ui.widgets.monitor_classes import ClassPanel, class_channels
 from workbench.ui.widgets.monitor_controls import DEFAULT_BAUD, MonitorControls
 from workbench.ui.widgets.monitor_plots import TimePlots, XYView, channel_groups
@@ -66,12 +67,6 @@ def open_stream(port: str, baud: int, parser: str) -> Stream:
 
 def default_recordings_folder() -> Path:
     return Path.home() / "TinyML Workbench recordings"
-
-
-def _settings():  # type: ignore[no-untyped-def]
-    from workbench.ui.main_window import settings
-
-    return settings()
 
 
 def status_text(stats: Any, shown_port: str) -> str:
@@ -163,12 +158,12 @@ class MonitorPage(QWidget):
         self.timer.timeout.connect(self._timer_fired)
         self._skip_ticks = 0
 
-        settings = _settings()
-        self.class_panel.set_threshold(float(settings.value(THRESHOLD_KEY, 0.5) or 0.5))
-        window = str(settings.value(WINDOW_KEY, "") or "")
+        stored = settings()
+        self.class_panel.set_threshold(float(stored.value(THRESHOLD_KEY, 0.5) or 0.5))
+        window = str(stored.value(WINDOW_KEY, "") or "")
         if window and self.controls.window.findText(window) >= 0:
             self.controls.window.setCurrentText(window)
-        saved_format = str(settings.value(FORMAT_KEY, "auto") or "auto")
+        saved_format = str(stored.value(FORMAT_KEY, "auto") or "auto")
         index = self.controls.format.findData(saved_format)
         self.controls.format.setCurrentIndex(max(index, 0))
 
@@ -213,7 +208,7 @@ class MonitorPage(QWidget):
         self.controls.set_baud(self._baud_for(port))
 
     def _bauds(self) -> dict[str, int]:
-        text = str(_settings().value(BAUDS_KEY, "") or "")
+        text = str(settings().value(BAUDS_KEY, "") or "")
         pairs = (item.rpartition("=") for item in text.split("\n") if "=" in item)
         return {port: int(baud) for port, _, baud in pairs if baud.isdigit()}
 
@@ -223,13 +218,13 @@ class MonitorPage(QWidget):
     def _remember(self, port: str, baud: int) -> None:
         bauds = self._bauds()
         bauds[port] = baud
-        settings = _settings()
-        settings.setValue(BAUDS_KEY, "\n".join(f"{p}={b}" for p, b in bauds.items()))
-        settings.setValue(LAST_PORT_KEY, port)
-        settings.setValue(FORMAT_KEY, self.controls.format_name())
+        stored = settings()
+        stored.setValue(BAUDS_KEY, "\n".join(f"{p}={b}" for p, b in bauds.items()))
+        stored.setValue(LAST_PORT_KEY, port)
+        stored.setValue(FORMAT_KEY, self.controls.format_name())
 
     def last_port(self) -> str:
-        return str(_settings().value(LAST_PORT_KEY, "") or "")
+        return str(settings().value(LAST_PORT_KEY, "") or "")
 
     # -- connecting -------------------------------------------------------------------------
     def connect_to(self, port: str | None = None) -> None:
@@ -455,12 +450,12 @@ class MonitorPage(QWidget):
             self.class_panel.hide()
 
     def _window_changed(self, text: str) -> None:
-        _settings().setValue(WINDOW_KEY, text)
+        settings().setValue(WINDOW_KEY, text)
         self.plots.follow()
         self.redraw()
 
     def _threshold_changed(self, value: float) -> None:
-        _settings().setValue(THRESHOLD_KEY, value)
+        settings().setValue(THRESHOLD_KEY, value)
         self.redraw()
 
     def _model_changed(self, model: Any) -> None:
@@ -471,7 +466,7 @@ class MonitorPage(QWidget):
         """Demo mode: the big label and the bars only, light on dark; entering it with nothing
         connected connects to the last port. The window goes full screen (MainWindow.set_demo)."""
         self.demo = demo
-        _settings().setValue(DEMO_KEY, demo)
+        settings().setValue(DEMO_KEY, demo)
         for widget in (self.title, self.subtitle, self.controls, self.views, self.status):
             widget.setVisible(not demo)
         self.class_panel.set_demo(demo)

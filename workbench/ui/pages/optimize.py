@@ -35,6 +35,7 @@ from workbench.optimize.data import Dataset, data_beside, load_dataset
 from workbench.optimize.estimate import Estimate, estimate, expected_runs_on_tflm, expert_savings
 from workbench.optimize.plan import Plan, data_roles, plan_problems
 from workbench.ui.session import Session
+from workbench.ui.settings import settings
 from workbench.ui.widgets import save_dialog
 from workbench.ui.widgets.cards import BAD, LEVEL_COLORS, MUTED, Card
 from workbench.ui.widgets.fit_card import FitCard
@@ -506,8 +507,6 @@ class OptimizePage(QWidget):
         return save_dialog.confirm_replace(self, path)
 
     def _save(self) -> None:
-        from workbench.ui.main_window import settings
-
         variant = self.session.chosen_variant
         model = self.session.model
         if variant is None or model is None:
