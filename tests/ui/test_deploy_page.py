@@ -167,6 +167,8 @@ def test_export_writes_c_source_into_the_folder_and_remembers_where(
     assert "model_data.h" in page.export_panel.result.text()
     assert settings().value(EXPORT_ROOT_KEY) == str(tmp_path)
     assert _dialog(window) is None
+    target = window.session.state.target  # what the page shows is the session's deploy target
+    assert (target.format, target.folder) == ("c", str(tmp_path / "out"))
 
 
 def test_a_model_too_big_for_the_board_is_refused_with_the_reason(

@@ -312,12 +312,15 @@ def test_the_virtual_board_runs_the_sample_and_its_predictions_reach_the_label(
     assert page.controls.port.itemData(page.controls.port.count() - 1) == VIRTUAL
     page.connect_to(VIRTUAL)
     qtbot.waitUntil(lambda: page.connected, timeout=60000)
+    connection = window.session.state.monitor  # the page keeps the session's connection current
+    assert connection.connected and connection.board == "virtual" and Path(connection.port).name == "port"
     qtbot.waitUntil(lambda: _curve_length(page, "0") >= 5, timeout=30000)
     assert page.classes == [str(digit) for digit in range(10)]
     child = page.virtual.process
     assert child is not None and child.processId() > 0
     page.controls.connect_button.click()  # Disconnect: the stream stops and the child ends
     assert not page.connected and not page.virtual.running()
+    assert not window.session.state.monitor.connected
     last = page.stream.recent(1)[-1] if page.stream is not None else None
     assert last is not None
     top = max(last.values, key=lambda name: last.values[name])

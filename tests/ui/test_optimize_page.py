@@ -81,6 +81,8 @@ def test_moving_the_slider_updates_the_estimate_at_once_and_converts_once_settle
     assert page.timer.isActive()  # a person's change: a conversion once the settings rest
     page.settings.quant_buttons["float32"].setChecked(True)
     assert page.flash_card.value.text() == "39.5 KB"
+    assert window.session.state.plan == page.settings.plan()  # the session holds the plan on screen
+    assert (window.session.state.plan.quant, window.session.state.plan.sparsity) == ("float32", 0.8)
 
 
 @pytest.mark.slow

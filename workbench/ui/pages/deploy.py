@@ -114,6 +114,7 @@ class DeployPage(QWidget):
         self.export_panel.open_folder_requested.connect(self._open_folder)
         self.export_panel.format_chosen.connect(self._format_chosen)
         self.export_panel.folder.textEdited.connect(lambda _text: self._update_actions())
+        self.target.port.currentTextChanged.connect(lambda _text: self._update_actions())
         self.flash_panel.flash_requested.connect(self.flash)
         self.flash_panel.cancel_requested.connect(self.cancel)
         self.flash_panel.choose_firmware_requested.connect(self._choose_firmware)
@@ -286,6 +287,13 @@ class DeployPage(QWidget):
             else "This board has no model slot (model_offset) in its board file.",
         )
         name = self._flasher_name()
+        port, _drive = self.target.location()
+        self.session.state.set_target(
+            format=self.export_panel.format_id(),
+            folder=self.export_panel.folder.text().strip(),
+            port=port or "",
+            flasher=name,
+        )
         description, availability = self._availability(name) if name else ("", None)
         self.target.show_flasher(name, description, availability)
         self.flash_panel.source_note.setText(self._source_note())

@@ -302,6 +302,13 @@ class MonitorPage(QWidget):
             self.controls.pause.setChecked(False)
         self.timer.start()
         self.tick()
+        self.session.state.set_monitor(
+            port=shown if shown != VIRTUAL else device,
+            baud=baud,
+            format=self.controls.format_name(),
+            board="virtual" if shown == VIRTUAL else "",
+            connected=True,
+        )
         return True
 
     def disconnect(self) -> None:
@@ -316,6 +323,7 @@ class MonitorPage(QWidget):
         self.connected = False
         self.virtual.stop()
         self.controls.set_connected(False)
+        self.session.state.set_monitor(connected=False, recording="")
 
     def shutdown(self) -> None:
         """End the stream and the virtual board (the window is closing)."""
@@ -354,11 +362,13 @@ class MonitorPage(QWidget):
             self._fail(error)
             return
         self.controls.set_recording(True)
+        self.session.state.set_monitor(recording=str(path))
 
     def stop_recording(self) -> None:
         if self.stream is not None:
             self.stream.stop_recording()
         self.controls.set_recording(False)
+        self.session.state.set_monitor(recording="")
 
     def set_paused(self, paused: bool) -> None:
         """Stop (or restart) drawing; the buffer and any recording go on."""

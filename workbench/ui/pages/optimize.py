@@ -168,6 +168,7 @@ class OptimizePage(QWidget):
         self.timer.setInterval(SETTLE_MS)
         self.timer.timeout.connect(self.convert)
         self.settings.plan_changed.connect(self.refresh_estimate)
+        self.settings.plan_changed.connect(session.state.set_plan)
         self.settings.edited.connect(self._edited)
         self.pickers = self.settings.pickers
         for role, picker in self.pickers.items():
