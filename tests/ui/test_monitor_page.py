@@ -82,7 +82,7 @@ def _dialog(window: MainWindow) -> QMessageBox | None:
 
 def _connected(qtbot: Any, page: MonitorPage, board: Board) -> None:
     page.connect_to(board.port)
-    assert page.connected, page.status.text()
+    qtbot.waitUntil(lambda: page.connected, timeout=10000)  # the port opens off the GUI thread
 
 
 # -- with a stand-in board on a pseudo-terminal ----------------------------------------------------
@@ -204,13 +204,14 @@ def test_the_baud_rate_is_remembered_for_each_port(qtbot: Any, page: MonitorPage
     page.controls.select_port(board.port)
     page.controls.set_baud(9600)
     page.connect_to()
-    assert page.connected
+    qtbot.waitUntil(lambda: page.connected, timeout=10000)
     page.disconnect()
     page.controls.select_port("/dev/some-other-port")
     page._port_chosen("/dev/some-other-port")
     assert page.controls.baud_rate() == 115200
     page.connect_to(board.port)
-    assert page.controls.baud_rate() == 9600 and page.connected
+    qtbot.waitUntil(lambda: page.connected, timeout=10000)
+    assert page.controls.baud_rate() == 9600
 
 
 def test_export_saves_the_view_as_png_and_the_data_in_view_as_csv(
@@ -258,7 +259,8 @@ def test_demo_mode_comes_with_f11_leaves_with_esc_and_connects_to_the_last_port(
     settings().setValue(LAST_PORT_KEY, board.port)
     window.demo_action.trigger()  # F11, nothing connected: the last port
     assert page.demo and window.isFullScreen()
-    assert page.connected and page.port == board.port
+    qtbot.waitUntil(lambda: page.connected, timeout=10000)
+    assert page.port == board.port
     assert not window.menuBar().isVisible() and not window.steps.tabBar().isVisible()
     assert not page.controls.isVisible() and not page.views.isVisible()
     board.predict(0.1, 0.85, 0.05, count=4)
@@ -284,7 +286,8 @@ def test_quitting_in_demo_mode_starts_the_next_time_in_demo_mode_on_the_last_por
     main.show()
     qtbot.waitUntil(lambda: main._monitor is not None, timeout=30000)
     try:
-        assert main.monitor.demo and main.isFullScreen() and main.monitor.connected
+        assert main.monitor.demo and main.isFullScreen()
+        qtbot.waitUntil(lambda: main.monitor.connected, timeout=10000)
         board.predict(0.9, 0.05, 0.05, count=5)
         qtbot.waitUntil(lambda: main.monitor.class_panel.big.name.text() == "cat", timeout=10000)
     finally:
@@ -297,7 +300,8 @@ def test_show_monitor_after_a_flash_selects_the_tab_and_connects(qtbot: Any, win
     window.show_monitor(board.port)
     try:
         assert window.steps.currentWidget() is window.monitor
-        assert window.monitor.connected and window.monitor.controls.port_id() == board.port
+        qtbot.waitUntil(lambda: window.monitor.connected, timeout=10000)
+        assert window.monitor.controls.port_id() == board.port
     finally:
         window.monitor.shutdown()
 
@@ -319,8 +323,9 @@ def test_the_virtual_board_runs_the_sample_and_its_predictions_reach_the_label(
     child = page.virtual.process
     assert child is not None and child.processId() > 0
     page.controls.connect_button.click()  # Disconnect: the stream stops and the child ends
-    assert not page.connected and not page.virtual.running()
+    assert not page.connected and not page.virtual.running()  # at once: the rest ends off the GUI thread
     assert not window.session.state.monitor.connected
+    qtbot.waitUntil(lambda: not window.session.jobs.busy, timeout=10000)  # then the last records are drawn
     last = page.stream.recent(1)[-1] if page.stream is not None else None
     assert last is not None
     top = max(last.values, key=lambda name: last.values[name])

@@ -39,6 +39,7 @@ READ_TIMEOUT_S = 0.05  # how long one read waits for a first byte: bounds how la
 URL_READ_TIMEOUT_S = 0.02  # a URL port's read: how long it gathers bytes (the latency it adds)
 URL_READ_BYTES = 65536  # a URL port's read: at most this many bytes
 POLL_S = 0.1  # how often a vanished port is looked for
+STOP_JOIN_S = 5.0  # how long stop() waits for a thread; one stuck in a driver's read is left behind
 QUEUE_CHUNKS = 256  # chunks between the reader and the processor (a pty delivers at most 4 KiB a chunk)
 
 LINUX_GROUP_HINT = "add yourself to the dialout (or uucp) group: sudo usermod -aG dialout $USER, then log in again"
@@ -160,14 +161,19 @@ class PortReader:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop reading and close the port; returns once the thread has ended (every chunk it read is queued)."""
+        """Stop reading and close the port; returns once the thread has ended (every chunk it read is
+        queued), or after STOP_JOIN_S when a read is stuck in the driver."""
         self._stopping.set()
         port = self._port
         if port is not None:
             with contextlib.suppress(Exception):  # not every port type can cancel a read
                 port.cancel_read()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(STOP_JOIN_S)
+            if self._thread.is_alive():
+                log.warning(
+                    "the reader of %s did not end within %g s (a read stuck in the driver)", self.port_name, STOP_JOIN_S
+                )
         self._close()
 
     @property

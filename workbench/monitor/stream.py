@@ -59,12 +59,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import Cancelled, WorkbenchError
 from workbench.monitor.baud import Garble, GarbledShare, count_garbled, wrong_rate_message
 from workbench.monitor.buffer import SampleBuffer
 from workbench.monitor.lines import LineSplitter, looks_cut
 from workbench.monitor.parse import Batch, Parser, Part, Record, detect, feed_each
-from workbench.monitor.reader import QUEUE_CHUNKS, Chunk, PortReader, open_port
+from workbench.monitor.reader import QUEUE_CHUNKS, STOP_JOIN_S, Chunk, PortReader, open_port
 from workbench.monitor.recorder import CsvRecorder
 from workbench.tasks import Task
 
@@ -159,6 +159,7 @@ class MonitorStream:
         self._splitter = LineSplitter()
         self._reader: PortReader | None = None
         self._processor: threading.Thread | None = None
+        self._life = threading.Lock()  # start() and stop() one at a time, from any threads
         self._stopping = threading.Event()  # stop() was called: nothing waits for run_monitor's caller now
         self._finish = threading.Event()  # the reader has ended: the processor ends once the queue is empty
         self._recorder: CsvRecorder | None = None
@@ -190,7 +191,15 @@ class MonitorStream:
     # -- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Open the port (and the recording) and start reading; raises WorkbenchError, one sentence."""
+        """Open the port (and the recording) and start reading; raises WorkbenchError, one sentence,
+        or Cancelled when stop() came first. May run in a thread of its own (opening a port can take
+        seconds): a stop() meanwhile waits for it, then stops what it started."""
+        with self._life:
+            if self._stopping.is_set():
+                raise Cancelled()
+            self._start()
+
+    def _start(self) -> None:
         if self._processor is not None:
             raise RuntimeError("a MonitorStream starts once")
         opened = open_port(self.port, self.baud)
@@ -208,15 +217,22 @@ class MonitorStream:
         self._reader.start()
 
     def stop(self) -> None:
-        """Stop reading, process what was read, close the port and the recording. Safe to call twice."""
+        """Stop reading, process what was read, close the port and the recording. Safe to call twice,
+        and from another thread than start()'s."""
         self._stopping.set()
+        with self._life:
+            self._stop()
+
+    def _stop(self) -> None:
         if self._sink is not None:
             self._sink.unbind()  # the processor must not wait for run_monitor's caller, who waits for it
         if self._reader is not None:
             self._reader.stop()
         self._finish.set()
         if self._processor is not None and self._processor.is_alive():
-            self._processor.join()
+            self._processor.join(STOP_JOIN_S)
+            if self._processor.is_alive():
+                log.warning("the processor of %s did not end within %g s", self.port, STOP_JOIN_S)
         if self._ended_at is None and self._processor is not None:
             self._ended_at = self._clock()
         self.stop_recording()

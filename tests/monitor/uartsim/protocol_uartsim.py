@@ -1,6 +1,7 @@
-"""`uartsim://BAUD?line=TEXT`: a board printing TEXT (default `a:0.5 b:0.25`) once every 5 ms at
-BAUD, as a port opened at some baud rate receives it: equal rates give the text, other rates what
-a real UART reads then (tests/monitor/uart_line.py). Registered with
+"""`uartsim://BAUD?line=TEXT&open_s=S`: a board printing TEXT (default `a:0.5 b:0.25`) once every
+5 ms at BAUD, as a port opened at some baud rate receives it: equal rates give the text, other rates
+what a real UART reads then (tests/monitor/uart_line.py). Opening it takes S seconds (default 0),
+as some USB serial adapters' drivers do. Registered with
 serial.protocol_handler_packages by the tests that use it."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Serial(SerialBase):
         self._tx_baud = int(parts.netloc)
         query = urllib.parse.parse_qs(parts.query)
         self._text = (query.get("line", ["a:0.5 b:0.25"])[0] + "\r\n").encode()
+        time.sleep(float(query.get("open_s", ["0"])[0]))
         self._pending = bytearray()
         self._next_line_at = time.monotonic()
         self.is_open = True

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxL
 from workbench.core.errors import WorkbenchError
 from workbench.core.inference import labels_for, samples_for
 from workbench.plugins import discover
+from workbench.tasks import Task, null_task
 from workbench.ui.session import Session
 from workbench.ui.settings import settings
 from workbench.ui.widgets.monitor_classes import ClassPanel, class_channels
@@ -42,6 +44,8 @@ FORMAT_KEY = "monitor/format"
 THRESHOLD_KEY = "monitor/threshold"
 WINDOW_KEY = "monitor/window"
 DEMO_KEY = "monitor/demo"  # quit in demo mode: the next start is in demo mode too
+CONNECT_JOB = "connect"
+STOP_JOB = "disconnect"
 DEMO_WINDOW_S = 30.0  # demo mode shows the label and bars only: the newest records are enough
 
 
@@ -63,6 +67,22 @@ def open_stream(port: str, baud: int, parser: str) -> Stream:
     from workbench.monitor.stream import MonitorStream
 
     return MonitorStream(port, baud, parser=parser)
+
+
+def _start_stream(stream: Stream, task: Task) -> Stream:
+    """Open the port and start reading (a job: opening can take seconds)."""
+    stream.start()
+    return stream
+
+
+def _stop_stream(stream: Stream, task: Task) -> WorkbenchError | None:
+    """Stop reading and finish the recording (a job: joining the reader can take a moment); what
+    went wrong is returned, to be shown once the last records are drawn."""
+    try:
+        stream.stop()
+    except WorkbenchError as error:
+        return error
+    return None
 
 
 def default_recordings_folder() -> Path:
@@ -102,6 +122,7 @@ class MonitorPage(QWidget):
         self.session = session
         self.open_stream: Callable[[str, int, str], Stream] = open_stream
         self.stream: Stream | None = None  # the live stream, or the last one (its data stays on screen)
+        self._opening: Stream | None = None  # a stream whose port is being opened
         self.connected = False
         self.port = ""  # the port connected (VIRTUAL for the virtual board)
         self.port_text = ""  # how the status line names it
@@ -235,7 +256,7 @@ class MonitorPage(QWidget):
             self.controls.select_port(port)
             self.controls.set_baud(self._baud_for(port))
         port = self.controls.port_id()
-        if self.connected or self.virtual.running():
+        if self.connected or self._opening is not None or self.virtual.running():
             self.disconnect()
         if not port:
             self._fail(WorkbenchError("Choose the board's port first, or the virtual board."))
@@ -267,9 +288,7 @@ class MonitorPage(QWidget):
         self.status.setText(f"Starting the virtual board on {self.virtual.model.name if self.virtual.model else ''}…")
 
     def _virtual_ready(self, device: str) -> None:
-        baud = self.controls.baud_rate() or DEFAULT_BAUD
-        if not self._open(device, VIRTUAL, baud):
-            self.virtual.stop()
+        self._open(device, VIRTUAL, self.controls.baud_rate() or DEFAULT_BAUD)
 
     def _virtual_failed(self, error: WorkbenchError) -> None:
         """The child ended on its own, starting or streaming: stop reading it and say why."""
@@ -279,15 +298,34 @@ class MonitorPage(QWidget):
         self.status.setText(error.message)
         self._fail(error)
 
-    def _open(self, device: str, shown: str, baud: int) -> bool:
-        """Start a stream on `device`; on failure the page keeps what it had."""
+    def _open(self, device: str, shown: str, baud: int) -> None:
+        """Start a stream on `device`, opened off the GUI thread (an adapter's open can take
+        seconds); on failure the page keeps what it had."""
         try:
             stream = self.open_stream(device, baud, self.controls.format_name())
-            stream.start()
         except WorkbenchError as error:
-            self.controls.set_connected(False)
-            self._fail(error)
-            return False
+            self._open_failed(shown, error)
+            return
+        self._opening = stream
+        self.controls.set_connected(False, connecting=True)
+        self.status.setText(f"Opening {shown}…")
+        self.session.jobs.start(
+            CONNECT_JOB,
+            _start_stream,
+            stream,
+            on_success=lambda started: self._opened(started, device, shown, baud),
+            on_error=lambda error: self._open_failed(shown, error),
+        )
+
+    def _open_failed(self, shown: str, error: WorkbenchError) -> None:
+        self._opening = None
+        self.controls.set_connected(False)
+        if shown == VIRTUAL:
+            self.virtual.stop()
+        self._fail(error)
+
+    def _opened(self, stream: Stream, device: str, shown: str, baud: int) -> None:
+        self._opening = None
         self.stream = stream
         self.connected = True
         self.port = shown
@@ -309,25 +347,42 @@ class MonitorPage(QWidget):
             board="virtual" if shown == VIRTUAL else "",
             connected=True,
         )
-        return True
 
-    def disconnect(self) -> None:
-        """Stop reading (and recording); what was read stays on screen."""
+    def disconnect(self, wait: bool = False) -> None:
+        """Stop reading (and recording); what was read stays on screen. The port closes and the
+        recording is finished off the GUI thread (the page draws the last records then), unless
+        `wait` (the window is closing)."""
         self.timer.stop()
-        if self.stream is not None and self.connected:
-            try:
-                self.stream.stop()
-            except WorkbenchError as error:
-                self._fail(error)
-            self.tick(force=True)
+        opening, self._opening = self._opening, None
+        if opening is not None:  # still opening: it stops as soon as it is open
+            self.session.jobs.cancel(CONNECT_JOB)
+            threading.Thread(target=opening.stop, name="monitor stop", daemon=True).start()
+        stream = self.stream if self.connected else None
         self.connected = False
-        self.virtual.stop()
+        if stream is not None:
+            if wait:
+                self._stopped(stream, _stop_stream(stream, null_task()))
+            else:
+                self.session.jobs.start(
+                    f"{STOP_JOB} {id(stream)}",
+                    _stop_stream,
+                    stream,
+                    on_success=lambda error: self._stopped(stream, error),
+                    on_error=self._fail,
+                )
+        self.virtual.stop(wait=wait)
         self.controls.set_connected(False)
         self.session.state.set_monitor(connected=False, recording="")
 
+    def _stopped(self, stream: Stream, error: WorkbenchError | None) -> None:
+        if error is not None:
+            self._fail(error)
+        if stream is self.stream:
+            self.tick(force=True)
+
     def shutdown(self) -> None:
         """End the stream and the virtual board (the window is closing)."""
-        self.disconnect()
+        self.disconnect(wait=True)
 
     def _fail(self, error: WorkbenchError) -> None:
         self.session.error.emit(error)

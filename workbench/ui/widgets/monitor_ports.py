@@ -80,6 +80,7 @@ class VirtualBoard(QObject):
         self.model: Path | None = None
         self._waited_s = 0.0
         self._output = ""
+        self._ending: set[QProcess] = set()  # stopped, not ended yet
         self._poll = QTimer(self)
         self._poll.setInterval(100)
         self._poll.timeout.connect(self._check)
@@ -152,18 +153,38 @@ class VirtualBoard(QObject):
         self._read()
         return self._output
 
-    def stop(self) -> None:
-        """End the child (terminate, then kill) and remove its folder."""
+    def stop(self, wait: bool = False) -> None:
+        """End the child and remove its folder: SIGTERM at once, a kill STOP_TIMEOUT_MS later if it
+        is still there. Returns at once (running() is False from now on) unless `wait` (the window
+        is closing), when it waits for the end."""
         self._poll.stop()
         process, self.process = self.process, None
-        if process is not None:
-            process.finished.disconnect(self._finished)
-            if process.state() != QProcess.ProcessState.NotRunning:
-                process.terminate()
-                if not process.waitForFinished(STOP_TIMEOUT_MS):
-                    process.kill()
-                    process.waitForFinished(STOP_TIMEOUT_MS)
-            process.deleteLater()
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
+        folder, self.folder = self.folder, None
+        if process is None:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+            return
+        process.finished.disconnect(self._finished)
+        if process.state() == QProcess.ProcessState.NotRunning:
+            self._ended(process, folder)
+            return
+        self._ending.add(process)
+        process.finished.connect(lambda _code, _status: self._ended(process, folder))
+        process.terminate()
+        if wait:
+            if not process.waitForFinished(STOP_TIMEOUT_MS):
+                process.kill()
+                process.waitForFinished(STOP_TIMEOUT_MS)
+        else:
+            QTimer.singleShot(STOP_TIMEOUT_MS, self, lambda: self._kill_if_running(process))
+
+    def _kill_if_running(self, process: QProcess) -> None:
+        if process in self._ending:
+            log.warning("the virtual board did not end on SIGTERM within %d ms: killing it", STOP_TIMEOUT_MS)
+            process.kill()
+
+    def _ended(self, process: QProcess, folder: Path | None) -> None:
+        self._ending.discard(process)
+        process.deleteLater()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
