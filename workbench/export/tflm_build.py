@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.launcher import frozen
 from workbench.core.process import run_process
 from workbench.tasks import Task
 
@@ -72,18 +73,25 @@ def check_checkout(checkout: Path) -> Path:
 
 
 def create_tree(checkout: Path, out_dir: Path, core: str, task: Task) -> None:
-    """Run TFLM's create_tflm_tree.py in `checkout` into `out_dir` for the board's core. TFLM's Makefile fetches what it needs (flatbuffers, CMSIS, CMSIS-NN...)
-    into the checkout's downloads/ folder the first time; raises WorkbenchError in one sentence
+    """Run TFLM's create_tflm_tree.py in `checkout` into `out_dir` for the board's core (with this
+    Python, or from a frozen bundle the system's python3). TFLM's Makefile fetches what it needs
+    (flatbuffers, CMSIS, CMSIS-NN...) into the checkout's downloads/ folder the first time; raises WorkbenchError in one sentence
     when the script fails, with its last lines as details."""
     checkout = check_checkout(checkout)
     options = makefile_options(core)
     if shutil.which("make") is None:
         raise WorkbenchError("exporting a TFLM tree needs make, which is not installed", "Install make and try again.")
-    argv = [sys.executable, CREATE_TREE_SCRIPT, str(out_dir.resolve())]
+    python = shutil.which("python3") if frozen() else sys.executable  # a bundle is no Python: the system's
+    if python is None:
+        raise WorkbenchError(
+            "exporting a TFLM tree needs python3 with numpy and Pillow, which is not installed",
+            "Install Python 3 and try again.",
+        )
+    argv = [python, CREATE_TREE_SCRIPT, str(out_dir.resolve())]
     if options:
         argv.append("--makefile_options=" + " ".join(options))
     # TFLM's Makefile runs `python3` (with numpy and Pillow): this interpreter's, first on the PATH.
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(python).parent), os.environ.get("PATH", "")])}
     result = run_process(argv, task, what="create_tflm_tree.py", cwd=checkout, timeout_s=1800, env=env)
     if not result.ok:
         tail = "\n".join(result.tail[-15:])
