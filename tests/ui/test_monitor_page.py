@@ -27,7 +27,6 @@ from pytestqt.exceptions import TimeoutError as WaitTimedOut
 from workbench.monitor.recorder import read_recording
 from workbench.ui.main_window import MainWindow, settings
 from workbench.ui.pages.monitor import DEMO_KEY, LAST_PORT_KEY, MonitorPage
-from workbench.ui.widgets.monitor_classes import class_channels, printed_label, top_runs
 from workbench.ui.widgets.monitor_plots import CLASSES_GROUP, OTHER_GROUP, TimePlots, channel_groups, peak_decimate
 from workbench.ui.widgets.monitor_ports import VIRTUAL
 
@@ -393,28 +392,6 @@ def test_the_virtual_board_does_not_outlive_an_app_that_dies_without_closing(qtb
 
 
 # -- the decisions behind the views --------------------------------------------------------------
-
-
-def test_class_channels_are_the_models_labels_in_its_order_or_class_numbers_or_a_softmax() -> None:
-    values = {name: np.array([0.2, 0.5]) for name in ("b_c", "a", "temp", "class10", "class2")}
-    values["temp"] = np.array([21.5, 22.0])
-    assert class_channels(list(values), values, labels=["a", "b c"]) == ["a", "b_c"]
-    assert printed_label("b c:d") == "b_c_d"
-    assert class_channels(list(values), values) == ["class2", "class10"]
-    softmax = {"yes": np.array([0.1, 0.7]), "no": np.array([0.9, 0.3]), "x": np.array([3.0, 4.0])}
-    assert class_channels(list(softmax), softmax) == ["yes", "no"]
-    not_softmax = {"ax": np.array([0.1, 0.2]), "ay": np.array([0.3, 0.1])}
-    assert class_channels(list(not_softmax), not_softmax) == []
-
-
-def test_top_runs_break_at_a_new_top_class_a_confidence_drop_or_a_gap_not_at_other_records() -> None:
-    times = np.arange(9.0)
-    values = {
-        "a": np.array([0.9, 0.8, 0.2, 0.5, np.nan, 0.9, np.nan, 0.9, 0.9]),
-        "b": np.array([0.1, 0.2, 0.8, 0.5, np.nan, 0.1, np.nan, 0.1, 0.1]),
-        "score": np.array([np.nan] * 6 + [201.0] + [np.nan] * 2),  # an event's record: no class values
-    }
-    assert top_runs(times, ["a", "b"], values, threshold=0.6) == [(0.0, 2.0, 0), (2.0, 3.0, 1), (5.0, 8.0, 0)]
 
 
 def test_channel_groups_put_classes_together_and_families_by_prefix() -> None:

@@ -18,6 +18,7 @@ from workbench.core.array_files import read_npy
 from workbench.core.child import run_in_child
 from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
+from workbench.core.probabilities import is_distribution
 from workbench.core.tflite_file import NUMPY_DTYPES, Tensor
 from workbench.tasks import Task, null_task
 
@@ -38,12 +39,7 @@ class Prediction:
     @property
     def is_distribution(self) -> bool:
         """The first output reads as class probabilities: several values in 0..1 summing to ~1."""
-        values = np.asarray(self.outputs[0], dtype=np.float64)
-        return (
-            values.size > 1
-            and bool(np.all(values >= -1e-6) and np.all(values <= 1 + 1e-6))
-            and abs(float(values.sum()) - 1.0) < 0.02
-        )
+        return is_distribution(self.outputs[0])
 
 
 def parse_inputs(text_or_path: str) -> np.ndarray:

@@ -44,6 +44,7 @@ from pathlib import Path
 from workbench.core.errors import WorkbenchError
 from workbench.monitor.parse import Record
 from workbench.monitor.recorder import GAP_EVENT, iter_recording
+from workbench.monitor.sketch_format import printed_label
 from workbench.monitor.virtual_port import SOCKET, VirtualPort, has_ptys, open_port
 from workbench.tasks import Task, null_task
 
@@ -56,15 +57,14 @@ LINGER_S = 0.1  # at the end, once the reader has it all: its read call returns 
 CHECK_EVERY = 256  # records between cancellation checks when playing as fast as possible
 CHUNK_BYTES = 4096  # lines that are due together go out in writes of about this size
 
-_SEPARATORS = re.compile(r"[ \t,\r\n]")
 _EVENT_LABEL_BREAKS = re.compile(r"[\s()<>@:]")  # what ends a label in an event line
 SCORE, DEVICE_TIME_MS = "score", "device_time_ms"  # the values an event line carries
 
 
 @functools.lru_cache(maxsize=4096)
 def plotter_label(name: str) -> str:
-    """A channel name as a plotter label: separators made `_` (as the exported sketch prints labels)."""
-    return _SEPARATORS.sub("_", name) or "_"
+    """A channel name as a plotter label: as the exported sketch prints labels (`printed_label`)."""
+    return printed_label(name) or "_"
 
 
 def event_line(label: str, score: float | None = None, device_time_ms: float | None = None) -> str:

@@ -34,13 +34,17 @@ SKETCH_OUTPUT_TYPES = SKETCH_INPUT_TYPES
 INTEGER_LIMITS = {"INT8": (-128, 127), "UINT8": (0, 255), "INT16": (-32768, 32767)}  # quantized(value, low, high)
 
 
+def printed_label(label: str) -> str:
+    """A label as the exported sketch's `print_label` prints it: separators (space, tab, comma,
+    colon, line ends) as `_`. The one rule for every label the app prints or expects printed."""
+    return "".join("_" if c in SEPARATORS else c for c in label)
+
+
 def sketch_label(labels: Sequence[str], index: int) -> str:
     """The name `print_label(index)` prints for output `index`."""
     label = labels[index] if 0 <= index < len(labels) else ""
     label = label.split("\0", 1)[0]  # the C string ends at its first NUL byte
-    if not label:
-        return f"class{index}"
-    return "".join("_" if c in SEPARATORS else c for c in label)
+    return printed_label(label) if label else f"class{index}"
 
 
 def sketch_float(value: float, digits: int = DIGITS) -> str:

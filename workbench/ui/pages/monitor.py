@@ -25,11 +25,12 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxL
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.inference import labels_for, samples_for
+from workbench.monitor.classes import class_channels
 from workbench.plugins import discover
 from workbench.tasks import Task, null_task
 from workbench.ui.session import Session
 from workbench.ui.settings import settings
-from workbench.ui.widgets.monitor_classes import ClassPanel, class_channels
+from workbench.ui.widgets.monitor_classes import ClassPanel
 from workbench.ui.widgets.monitor_controls import DEFAULT_BAUD, MonitorControls
 from workbench.ui.widgets.monitor_plots import TimePlots, XYView, channel_groups
 from workbench.ui.widgets.monitor_ports import VIRTUAL, VirtualBoard, port_choices
