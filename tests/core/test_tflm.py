@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from workbench.core.analysis import analyze
+from workbench.core.arena import recommended_arena
 from workbench.core.loading import load_model
-from workbench.core.tflm import check_tflm, recommended_arena
+from workbench.core.tflm import check_tflm
 from workbench.tasks import null_task
 from workbench.text_report import analysis_text
 

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.export.conftest import MODEL_PATHS, Compiler, DeployModelFactory, one_op_model, while_loop_model
+from workbench.core.arena import estimate_arena_bytes
 from workbench.core.errors import WorkbenchError
 from workbench.core.tflite_file import parse_tflite, tensor_bytes
 from workbench.export import api
 from workbench.export.api import DeployModel, ExportOptions
-from workbench.export.c_source import estimate_arena_bytes, tensor_arena_size, write, write_model_files
+from workbench.export.c_source import tensor_arena_size, write, write_model_files
 from workbench.export.op_resolver import BUILTIN_METHODS
 from workbench.tasks import Task
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.core.analysis import Analysis
+from workbench.core.arena import recommended_arena
 from workbench.core.boards import Board
 from workbench.units import kb
 
@@ -28,8 +29,8 @@ def usage_level(percent: float | None) -> str:
 
 @dataclass
 class Fit:
-    """How much of a board's flash and RAM the model takes (model bytes and arena only), and
-    whether its runtime there (TFLM) can run it at all."""
+    """How much of a board's flash and RAM the model takes (model bytes, and the tensor arena the
+    firmware reserves for it), and whether its runtime there (TFLM) can run it at all."""
 
     board: str
     board_name: str
@@ -135,9 +136,11 @@ class Fit:
 
 
 def fit(flash_bytes: int, arena_bytes: int | None, board: Board, runs: bool | None = None, problem: str = "") -> Fit:
-    """Model flash (the .tflite size) against board flash; tensor arena against board RAM;
-    `runs`: whether TFLM runs the model (None while unknown), `problem` why not."""
-    return Fit(board.id, board.name, flash_bytes, board.flash_bytes, arena_bytes, board.ram_bytes, runs, problem)
+    """Model flash (the .tflite size) against board flash; against board RAM the arena firmware
+    reserves for the measured `arena_bytes` (core.arena.recommended_arena: what kTensorArenaSize
+    is); `runs`: whether TFLM runs the model (None while unknown), `problem` why not."""
+    reserved = recommended_arena(arena_bytes) if arena_bytes else None
+    return Fit(board.id, board.name, flash_bytes, board.flash_bytes, reserved, board.ram_bytes, runs, problem)
 
 
 def analysis_fit(analysis: Analysis, board: Board) -> Fit:

@@ -15,13 +15,13 @@ failure: that model does not run.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.core.arena import ARENA_MARGIN, recommended_arena
 from workbench.core.child import ChildCrashed, run_in_child
 from workbench.core.errors import ChildNotStarted, WorkbenchError
 from workbench.core.model import Model
@@ -30,7 +30,6 @@ from workbench.tasks import Task
 
 log = logging.getLogger(__name__)
 
-ARENA_MARGIN = 0.10  # recommended arena = measured + 10%, rounded up to whole KB
 REQUANTIZE = "Re-quantize the model as full int8 (Optimize page: 'Full integer (int8)')."
 # A line of the arena search from the worker: ARENA_LINE + "try 3000" / "fits 3000" / "too-small 3000".
 ARENA_LINE = "\x1etflm-arena "
@@ -148,11 +147,6 @@ class _ArenaSearch:
         self.low = max(self.low, self.trying + 1)
         self.trying = None
         return True
-
-
-def recommended_arena(measured_bytes: int) -> int:
-    """Measured arena plus the margin, rounded up to a whole kilobyte."""
-    return int(math.ceil(measured_bytes * (1 + ARENA_MARGIN) / 1024) * 1024)
 
 
 def model_static_problems(model: TfliteFile) -> list[TflmProblem]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from workbench import __version__
 from workbench.core.analysis import Analysis, TensorInfo
+from workbench.core.arena import ESTIMATE_MARGIN, estimate_arena_bytes, estimated_arena
 from workbench.core.errors import WorkbenchError
 from workbench.core.tflite_file import TfliteFile, parse_tflite, tensor_bytes
 from workbench.export.api import LANGUAGES, DeployModel, ExportOptions, check_symbol
@@ -27,18 +28,6 @@ from workbench.tasks import Task
 log = logging.getLogger(__name__)
 
 BYTES_PER_LINE = 12
-ESTIMATE_MARGIN = 0.25  # an estimated arena gets more margin than a measured one
-# TFLM's bookkeeping in the arena, per tensor and per operator (64-bit host figures, which
-# are larger than a 32-bit board's), and what operators with per-channel quantization keep per
-# output channel (a multiplier and a shift). Fitted on TFLM's own example models.
-EVAL_TENSOR_BYTES = 24
-NODE_BYTES = 64
-OP_DATA_BYTES = 32
-CHANNEL_OP_DATA_BYTES = 128
-PER_CHANNEL_BYTES = 8
-FIXED_OVERHEAD_BYTES = 1280
-_PER_CHANNEL_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"})
-ARENA_ALIGN_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -51,65 +40,6 @@ class ArenaSize:
 
 
 # --- the tensor arena -------------------------------------------------------------------------
-
-
-def activation_peak_bytes(graph: TfliteFile, subgraph: int = 0) -> int:
-    """The most bytes of non-constant tensors alive at once in one subgraph, each tensor rounded
-    up to 16 bytes: a tensor lives from the operator that writes it (or the start, for inputs and
-    variables) to the last operator that reads it (or the end, for outputs)."""
-    sub = graph.subgraphs[subgraph]
-    end = len(sub.operators)
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for tensor in sub.inputs:
-        if tensor >= 0:
-            first[tensor] = last[tensor] = 0
-    for step, op in enumerate(sub.operators):
-        for tensor in op.inputs:
-            if tensor >= 0 and not sub.tensors[tensor].is_constant:
-                first.setdefault(tensor, step)
-                last[tensor] = step
-        for tensor in op.outputs:
-            if tensor >= 0:
-                first.setdefault(tensor, step)
-                last[tensor] = max(last.get(tensor, step), step)
-    for tensor in sub.outputs:
-        if tensor >= 0:
-            first.setdefault(tensor, end)
-            last[tensor] = end
-    for variable in sub.tensors:
-        if variable.is_variable:
-            first[variable.index], last[variable.index] = 0, end
-    sizes = {t: _aligned(sub.tensors[t].nbytes) for t in first}
-    return max(
-        (sum(size for t, size in sizes.items() if first[t] <= step <= last[t]) for step in range(end + 1)),
-        default=0,
-    )
-
-
-def bookkeeping_bytes(graph: TfliteFile) -> int:
-    """TFLM's own data in the arena, estimated: per tensor, per operator, per quantized channel."""
-    total = FIXED_OVERHEAD_BYTES
-    for sub in graph.subgraphs:
-        total += EVAL_TENSOR_BYTES * len(sub.tensors)
-        for op in sub.operators:
-            total += NODE_BYTES
-            if op.op in _PER_CHANNEL_OPS and op.outputs and op.outputs[0] >= 0:
-                shape = sub.tensors[op.outputs[0]].shape
-                total += CHANNEL_OP_DATA_BYTES + PER_CHANNEL_BYTES * (shape[-1] if shape else 1)
-            else:
-                total += OP_DATA_BYTES
-    return total
-
-
-def estimate_arena_bytes(graph: TfliteFile) -> tuple[int, int]:
-    """(activations, bookkeeping): the arena estimated from the graph alone, without TFLM.
-
-    Subgraphs other than the main one (WHILE bodies, IF branches) are counted as if all their
-    activations were alive beside the main graph's, which over-counts rather than under-counts.
-    """
-    activations = sum(activation_peak_bytes(graph, index) for index in range(len(graph.subgraphs)))
-    return activations, bookkeeping_bytes(graph)
 
 
 def tensor_arena_size(analysis: Analysis, graph: TfliteFile) -> ArenaSize:
@@ -131,7 +61,7 @@ def tensor_arena_size(analysis: Analysis, graph: TfliteFile) -> ArenaSize:
             )
         return ArenaSize(report.recommended_arena_bytes, True, comment)
     activations, bookkeeping = estimate_arena_bytes(graph)
-    size = int(math.ceil((activations + bookkeeping) * (1 + ESTIMATE_MARGIN) / 1024) * 1024)
+    size = estimated_arena(activations, bookkeeping)
     why = "TFLM did not measure this model" if report is None else "TFLM could not measure this model"
     if report is not None and report.problems:
         why += f" ({report.problems[0].op}: {report.problems[0].message})"
@@ -142,10 +72,6 @@ def tensor_arena_size(analysis: Analysis, graph: TfliteFile) -> ArenaSize:
         "Measure it (analyze the model with TFLM, then export again) for the real figure.",
     ]
     return ArenaSize(size, False, comment)
-
-
-def _aligned(size: int, alignment: int = ARENA_ALIGN_BYTES) -> int:
-    return (size + alignment - 1) // alignment * alignment
 
 
 # --- C text helpers ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from workbench.core.analysis import Analysis, is_parameter
+from workbench.core.arena import PER_CHANNEL_OPS
 from workbench.core.model import Model
 from workbench.core.tflite_file import BIAS_INPUT, Tensor
 from workbench.optimize.plan import QUANT_LABELS, RUNS_ON_TFLM, Plan
@@ -44,7 +45,6 @@ DYNAMIC_MIN_ELEMENTS = 1024  # the converter leaves smaller weights in float for
 SAMPLE_LIMIT_BYTES = 64 * 1024  # compress at most this much of the weights, then extrapolate
 
 ACTIVATION_BYTES = {"float32": 4, "float16": 4, "dynamic": 4, "int8": 1, "int16x8": 2}
-PER_CHANNEL_OPS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0, "TRANSPOSE_CONV": 0, "CONV_3D": 4}
 
 
 @dataclass
