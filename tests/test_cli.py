@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import SAMPLES, run_cli
+from workbench.optimize.plan import Plan
 
 
 def test_analyze_json_with_board(reference_models: Path) -> None:
@@ -87,9 +88,12 @@ def test_an_output_folder_gets_a_named_file_and_a_bad_one_is_refused_before_conv
     from workbench.cli import output_path
     from workbench.core.errors import WorkbenchError
 
-    assert output_path(str(tmp_path), Path("digits.keras"), "int8") == tmp_path / "digits_int8.tflite"
-    assert output_path(str(tmp_path / "new") + "/", Path("m.h5"), "float16") == tmp_path / "new" / "m_float16.tflite"
-    assert output_path(str(tmp_path / "x.tflite"), Path("m.h5"), "int8") == tmp_path / "x.tflite"
+    assert output_path(str(tmp_path), Path("digits.keras"), Plan()) == tmp_path / "digits_int8.tflite"
+    pruned = Plan(quant="float16", sparsity=0.5)
+    assert (
+        output_path(str(tmp_path / "new") + "/", Path("m.h5"), pruned) == tmp_path / "new" / "m_float16_pruned.tflite"
+    )
+    assert output_path(str(tmp_path / "x.tflite"), Path("m.h5"), Plan()) == tmp_path / "x.tflite"
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     import pytest

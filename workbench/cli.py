@@ -11,12 +11,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench import __version__
 from workbench.core.errors import WorkbenchError
 from workbench.logs import log_path, setup_logging
 from workbench.units import kb
+
+if TYPE_CHECKING:
+    from workbench.optimize.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -332,12 +335,12 @@ def _estimate(args: argparse.Namespace) -> int:
     return 0
 
 
-def output_path(given: str, model: Path, quant: str) -> Path:
-    """Where `-o` writes: a folder gets `<model>_<quant>.tflite` inside it. Checked before any
-    conversion starts, so a wrong path costs no time."""
+def output_path(given: str, model: Path, plan: Plan) -> Path:
+    """Where `-o` writes: a folder gets the plan's file name (`<model>_<quant>.tflite`) inside it.
+    Checked before any conversion starts, so a wrong path costs no time."""
     target = Path(given).expanduser()
     if target.is_dir() or given.endswith(("/", os.sep)):
-        target = target / f"{model.stem}_{quant}.tflite"
+        target = target / plan.file_name(model.stem)
     folder = target.parent if target.parent != Path("") else Path(".")
     if folder.exists() and (not folder.is_dir() or not os.access(folder, os.W_OK)):
         raise WorkbenchError(f"{given}: cannot write there ({folder} is not a writable folder)")
@@ -348,7 +351,7 @@ def _optimize(args: argparse.Namespace) -> int:
     from workbench.optimize.convert import optimize_file
 
     plan = _plan(args)
-    target = output_path(args.output, Path(args.model), plan.quant)
+    target = output_path(args.output, Path(args.model), plan)
     variant = optimize_file(
         args.model, plan, calibration=args.calib, evaluation=args.eval, train=args.train, allow_unsafe=args.allow_unsafe
     )

@@ -190,7 +190,7 @@ def _variant(
 ) -> Variant:
     task.progress(0.9, "Measuring the result in TFLM")
     optimized = Model(
-        path=source.path.with_name(f"{source.path.stem}_{plan.quant}.tflite"),
+        path=source.path.with_name(plan.file_name(source.path.stem)),
         format="tflite",
         tflite=tflite,
         graph=parse_tflite(tflite),

@@ -64,6 +64,10 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def file_name(self, stem: str) -> str:
+        """The one name of an optimized model of `stem`: 'digits_int8.tflite', 'digits_int8_pruned.tflite'."""
+        return f"{stem}_{self.quant}{'_pruned' if self.sparsity else ''}.tflite"
+
     def describe(self, source_format: str = "keras") -> str:
         """A short label such as 'int8, 50% pruned, stripped'."""
         parts = ["as converted" if source_format == "tflite" else self.quant]

@@ -512,7 +512,7 @@ class OptimizePage(QWidget):
         model = self.session.model
         if variant is None or model is None:
             return
-        name = f"{model.path.stem}_{variant.plan.quant}{'_pruned' if variant.plan.sparsity else ''}.tflite"
+        name = variant.plan.file_name(model.path.stem)
         path = self.ask_save_path(save_dialog.save_folder(settings(), model.path.parent) / name)
         if path is None:
             return

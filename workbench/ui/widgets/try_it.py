@@ -271,7 +271,7 @@ class TryItPanel(QWidget):
         key = id(variant)
         if key not in self._variant_models:
             self._variant_models[key] = Model(
-                path=model.path.with_name(f"{model.path.stem}_{variant.plan.quant}.tflite"),
+                path=model.path.with_name(variant.plan.file_name(model.path.stem)),
                 format="tflite",
                 tflite=variant.tflite,
                 graph=parse_tflite(variant.tflite),
