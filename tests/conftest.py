@@ -34,11 +34,16 @@ def shared_conversion_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, shared_conversion_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test has its own settings, user plugins and logs; child processes inherit it."""
+    """Every test has its own settings, user plugins and logs; child processes inherit it. The
+    plugin registry forgets what it found, so a test's plugins are discovered from its own home
+    (a test that changes plugins after reading them calls registry().reload())."""
+    from workbench.plugins import registry
+
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("TINYML_WORKBENCH_HOME", str(home))
     monkeypatch.setenv("TINYML_WORKBENCH_CACHE", str(shared_conversion_cache))
+    registry().forget()
     return home
 
 

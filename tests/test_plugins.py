@@ -16,7 +16,7 @@ import pytest
 from workbench.core.errors import WorkbenchError
 from workbench.flash.api import FlashJob
 from workbench.monitor.parse import Parser, Record, detect
-from workbench.plugins import BUILTIN, ENTRY_POINT, USER, builtin_plugin_dir, discover, load_boards
+from workbench.plugins import BUILTIN, ENTRY_POINT, USER, builtin_plugin_dir, discover, load_boards, registry
 
 FLASHER_HEADER = "from workbench.flash.api import Availability, Flasher, FlashJob, Step\n"
 PARSER_HEADER = "from workbench.monitor.parse import Parser, Record\n"
@@ -216,6 +216,78 @@ def test_the_plugins_command_lists_kind_name_origin_and_problems(installed_packa
     assert text.returncode == 0, text.stderr
     assert "parser   good" in text.stdout and "skipped 5:" in text.stdout
     assert "broken.py: could not be loaded" in text.stdout
+
+
+COUNTED_FLASHER = """
+import os
+from pathlib import Path
+from workbench.flash.api import Availability, Flasher, Step
+
+with Path(os.environ["PLUGIN_RUNS"]).open("a") as runs:  # one line each time this file executes
+    runs.write("counted\\n")
+
+class Counted(Flasher):
+    name = "counted"
+    description = "Counts how often its file runs"
+    def available(self): return Availability(ok=True)
+    def plan(self, job): return [Step("count")]
+    def flash(self, job, task): pass
+"""
+
+
+def test_plugin_files_execute_once_per_process_whoever_asks_and_again_on_reload(
+    user_plugins: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flashers, parsers and boards asked for by the flash service, the monitor, board lists and
+    the catalog readers: the user's flasher file runs once; reload() runs it once more."""
+    from workbench.flash.service import FlashRequest, plan
+    from workbench.monitor.stream import MonitorStream
+
+    runs = tmp_path / "runs.txt"
+    monkeypatch.setenv("PLUGIN_RUNS", str(runs))
+    write(user_plugins / "flashers" / "counted.py", COUNTED_FLASHER)
+    firmware = tmp_path / "fw.uf2"
+    firmware.write_bytes(b"firmware")
+
+    def ask_everything() -> None:
+        pico = load_boards().get("raspberry_pi_pico")
+        assert plan(FlashRequest(firmware, pico, flasher="counted"), registry())[-1].description == "count"
+        assert registry().flasher("counted").name == "counted"
+        assert "csv" in {parser.name for parser in registry().parsers()}
+        assert discover(kinds=("parser",)).parser("arduino").name == "arduino"
+        assert discover(kinds=("flasher",)).get("flasher", "counted").origin == USER
+        assert MonitorStream("/dev/null", parsers=registry().parsers(), parser="csv").port == "/dev/null"
+        assert registry().boards().get("raspberry_pi_pico") == pico
+
+    discoveries = registry().discoveries
+    ask_everything()
+    ask_everything()
+    assert runs.read_text().splitlines() == ["counted"]
+    assert registry().discoveries == discoveries + 1
+
+    registry().reload()
+    assert runs.read_text().splitlines() == ["counted"] * 2
+    ask_everything()
+    assert runs.read_text().splitlines() == ["counted"] * 2
+    assert registry().discoveries == discoveries + 2
+
+
+def test_reload_finds_plugins_added_and_drops_those_removed(user_plugins: Path) -> None:
+    assert "mine" not in {p.name for p in registry().catalog().of_kind("flasher")}
+    write(user_plugins / "flashers" / "my_flasher.py", FLASHER_HEADER + GOOD_FLASHER)
+    write(user_plugins / "parsers" / "broken.py", "import not_a_module\n")
+    assert "mine" not in {p.name for p in registry().catalog().of_kind("flasher")}, "kept until reload"
+
+    catalog = registry().reload()
+    assert catalog.get("flasher", "mine").origin == USER
+    assert [Path(p.source).name for p in registry().problems()] == ["broken.py"]
+
+    (user_plugins / "flashers" / "my_flasher.py").unlink()
+    (user_plugins / "parsers" / "broken.py").unlink()
+    registry().reload()
+    with pytest.raises(WorkbenchError, match="unknown flasher 'mine'"):
+        registry().flasher("mine")
+    assert registry().problems() == []
 
 
 # --- detection over the built-in parsers (the parsers themselves: tests/monitor/test_parsers.py) ---

@@ -281,10 +281,10 @@ def _analyze(args: argparse.Namespace) -> int:
     from workbench.core.analysis import analyze
     from workbench.core.fit import analysis_fit
     from workbench.core.loading import load_model
-    from workbench.plugins import load_boards
+    from workbench.plugins import registry
     from workbench.text_report import analysis_text
 
-    board = load_boards().get(args.board) if args.board else None
+    board = registry().boards().get(args.board) if args.board else None
     model = load_model(args.model, allow_unsafe=args.allow_unsafe)
     result = analyze(model, measure=not args.no_tflm)
     board_fit = analysis_fit(result, board) if board else None
@@ -416,9 +416,9 @@ def _cli_task() -> Any:
 
 def _export(args: argparse.Namespace) -> int:
     from workbench.export.api import ExportOptions, check_options, deploy_model_from_file, export
-    from workbench.plugins import load_boards
+    from workbench.plugins import registry
 
-    board = load_boards().get(args.board) if args.board else None
+    board = registry().boards().get(args.board) if args.board else None
     checkout = Path(args.with_tflm).expanduser() if args.with_tflm else None
     options = ExportOptions(
         args.format, Path(args.output), board, args.symbol, args.language, replace=args.force, tflm_checkout=checkout
@@ -444,19 +444,19 @@ def _export(args: argparse.Namespace) -> int:
 
 def _flash(args: argparse.Namespace) -> int:
     from workbench.flash.service import FlashRequest, flash, plan
-    from workbench.plugins import load_boards
+    from workbench.plugins import registry
 
-    board = load_boards().get(args.board)
+    board = registry().boards().get(args.board)
     request = FlashRequest(Path(args.artifact), board, args.port, args.drive, args.flasher, args.model_only)
     if args.dry_run:
-        steps = plan(request)
+        steps = plan(request, registry())
         if args.json:
             _print_json([{"description": s.description, "command": list(s.command)} for s in steps])
         else:
             for number, step in enumerate(steps, 1):
                 print(f"{number}. {step}")
         return 0
-    result = flash(request, _cli_task())
+    result = flash(request, registry(), _cli_task())
     _TERMINAL.end()
     if args.json:
         _print_json(result.to_json())
@@ -467,9 +467,9 @@ def _flash(args: argparse.Namespace) -> int:
 
 def _ports(args: argparse.Namespace) -> int:
     from workbench.flash.detect import describe_devices, detect_devices
-    from workbench.plugins import load_boards
+    from workbench.plugins import registry
 
-    boards = list(load_boards().boards.values())
+    boards = list(registry().boards().boards.values())
     devices = detect_devices(boards)
     if args.json:
         _print_json([device.to_json() for device in devices])
@@ -514,6 +514,7 @@ def _find_baud(port: str) -> int:
 
 def _monitor(args: argparse.Namespace) -> int:
     from workbench.monitor.stream import run_monitor
+    from workbench.plugins import registry
 
     if args.baud == "auto":
         args.baud = _find_baud(args.port)
@@ -521,7 +522,13 @@ def _monitor(args: argparse.Namespace) -> int:
     on_record = None if args.json else (lambda record: print(_record_line(record), flush=True))
     record = Path(args.record).expanduser() if args.record else None
     stats = run_monitor(
-        args.port, args.baud, parser=args.format, record=record, duration_s=args.duration, on_record=on_record
+        args.port,
+        args.baud,
+        parsers=registry().parsers(),
+        parser=args.format,
+        record=record,
+        duration_s=args.duration,
+        on_record=on_record,
     )
     if args.json:
         _print_json(stats.to_json())
@@ -570,9 +577,9 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _boards(args: argparse.Namespace) -> int:
-    from workbench.plugins import load_boards
+    from workbench.plugins import registry
 
-    catalog = load_boards()
+    catalog = registry().boards()
     for problem in catalog.problems:
         print(f"warning: skipped {problem.message}", file=sys.stderr)
     boards = sorted(catalog.boards.values(), key=lambda b: b.name.lower())
@@ -586,9 +593,9 @@ def _boards(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
-    from workbench.plugins import discover
+    from workbench.plugins import registry
 
-    catalog = discover()
+    catalog = registry().catalog()
     if args.json:
         _print_json(catalog.to_json())
         return 0

@@ -18,6 +18,13 @@ contributes the Flasher (in flashers/) or Parser (in parsers/) subclasses define
 classes whose name starts with `_` are helpers and skipped. Built-ins are loaded exactly like a
 user's files. A plugin that fails to load, lacks `name` or `description`, or whose methods do not
 match the contract is reported as a PluginProblem and skipped; discovery never fails because of one.
+
+Discovery runs once per process: `registry()` is the process's one `Registry`, which discovers
+every kind on first use and keeps the result (so a plugin file executes once) until `reload()`
+(the GUI's File > Reload Plugins) discovers again. Everything asks it: the CLI, the pages, the
+flash service and the monitor (these two are handed it by their callers, so neither imports this
+module), and job children, which find a flasher by name through their own registry
+(workbench.plugin_jobs). `discover()` and `load_boards()` read it.
 """
 
 from __future__ import annotations
@@ -27,9 +34,10 @@ import inspect
 import logging
 import re
 import sys
+import threading
 import types
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,8 +122,70 @@ class PluginCatalog:
         instance: Parser = self.get("parser", name).implementation()
         return instance
 
+    def boards(self) -> BoardCatalog:
+        """The boards as the core knows them, with the board files that were skipped."""
+        catalog = BoardCatalog()
+        for plugin in self.of_kind("board"):
+            catalog.boards[plugin.name] = plugin.implementation
+        for problem in self.problems:
+            if problem.kind == "board":
+                catalog.problems.append(BoardProblem(problem.source, problem.message))
+        return catalog
+
     def to_json(self) -> dict[str, list[dict[str, str]]]:
         return {"plugins": [p.to_json() for p in self.plugins], "problems": [p.to_json() for p in self.problems]}
+
+
+class Registry:
+    """The plugins of one process: every kind discovered on first use and kept, so each plugin file
+    executes once, until `reload()` discovers again. Safe to read from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._catalog: PluginCatalog | None = None
+        self.discoveries = 0  # how many times discovery ran in this registry
+
+    def catalog(self) -> PluginCatalog:
+        """Every usable plugin and every skipped one (discovered now if not yet)."""
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = _discover_all()
+                self.discoveries += 1
+            return self._catalog
+
+    def reload(self) -> PluginCatalog:
+        """Discover again (plugin files execute again) and return the new catalog."""
+        self.forget()
+        return self.catalog()
+
+    def forget(self) -> None:
+        """Drop what was found; the next read discovers again (a changed plugin folder, a test's own home)."""
+        with self._lock:
+            self._catalog = None
+
+    def problems(self) -> list[PluginProblem]:
+        """The plugins that were skipped, and why."""
+        return list(self.catalog().problems)
+
+    def flasher(self, name: str) -> Flasher:
+        """A new instance of the flasher `name`; WorkbenchError naming the known ones."""
+        return self.catalog().flasher(name)
+
+    def parsers(self) -> list[Parser]:
+        """A new instance of every parser, built-ins first (for detection)."""
+        return self.catalog().parsers()
+
+    def boards(self) -> BoardCatalog:
+        """Every board, with the board files that were skipped."""
+        return self.catalog().boards()
+
+
+_REGISTRY = Registry()
+
+
+def registry() -> Registry:
+    """The one plugin registry of this process."""
+    return _REGISTRY
 
 
 class _Collector:
@@ -143,17 +213,30 @@ class _Collector:
 
 
 def discover(kinds: Collection[str] = KINDS, extra_board_folders: Iterable[Path] = ()) -> PluginCatalog:
-    """Every plugin of these kinds from the built-ins, entry points and the user folder, in that order.
+    """The registry's plugins of these kinds (built-ins, entry points, the user folder; discovered
+    once per process) with the problems of these kinds and of entry points.
 
-    `extra_board_folders` are read last, as user folders. Problems are reported, never raised.
+    `extra_board_folders` are read on top, as user folders (board files only: no code runs).
     """
+    found = registry().catalog()
     collector = _Collector(kinds)
+    for plugin in found.plugins:
+        if plugin.kind in collector.kinds:
+            collector.found[(plugin.kind, plugin.name)] = replace(plugin)  # a copy: an extra board may override it
+    collector.problems = [p for p in found.problems if p.kind in collector.kinds or p.kind == "plugin"]
+    if "board" in collector.kinds:
+        for folder in extra_board_folders:
+            _scan_boards(collector, USER, folder)
+    return collector.catalog()
+
+
+def _discover_all() -> PluginCatalog:
+    """Every plugin from the built-ins, entry points and the user folder, in that order (runs their code)."""
+    collector = _Collector(KINDS)
     _scan_folder(collector, BUILTIN, builtin_plugin_dir())
     for entry_point in _entry_points():
         _scan_entry_point(collector, entry_point)
     _scan_folder(collector, USER, user_plugin_dir())
-    for folder in extra_board_folders:
-        _scan_boards(collector, USER, folder)
     return collector.catalog()
 
 
@@ -311,11 +394,6 @@ def load_boards(extra_folders: list[Path] | None = None) -> BoardCatalog:
 
     A later file with the same id overrides an earlier one; each board says its origin and source.
     """
-    found = discover(kinds=("board",), extra_board_folders=extra_folders or [])
-    catalog = BoardCatalog()
-    for plugin in found.of_kind("board"):
-        catalog.boards[plugin.name] = plugin.implementation
-    for problem in found.problems:
-        if problem.kind == "board":
-            catalog.problems.append(BoardProblem(problem.source, problem.message))
-    return catalog
+    if not extra_folders:
+        return registry().boards()
+    return discover(kinds=("board",), extra_board_folders=extra_folders).boards()

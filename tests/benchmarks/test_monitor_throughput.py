@@ -31,6 +31,7 @@ from tests.monitor.conftest import PtyPort
 from workbench.monitor.parse import Parser, Record
 from workbench.monitor.recorder import read_recording
 from workbench.monitor.stream import MonitorStream
+from workbench.plugins import registry
 
 SEND_S = 3.0
 CHANNELS = 8
@@ -140,7 +141,7 @@ def ours(
     port = PtyPort(tmp_path / f"tty-{name}")
     board = Board(port)
     if parser is None:
-        stream = MonitorStream(port.path, record=record)
+        stream = MonitorStream(port.path, record=record, parsers=registry().parsers())
     else:
         stream = MonitorStream(port.path, record=record, parsers=[parser], parser=parser.name)
     stream.start()

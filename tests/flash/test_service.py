@@ -11,7 +11,7 @@ import pytest
 
 from workbench.core.errors import WorkbenchError
 from workbench.flash.service import FlashRequest, flash, plan, slot_file
-from workbench.plugins import load_boards
+from workbench.plugins import load_boards, registry
 from workbench.tasks import Task
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "digits_int8.tflite"
@@ -53,7 +53,7 @@ def pico():  # type: ignore[no-untyped-def]
 
 def test_model_only_dry_run_names_the_slot_file_and_address_and_writes_nothing(recorder: str, pico) -> None:  # type: ignore[no-untyped-def]
     request = FlashRequest(SAMPLE, pico, flasher=recorder, model_only=True)
-    steps = plan(request)
+    steps = plan(request, registry())
     assert "0x10100000" in steps[0].description and str(slot_file(SAMPLE)) in steps[0].description
     assert steps[1].command == ("recorder", str(slot_file(SAMPLE)), "0x10100000")
     assert not slot_file(SAMPLE).exists(), "a dry run touches nothing"
@@ -69,7 +69,7 @@ def test_model_only_flash_writes_a_slot_image_holding_the_model_at_the_boards_of
 
     monkeypatch.delenv("RECORDED", raising=False)
     lines: list[str] = []
-    result = flash(FlashRequest(SAMPLE, pico, flasher=recorder, model_only=True), Task(on_log=lines.append))
+    result = flash(FlashRequest(SAMPLE, pico, flasher=recorder, model_only=True), registry(), Task(on_log=lines.append))
     firmware, address, _port, _drive = json.loads(os.environ["RECORDED"])
     assert address == 0x10100000 and lines == ["recording"]
     image = Path(firmware).read_bytes()
@@ -84,14 +84,14 @@ def test_model_only_refuses_a_file_that_is_not_a_model(recorder: str, pico, tmp_
     firmware = tmp_path / "app.bin"
     firmware.write_bytes(b"\x00" * 64)
     with pytest.raises(WorkbenchError, match="app.bin: not a .tflite model"):
-        plan(FlashRequest(firmware, pico, flasher=recorder, model_only=True))
+        plan(FlashRequest(firmware, pico, flasher=recorder, model_only=True), registry())
 
 
 def test_model_only_on_a_board_without_a_slot_says_so(recorder: str) -> None:
     board = load_boards().get("nucleo_f746zg")
     assert not board.model_offset
     with pytest.raises(WorkbenchError, match="has no model slot"):
-        plan(FlashRequest(SAMPLE, board, flasher=recorder, model_only=True))
+        plan(FlashRequest(SAMPLE, board, flasher=recorder, model_only=True), registry())
 
 
 def test_unknown_flasher_missing_file_missing_port_and_unavailable_tool_are_one_sentence_each(
@@ -101,14 +101,14 @@ def test_unknown_flasher_missing_file_missing_port_and_unavailable_tool_are_one_
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     with pytest.raises(WorkbenchError, match="unknown flasher 'nope'"):
-        plan(FlashRequest(SAMPLE, pico, flasher="nope"))
+        plan(FlashRequest(SAMPLE, pico, flasher="nope"), registry())
     with pytest.raises(WorkbenchError, match="missing.uf2: no such file or folder"):
-        plan(FlashRequest(tmp_path / "missing.uf2", pico, flasher=recorder))
+        plan(FlashRequest(tmp_path / "missing.uf2", pico, flasher=recorder), registry())
     with pytest.raises(WorkbenchError, match="/dev/ttyNOPE0: no such port"):
-        plan(FlashRequest(SAMPLE, pico, port="/dev/ttyNOPE0", flasher=recorder, model_only=True))
+        plan(FlashRequest(SAMPLE, pico, port="/dev/ttyNOPE0", flasher=recorder, model_only=True), registry())
     monkeypatch.setenv("RECORDER_MISSING", "1")
     with pytest.raises(WorkbenchError, match="recorder cannot run here: the recorder tool is not installed") as error:
-        flash(FlashRequest(SAMPLE, pico, flasher=recorder, model_only=True), Task())
+        flash(FlashRequest(SAMPLE, pico, flasher=recorder, model_only=True), registry(), Task())
     assert error.value.hint == "pip install recorder"
 
 
@@ -121,7 +121,7 @@ def test_a_dry_run_with_the_tool_missing_still_shows_the_command_after_saying_wh
     monkeypatch.setenv("RECORDER_MISSING", "1")
     firmware = tmp_path / "app.bin"
     firmware.write_bytes(bytes(64))
-    first, second = plan(FlashRequest(firmware, pico, flasher=recorder))
+    first, second = plan(FlashRequest(firmware, pico, flasher=recorder), registry())
     assert first.description.startswith("Not ready on this computer: the recorder tool is not installed")
     assert "pip install recorder" in first.description
     assert second.command == ("recorder", str(firmware), "0x0")
@@ -151,22 +151,22 @@ def test_a_model_given_as_firmware_or_a_source_folder_is_refused_before_the_boar
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     with pytest.raises(WorkbenchError, match="is a model, not firmware") as error:
-        plan(FlashRequest(SAMPLE, pico, flasher=recorder))
+        plan(FlashRequest(SAMPLE, pico, flasher=recorder), registry())
     assert "--model-only" in error.value.hint
     source = tmp_path / "c"
     source.mkdir()
     (source / "model_data.h").write_text("/* */\n")
     with pytest.raises(WorkbenchError, match="is a folder, not a firmware file"):
-        plan(FlashRequest(source, pico, flasher=recorder))
+        plan(FlashRequest(source, pico, flasher=recorder), registry())
     with pytest.raises(WorkbenchError, match="is a folder, not a .tflite model"):
-        plan(FlashRequest(source, pico, flasher=recorder, model_only=True))
+        plan(FlashRequest(source, pico, flasher=recorder, model_only=True), registry())
 
 
 def test_a_model_too_big_for_the_slot_is_refused_in_the_dry_run_too(recorder: str, pico, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     big = tmp_path / "big.tflite"
     model = SAMPLE.read_bytes()
     big.write_bytes(model + bytes(1_100_000))  # 1 MB from 0x10100000 to the end of the Pico's 2 MB
-    for attempt in (plan, lambda request: flash(request, Task())):
+    for attempt in (lambda request: plan(request, registry()), lambda request: flash(request, registry(), Task())):
         with pytest.raises(WorkbenchError, match="big.tflite does not fit the model slot of Raspberry Pi Pico"):
             attempt(FlashRequest(big, pico, flasher=recorder, model_only=True))
     assert not slot_file(big).exists()
@@ -179,4 +179,4 @@ def test_a_slot_of_a_stated_size_refuses_a_model_larger_than_it(recorder: str, t
     big = tmp_path / "big.tflite"
     big.write_bytes(SAMPLE.read_bytes() + bytes(1408 * 1024))
     with pytest.raises(WorkbenchError, match=r"does not fit the model slot of ESP32-S3-DevKitC-1: .* its 1408.0 KB"):
-        plan(FlashRequest(big, esp32, flasher=recorder, model_only=True))
+        plan(FlashRequest(big, esp32, flasher=recorder, model_only=True), registry())

@@ -12,6 +12,7 @@ from tests.monitor.conftest import wait_for
 from tests.monitor.uart_line import received
 from workbench.monitor.baud import Garble, GarbledShare, count_garbled, find_baud, readable_share
 from workbench.monitor.stream import MonitorStream
+from workbench.plugins import registry
 from workbench.tasks import Task
 
 TEXT = b"idle:0.125 wave:0.875\r\n" * 50
@@ -43,7 +44,7 @@ def test_readable_share_is_of_lines() -> None:
 
 
 def test_a_stream_at_the_wrong_rate_says_so_and_names_rates_to_try() -> None:
-    stream = MonitorStream("uartsim://115200", 9600)
+    stream = MonitorStream("uartsim://115200", 9600, parsers=registry().parsers())
     stream.start()
     try:
         wait_for(lambda: stream.stats().wrong_baud, "the wrong rate to be noticed")
@@ -55,7 +56,7 @@ def test_a_stream_at_the_wrong_rate_says_so_and_names_rates_to_try() -> None:
 
 
 def test_a_stream_at_the_right_rate_has_nothing_unreadable() -> None:
-    stream = MonitorStream("uartsim://115200", 115200)
+    stream = MonitorStream("uartsim://115200", 115200, parsers=registry().parsers())
     stream.start()
     try:
         wait_for(lambda: stream.stats().records >= 50, "50 records")

@@ -318,7 +318,9 @@ def test_a_recording_replayed_into_the_monitor_records_the_same_values(tmp_path:
     stopper = threading.Thread(target=stop_once_all_came, daemon=True)
     stopper.start()
     copy = tmp_path / "copy.csv"
-    run_monitor(str(link), record=copy, task=task, on_record=received.append)
+    run_monitor(
+        str(link), parsers=discover(kinds=("parser",)).parsers(), record=copy, task=task, on_record=received.append
+    )
     stopper.join(DEADLINE_S)
     assert replaying.error is None
     again = [record.values for record in read_recording(copy) if record.values]

@@ -22,6 +22,7 @@ from workbench.monitor.parse import Record
 from workbench.monitor.reader import open_port
 from workbench.monitor.recorder import GAP_EVENT, read_recording
 from workbench.monitor.stream import MonitorStream, run_monitor
+from workbench.plugins import registry
 from workbench.tasks import Task
 
 
@@ -35,7 +36,7 @@ def streams() -> Iterator[list[MonitorStream]]:
 
 
 def start(streams: list[MonitorStream], port: str, **options: object) -> MonitorStream:
-    stream = MonitorStream(port, **options)  # type: ignore[arg-type]
+    stream = MonitorStream(port, parsers=registry().parsers(), **options)  # type: ignore[arg-type]
     stream.start()
     streams.append(stream)
     return stream
@@ -138,7 +139,7 @@ def test_a_parser_named_replaces_detection(pty_port: PtyPort, streams: list[Moni
     wait_for(lambda: stream.stats().records == 2, "2 records")
     assert stream.stats().channels == ["value 1", "value 2", "value 3"]
     with pytest.raises(WorkbenchError, match="unknown parser 'nope'"):
-        MonitorStream(pty_port.path, parser="nope")
+        MonitorStream(pty_port.path, parsers=registry().parsers(), parser="nope")
 
 
 def test_64_channels_arrive_whole(pty_port: PtyPort, streams: list[MonitorStream]) -> None:
@@ -196,7 +197,7 @@ def test_a_recording_that_cannot_be_written_is_one_sentence_and_the_session_goes
     not_a_folder = tmp_path / "notes.txt"
     not_a_folder.write_text("a file, not a folder")
     with pytest.raises(WorkbenchError) as at_start:
-        MonitorStream(pty_port.path, record=not_a_folder / "session.csv").start()
+        MonitorStream(pty_port.path, parsers=registry().parsers(), record=not_a_folder / "session.csv").start()
     assert "\n" not in at_start.value.message and str(not_a_folder) in at_start.value.message
     open_port(pty_port.path, 115200).close()  # not left open by the failed start
 
@@ -276,7 +277,14 @@ def test_run_monitor_hands_every_record_over_in_order_until_cancelled(pty_port: 
         if sum("i" in record.values for record in got) == 300:
             task.cancel()
 
-    stats = run_monitor(pty_port.path, record=tmp_path / "run.csv", on_record=on_record, task=task, duration_s=60)
+    stats = run_monitor(
+        pty_port.path,
+        parsers=registry().parsers(),
+        record=tmp_path / "run.csv",
+        on_record=on_record,
+        task=task,
+        duration_s=60,
+    )
     board.join(timeout=10)
     data = [record for record in got if "i" in record.values]
     assert [record.values["i"] for record in data] == list(range(300))
@@ -306,14 +314,14 @@ def test_run_monitor_ends_cleanly_on_ctrl_c_and_at_its_duration(pty_port: PtyPor
             if len(got) == 10:
                 raise KeyboardInterrupt
 
-    stats = run_monitor(pty_port.path, on_record=on_record, duration_s=60)
+    stats = run_monitor(pty_port.path, parsers=registry().parsers(), on_record=on_record, duration_s=60)
     board.join(timeout=10)
     assert len(got) >= 10 and stats.records >= len(got)
     assert [record.values["n"] for record in got] == list(range(len(got)))
     assert closed(pty_port)
     assert stats.duration_s < 60, "ended by the safety net, not by Ctrl+C"
 
-    stats = run_monitor(pty_port.path, duration_s=0.2)
+    stats = run_monitor(pty_port.path, parsers=registry().parsers(), duration_s=0.2)
     assert stats.duration_s >= 0.2 and closed(pty_port)
 
 
@@ -357,7 +365,7 @@ def test_run_monitor_stopped_while_its_caller_lags_behind_delivers_every_record(
             time.sleep(0.0005)  # a slow terminal, until the session is over
 
     try:
-        stats = run_monitor(pty_port.path, on_record=on_record, duration_s=0.3)
+        stats = run_monitor(pty_port.path, parsers=registry().parsers(), on_record=on_record, duration_s=0.3)
     finally:
         board.quit.set()
         board.join(timeout=10)
@@ -368,7 +376,7 @@ def test_run_monitor_stopped_while_its_caller_lags_behind_delivers_every_record(
 
 def test_run_monitor_on_a_missing_port_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(WorkbenchError) as raised:
-        run_monitor(str(tmp_path / "ttyUSB7"), duration_s=1)
+        run_monitor(str(tmp_path / "ttyUSB7"), parsers=registry().parsers(), duration_s=1)
     assert raised.value.message == f"{tmp_path / 'ttyUSB7'}: no such port"
 
 

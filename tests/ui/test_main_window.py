@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 from workbench.core.errors import WorkbenchError
 from workbench.optimize.convert import Variant, optimize_model
 from workbench.optimize.plan import Plan
+from workbench.plugins import builtin_plugin_dir
 from workbench.ui.main_window import MainWindow
 
 
@@ -102,3 +103,62 @@ def test_a_saved_variant_is_discarded_without_a_question(
     with qtbot.waitSignal(window.session.model_changed, timeout=30000):
         window.open(reference_models / "hello_world_float.tflite")
     assert _dialog(window, "discardDialog") is None
+
+
+LAB_FLASHER = """
+from workbench.flash.api import Availability, Flasher, Step
+
+class Lab(Flasher):
+    name = "lab"
+    description = "Writes to the lab board"
+    def available(self): return Availability(ok=True)
+    def plan(self, job): return [Step("lab")]
+    def flash(self, job, task): pass
+"""
+LAB_PARSER = """
+from workbench.monitor.parse import Parser, Record
+
+class LabLines(Parser):
+    name = "lab-lines"
+    description = "The lab board's lines"
+    def sniff(self, lines): return 0.0
+    def feed(self, line, time): return [Record(time, {"line": 1.0})]
+"""
+LAB_BOARD = 'name = "Lab Board"\nmcu = "X"\nclock_mhz = 64\nflash_kb = 1024\nram_kb = 256\n[flash]\nflasher = "lab"\n'
+
+
+def test_reload_plugins_offers_new_boards_flashers_and_parsers_on_every_page_and_reports_the_skipped(
+    qtbot: Any, window: MainWindow, isolated_home: Path
+) -> None:
+    inspect, deploy, monitor = window.inspect, window.deploy, window.monitor
+    window.session.set_board("raspberry_pi_pico")
+    pickers = (inspect.board_picker, deploy.target.board)
+    assert all(picker.findData("lab_board") < 0 for picker in pickers)
+    assert monitor.controls.format.findData("lab-lines") < 0
+    folder = isolated_home / "plugins"
+    for kind in ("boards", "flashers", "parsers"):
+        (folder / kind).mkdir(parents=True)
+    (folder / "boards" / "lab_board.toml").write_text(LAB_BOARD)
+    (folder / "flashers" / "lab.py").write_text(LAB_FLASHER)
+    (folder / "parsers" / "lab_lines.py").write_text(LAB_PARSER)
+    (folder / "parsers" / "broken.py").write_text("import not_a_module\n")
+
+    window.reload_plugins_action.trigger()
+
+    assert all(picker.findData("lab_board") >= 0 for picker in pickers)
+    assert all(picker.currentData() == "raspberry_pi_pico" for picker in pickers), "the chosen board is kept"
+    assert window.session.board is not None and window.session.board.id == "raspberry_pi_pico"
+    assert monitor.controls.format.findData("lab-lines") >= 0
+    message = window.statusBar().currentMessage()
+    boards = len(list((builtin_plugin_dir() / "boards").glob("*.toml"))) + 1
+    assert message.startswith(f"Plugins reloaded: {boards} boards")
+    assert "Skipped a parser plugin: broken.py: could not be loaded (ModuleNotFoundError" in message
+    window.session.set_board("lab_board")
+    assert "Writes to the lab board" in deploy.target.flasher.text()
+
+    (folder / "boards" / "lab_board.toml").unlink()
+    (folder / "parsers" / "broken.py").unlink()
+    window.reload_plugins_action.trigger()
+    assert window.session.board is None, "a board whose file is gone is no longer chosen"
+    assert all(picker.findData("lab_board") < 0 and picker.currentData() is None for picker in pickers)
+    assert "Skipped" not in window.statusBar().currentMessage()

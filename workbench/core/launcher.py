@@ -33,6 +33,7 @@ JOB_MODULES = (
     "workbench.optimize.convert_worker",
     "workbench.flash.esptool_worker",
     "workbench.flash.pyocd_worker",
+    "workbench.plugin_jobs",  # a flasher plugin's own job, found by name (workbench.flash.in_child)
 )
 
 

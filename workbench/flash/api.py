@@ -17,7 +17,7 @@ import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from workbench.core.boards import Board
 from workbench.tasks import Task
@@ -78,3 +78,11 @@ class Flasher(ABC):
     @abstractmethod
     def flash(self, job: FlashJob, task: Task) -> None:
         """Write the firmware to the board; raises WorkbenchError on a problem a person can fix."""
+
+
+class FlasherSource(Protocol):
+    """Where flashers are found by name: the plugin registry (workbench.plugins.registry())."""
+
+    def flasher(self, name: str) -> Flasher:
+        """A new instance of the flasher `name`; WorkbenchError when there is none."""
+        ...

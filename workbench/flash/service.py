@@ -4,6 +4,9 @@ The CLI `flash` command and the Deploy page both go through here. `plan()` says 
 `flash()` would do (the dry run); `flash()` does it. A `model_only` request writes just the model,
 wrapped in a model slot (workbench.export.model_slot), at the board's `model_offset`, so that
 firmware built with the exported model_slot.h picks it up without being rebuilt.
+
+The flashers come from the caller (`flashers`: the plugin registry, workbench.plugins.registry()),
+so that flashing never imports the plugin discovery, which knows the monitor's parsers too.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
 from workbench.export.api import ExportResult
-from workbench.flash.api import Flasher, FlashJob, Step
+from workbench.flash.api import Flasher, FlasherSource, FlashJob, Step
 from workbench.paths import user_home
 from workbench.tasks import Task
 from workbench.units import kb
@@ -135,12 +138,10 @@ def project_artifact(result: ExportResult) -> Path:
     return zips[0] if result.format == "arduino" and zips else result.out_dir
 
 
-def _choose(request: FlashRequest) -> tuple[Flasher, WorkbenchError | None]:
+def _choose(request: FlashRequest, flashers: FlasherSource) -> tuple[Flasher, WorkbenchError | None]:
     """The flasher, and why it cannot run here (None when it can)."""
-    from workbench.plugins import discover
-
     name = flasher_name(request)
-    flasher = discover(kinds=("flasher",)).flasher(name)
+    flasher = flashers.flasher(name)
     availability = flasher.available()
     if availability.ok:
         return flasher, None
@@ -184,18 +185,18 @@ def _job(request: FlashRequest, flasher: str, write_slot: bool) -> tuple[FlashJo
     return FlashJob(target, request.board, request.port, request.drive, address=address), [step]
 
 
-def plan(request: FlashRequest) -> list[Step]:
+def plan(request: FlashRequest, flashers: FlasherSource) -> list[Step]:
     """Every step flash(request) would take, with command lines and addresses; touches nothing."""
-    flasher, missing = _choose(request)
+    flasher, missing = _choose(request, flashers)
     job, steps = _job(request, flasher.name, write_slot=False)
     if missing is not None:  # the plan still says what would run, once the tool is there
         steps.insert(0, Step(f"Not ready on this computer: {missing.message.split(': ', 1)[-1]}. {missing.hint}"))
     return steps + flasher.plan(job)
 
 
-def flash(request: FlashRequest, task: Task) -> FlashResult:
+def flash(request: FlashRequest, flashers: FlasherSource, task: Task) -> FlashResult:
     """Flash the board; raises WorkbenchError (one sentence, the tool's log in details) or Cancelled."""
-    flasher, missing = _choose(request)
+    flasher, missing = _choose(request, flashers)
     if missing is not None:
         raise missing
     job, _ = _job(request, flasher.name, write_slot=True)
@@ -209,9 +210,9 @@ def flash(request: FlashRequest, task: Task) -> FlashResult:
     return FlashResult(flasher.name, request.board.id, job.port, job.drive, message)
 
 
-def flash_model(tflite: bytes, name: str, request: FlashRequest, task: Task) -> FlashResult:
+def flash_model(tflite: bytes, name: str, request: FlashRequest, flashers: FlasherSource, task: Task) -> FlashResult:
     """Flash model bytes held in memory (a variant) into the board's model slot."""
     with tempfile.TemporaryDirectory(prefix="workbench-flash-") as folder:
         path = Path(folder) / f"{name}.tflite"
         path.write_bytes(tflite)
-        return flash(replace(request, artifact=path, model_only=True), task)
+        return flash(replace(request, artifact=path, model_only=True), flashers, task)

@@ -12,6 +12,8 @@ objects are made only for `recent()` (the last RECENT_RECORDS) and for run_monit
 when it is given. Nothing is dropped: a full queue makes the reader wait (and with it the kernel
 and the board).
 
+- The parsers come from the caller (the plugin registry's, `workbench.plugins.registry().parsers()`),
+  so the monitor never imports the plugin discovery, which knows the flashers' contract too.
 - The parser is detected from the first DETECT_LINES non-empty lines or DETECT_S seconds,
   whichever comes first (`workbench.monitor.parse.detect`); the lines seen meanwhile are held and
   parsed once it is chosen. If no parser recognises them, detection is tried again as lines arrive;
@@ -135,23 +137,16 @@ class MonitorStream:
         port: str,
         baud: int = 115200,
         *,
+        parsers: Sequence[Parser],
         parser: str = AUTO,
         record: Path | None = None,
         capacity: int = 1_000_000,
-        parsers: Sequence[Parser] | None = None,
     ) -> None:
         self.port = port
         self.baud = baud
         self.buffer = SampleBuffer(capacity)
         self.paused = False
-        if parsers is None:
-            from workbench.plugins import discover
-
-            catalog = discover(kinds=("parser",))
-            parsers = catalog.parsers()
-            self._parser = None if parser == AUTO else catalog.parser(parser)
-        else:
-            self._parser = None if parser == AUTO else _named(parsers, parser)
+        self._parser = None if parser == AUTO else _named(parsers, parser)
         self._parsers = list(parsers)
         self._record_path = record
         self._lock = threading.Lock()  # counters, recent records, recorder
@@ -668,12 +663,12 @@ def run_monitor(
     port: str,
     baud: int = 115200,
     *,
+    parsers: Sequence[Parser],
     parser: str = AUTO,
     record: Path | None = None,
     duration_s: float | None = None,
     on_record: Callable[[Record], None] | None = None,
     task: Task | None = None,
-    parsers: Sequence[Parser] | None = None,
 ) -> StreamStats:
     """Monitor `port` without a screen until `duration_s`, `task` is cancelled, or Ctrl+C; the summary.
 
@@ -681,7 +676,7 @@ def run_monitor(
     state (reconnecting, recording stopped) goes to `task.log`. Raises WorkbenchError (one
     sentence) when the port or the recording cannot be opened.
     """
-    stream = MonitorStream(port, baud, parser=parser, record=record, parsers=parsers)
+    stream = MonitorStream(port, baud, parsers=parsers, parser=parser, record=record)
     sink = _Handoff(SINK_BATCHES) if on_record is not None else None
     stream._sink = sink
     stream.start()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from workbench.core.errors import UnsafeModelError, WorkbenchError
 from workbench.core.loading import MODEL_SUFFIXES
 from workbench.logs import log_path
+from workbench.plugins import PluginProblem, registry
 from workbench.shipped import sample_model
 from workbench.ui.session import Session
 from workbench.ui.settings import settings
@@ -37,6 +38,16 @@ log = logging.getLogger(__name__)
 SAMPLE_MODEL = sample_model()
 MAX_RECENT = 8
 PAGE_TITLES = ("1  Inspect", "2  Optimize", "3  Deploy", "4  Monitor")
+
+
+def skipped_text(problems: list[PluginProblem]) -> str:
+    """The plugins that were skipped, for the status bar ("" for none); each one is in the log with its reason."""
+    if not problems:
+        return ""
+    first = problems[0]
+    what = {"board": "board file", "plugin": "plugin"}.get(first.kind, f"{first.kind} plugin")
+    more = f" (and {len(problems) - 1} more, in the log)" if len(problems) > 1 else ""
+    return f"Skipped a {what}: {first.message}{more}"
 
 
 class MainWindow(QMainWindow):
@@ -75,8 +86,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1440, 900)
-        for problem in self.session.catalog.problems:
-            self.statusBar().showMessage(f"Skipped a board file: {problem.message}", 10000)
+        skipped = skipped_text(registry().problems())
+        if skipped:
+            self.statusBar().showMessage(skipped, 10000)
 
     def _build_pages(self) -> None:
         """Build the step pages (web view, charts); done after the window's first paint."""
@@ -185,6 +197,12 @@ class MainWindow(QMainWindow):
         self.flash_action = QAction("&Flash", self, shortcut=QKeySequence("Ctrl+U"))  # Upload, as in the Arduino IDE
         self.flash_action.triggered.connect(lambda: self.show_deploy("flash"))
         file_menu.addActions([self.export_action, self.flash_action])
+        file_menu.addSeparator()
+        self.reload_plugins_action = QAction("Reload &Plugins", self, triggered=self.reload_plugins)
+        self.reload_plugins_action.setToolTip(
+            "Read the boards, flashers and parsers again (after adding or editing one)"
+        )
+        file_menu.addAction(self.reload_plugins_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         model_menu = self.menuBar().addMenu("&Model")
@@ -297,6 +315,22 @@ class MainWindow(QMainWindow):
                 self.open(path)
                 event.acceptProposedAction()
                 return
+
+    # -- plugins ----------------------------------------------------------------------------
+    def reload_plugins(self) -> None:
+        """File > Reload Plugins: discover the plugins again, offer the new boards, flashers and
+        parsers on the pages (the chosen board is kept while it exists), and say what was skipped."""
+        catalog = registry().reload()
+        self.session.state.set_catalog(catalog.boards())
+        if self._inspect is not None:  # pages not built yet read the new catalog when they are
+            self._inspect.plugins_reloaded()
+        if self._deploy is not None:
+            self._deploy.plugins_reloaded()
+        if self._monitor is not None:
+            self._monitor.plugins_reloaded()
+        counts = ", ".join(f"{len(catalog.of_kind(kind))} {kind}s" for kind in ("board", "flasher", "parser"))
+        skipped = skipped_text(catalog.problems)
+        self.statusBar().showMessage(f"Plugins reloaded: {counts}." + (f" {skipped}" if skipped else ""), 15000)
 
     # -- feedback ---------------------------------------------------------------------------
     def show_error(self, error: WorkbenchError) -> None:

@@ -28,7 +28,7 @@ from workbench.flash import detect
 from workbench.flash.api import Availability
 from workbench.flash.service import PROJECT_FLASHERS, FlashRequest, FlashResult, flash, flash_model, project_artifact
 from workbench.optimize.deploy import accuracy_figures, deploy_model, int8_offer
-from workbench.plugins import PluginCatalog, discover
+from workbench.plugins import PluginCatalog, registry
 from workbench.tasks import Task
 from workbench.ui.session import Session
 from workbench.ui.settings import settings
@@ -73,7 +73,7 @@ class DeployPage(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.flashers: PluginCatalog = discover(kinds=("flasher",))
+        self.flashers: PluginCatalog = registry().catalog()
         self.deployed: DeployModel | None = None
         self.exported: Exported | None = None  # what the export folder holds
         self._folder_for = ""  # the deploy name the folder field was filled for
@@ -132,6 +132,13 @@ class DeployPage(QWidget):
         session.jobs.cancelled.connect(self._cancelled)
         session.jobs.busy_changed.connect(lambda _busy: self._update_actions())
         self._board_changed(session.board)
+
+    def plugins_reloaded(self) -> None:
+        """Offer the boards and flashers of the reloaded registry (File > Reload Plugins)."""
+        self.flashers = registry().catalog()
+        self._available.clear()
+        self.target.set_catalog(self.session.catalog, self.session.board)
+        self._board_changed(self.session.board)
 
     def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
         super().showEvent(event)
@@ -480,13 +487,13 @@ class DeployPage(QWidget):
             assert self.exported is not None
             flasher = PROJECT_FLASHERS[self.exported.format]
             request = FlashRequest(self.exported.project, board, port, drive, flasher)
-            function, args = flash, (request,)
+            function, args = flash, (request, registry())
         elif source == MODEL_ONLY and model is not None:
             request = FlashRequest(Path(f"{model.name}.tflite"), board, port, drive, model_only=True)
-            function, args = flash_model, (model.tflite, model.name, request)  # type: ignore[assignment]
+            function, args = flash_model, (model.tflite, model.name, request, registry())  # type: ignore[assignment]
         else:
             request = FlashRequest(Path(self.flash_panel.firmware.text().strip()), board, port, drive)
-            function, args = flash, (request,)
+            function, args = flash, (request, registry())
         self.session.jobs.start("flash", function, *args, on_success=self._flashed, on_error=self._flash_failed)
         where = port or drive or "the board"
         self.flash_panel.show_running(f"Flashing {board.name} ({where})…")

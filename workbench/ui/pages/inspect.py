@@ -24,6 +24,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
 from workbench.ui.session import Session
 from workbench.ui.widgets.cards import BAD, GOOD, LEVEL_COLORS, MUTED, WARN, Card
+from workbench.ui.widgets.deploy_target import fill_boards
 from workbench.ui.widgets.fit_card import FitGauge
 from workbench.ui.widgets.graph_view import GraphView
 from workbench.ui.widgets.layer_table import LayerBytesChart, LayerTable
@@ -70,14 +71,7 @@ class InspectPage(QWidget):
         self.board_picker.setToolTip("The board to check the fit against")
         self.board_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.board_picker.setMinimumContentsLength(18)
-        self.board_picker.addItem("Choose a board…", None)
-        for board in sorted(session.catalog.boards.values(), key=lambda b: b.name.lower()):
-            self.board_picker.addItem(board.name, board.id)
-            self.board_picker.setItemData(
-                self.board_picker.count() - 1,
-                f"{board.mcu}, {board.clock_mhz:g} MHz, {board.flash_kb} KB flash, {board.ram_kb} KB RAM",
-                Qt.ItemDataRole.ToolTipRole,
-            )
+        fill_boards(self.board_picker, session.catalog)
         self.flash_gauge = FitGauge("Flash")
         self.ram_gauge = FitGauge("RAM (arena)")
         fit_layout = self.fit_card.layout()
@@ -263,6 +257,11 @@ class InspectPage(QWidget):
                 item.setToolTip(text)
                 self.problems.setItem(row, column, item)
         self.problems.resizeRowsToContents()
+
+    def plugins_reloaded(self) -> None:
+        """Offer the boards of the session's new catalog (File > Reload Plugins)."""
+        board = self.session.board
+        fill_boards(self.board_picker, self.session.catalog, board.id if board else None)
 
     def _board_changed(self, board: Board | None) -> None:
         index = self.board_picker.findData(board.id if board else None)

@@ -10,9 +10,7 @@ place (the session's `error` signal) and leave the page as it was.
 
 from __future__ import annotations
 
-import csv
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +24,8 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxL
 from workbench.core.errors import WorkbenchError
 from workbench.core.inference import labels_for, samples_for
 from workbench.monitor.classes import class_channels
-from workbench.plugins import discover
+from workbench.monitor.recorder import write_view
+from workbench.plugins import registry
 from workbench.tasks import Task, null_task
 from workbench.ui.session import Session
 from workbench.ui.settings import settings
@@ -67,7 +66,7 @@ def open_stream(port: str, baud: int, parser: str) -> Stream:
     """A MonitorStream on `port` (not started)."""
     from workbench.monitor.stream import MonitorStream
 
-    return MonitorStream(port, baud, parser=parser)
+    return MonitorStream(port, baud, parsers=registry().parsers(), parser=parser)
 
 
 def _start_stream(stream: Stream, task: Task) -> Stream:
@@ -149,8 +148,7 @@ class MonitorPage(QWidget):
         self.subtitle.setObjectName("pageSubtitle")
         self.subtitle.setWordWrap(True)
         self.controls = MonitorControls()
-        parsers = discover(kinds=("parser",))
-        self.controls.set_formats([plugin.name for plugin in parsers.of_kind("parser")])
+        self.controls.set_formats([plugin.name for plugin in registry().catalog().of_kind("parser")])
         self.plots = TimePlots()
         self.xy = XYView()
         self.views = QTabWidget()
@@ -212,6 +210,15 @@ class MonitorPage(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
         if not self._listed:  # list the ports the first time the page is seen, not at start-up
+            self.list_ports()
+
+    def plugins_reloaded(self) -> None:
+        """Offer the parsers of the reloaded registry, keeping the format chosen while it exists,
+        and list the ports again against the new boards (File > Reload Plugins)."""
+        chosen = self.controls.format_name()
+        self.controls.set_formats([plugin.name for plugin in registry().catalog().of_kind("parser")])
+        self.controls.format.setCurrentIndex(max(self.controls.format.findData(chosen), 0))
+        if self._listed:
             self.list_ports()
 
     # -- ports ------------------------------------------------------------------------------
@@ -582,23 +589,11 @@ class MonitorPage(QWidget):
             self.export_csv(Path(path))
 
     def export_csv(self, path: Path) -> int:
-        """Write the samples in the plots' visible range (time as recorded, one column a channel);
-        returns the number of rows."""
+        """Write the samples in the plots' visible range as a recording (monitor.recorder's
+        format, which the replay reads); returns the number of rows."""
         times, values = self.plots.data_in_view()
-        names = list(values)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["time", *names])
-                columns = [values[name] for name in names]
-                for row, moment in enumerate(times):
-                    writer.writerow([f"{moment:.6f}", *(_cell(column[row]) for column in columns)])
-        except OSError as error:
-            self._fail(WorkbenchError(f"Cannot write {path}: {error.strerror or error}."))
+            return write_view(path, times, values)
+        except WorkbenchError as error:
+            self._fail(error)
             return 0
-        return int(times.size)
-
-
-def _cell(value: float) -> str:
-    return "" if not math.isfinite(value) else f"{value:.9g}"

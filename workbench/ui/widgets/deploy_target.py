@@ -38,6 +38,15 @@ def board_picker(catalog: BoardCatalog) -> QComboBox:
     picker = QComboBox()
     picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     picker.setMinimumContentsLength(24)
+    fill_boards(picker, catalog)
+    return picker
+
+
+def fill_boards(picker: QComboBox, catalog: BoardCatalog, chosen: str | None = None) -> None:
+    """Fill `picker` with "Choose a board…" and every board of `catalog`, and select `chosen`
+    (a board id) without a signal: refilling is not a person's choice."""
+    picker.blockSignals(True)
+    picker.clear()
     picker.addItem("Choose a board…", None)
     for board in sorted(catalog.boards.values(), key=lambda b: b.name.lower()):
         picker.addItem(board.name, board.id)
@@ -46,7 +55,8 @@ def board_picker(catalog: BoardCatalog) -> QComboBox:
             f"{board.mcu}, {board.clock_mhz:g} MHz, {board.flash_kb} KB flash, {board.ram_kb} KB RAM",
             Qt.ItemDataRole.ToolTipRole,
         )
-    return picker
+    picker.setCurrentIndex(max(picker.findData(chosen), 0))
+    picker.blockSignals(False)
 
 
 def match(devices: list[DetectedDevice], board: Board | None) -> tuple[DetectedDevice | None, str | None]:
@@ -109,6 +119,11 @@ class TargetPanel(QWidget):
         self.board.currentIndexChanged.connect(lambda _index: self.board_chosen.emit(self.board.currentData()))
 
     # -- board ------------------------------------------------------------------------------
+    def set_catalog(self, catalog: BoardCatalog, board: Board | None) -> None:
+        """Offer the boards of a new catalog (plugins reloaded), `board` chosen."""
+        self.catalog = catalog
+        fill_boards(self.board, catalog, board.id if board else None)
+
     def set_board(self, board: Board | None) -> None:
         index = self.board.findData(board.id if board else None)
         if index >= 0 and index != self.board.currentIndex():
