@@ -225,8 +225,12 @@ def test_export_saves_the_view_as_png_and_the_data_in_view_as_csv(
     rows = page.export_csv(tmp_path / "view.csv")
     lines = (tmp_path / "view.csv").read_text().splitlines()
     assert rows == 20 and len(lines) == 21
-    assert lines[0] == "time,cat,dog,bird"
-    assert lines[1].split(",")[1:] == ["0.699999988", "0.200000003", "0.100000001"]  # float32, as buffered
+    assert lines[0] == "time,cat,dog,bird,events"  # the recording's own format: the replay reads it
+    records = read_recording(tmp_path / "view.csv")
+    times, values = page.plots.data_in_view()
+    assert [r.time for r in records] == list(times)
+    assert [r.values["cat"] for r in records] == list(values["cat"])  # float32, as buffered
+    assert list(tmp_path.glob(".*")) == []  # nothing half-written beside it
 
 
 def test_sensor_channels_get_a_plot_per_family_and_the_xy_view_plots_two_chosen_ones(

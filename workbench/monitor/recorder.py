@@ -75,7 +75,8 @@ class CsvRecorder:
     nothing. Raises WorkbenchError (one sentence) when the file cannot be created or written.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, channels: Sequence[str] = ()) -> None:
+        """`channels`: named in the header first, in this order (others follow as they come)."""
         self.path = Path(path)
         self._lock = threading.Lock()
         self._pending: list[Part] = []
@@ -88,6 +89,7 @@ class CsvRecorder:
         self._rows = 0
         self._bytes_written = 0
         self._last_flush = time.monotonic()
+        self._add_channels(channels)
         self._open_part()
         number = 2
         while part_path(self.path, number).exists():  # left by an earlier recording at this path
@@ -286,6 +288,34 @@ class CsvRecorder:
         data = text.encode("utf-8")
         self._file.write(data)
         self._bytes_written += len(data)
+
+
+def write_view(path: Path, times: np.ndarray, values: dict[str, np.ndarray]) -> int:
+    """Write samples (a plot's view: `values[name][i]` at `times[i]`, NaN where a channel has
+    none) as a recording in the one format above, which read_recording reads back; returns the
+    rows written. The file appears whole or not at all. Raises WorkbenchError, one sentence."""
+    path = Path(path)
+    writing = path.with_name(f".{path.stem}.writing{path.suffix}")
+    names = list(values)
+    columns = [np.asarray(values[name], dtype=np.float64) for name in names]
+    records = [
+        Record(
+            float(moment),
+            {name: float(column[row]) for name, column in zip(names, columns, strict=True) if np.isfinite(column[row])},
+        )
+        for row, moment in enumerate(np.asarray(times, dtype=np.float64))
+    ]
+    try:
+        with CsvRecorder(writing, channels=names) as recorder:
+            recorder.write(records)
+        writing.replace(path)
+    except OSError as error:
+        raise WorkbenchError(f"Cannot write {path}: {_reason(error)}.", details=str(error)) from error
+    except WorkbenchError as error:  # said of the file being written: say it of the one asked for
+        raise WorkbenchError(f"Cannot write {path}.", error.hint, error.message) from error
+    finally:
+        writing.unlink(missing_ok=True)
+    return len(records)
 
 
 def read_recording(path: Path) -> list[Record]:
