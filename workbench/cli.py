@@ -513,7 +513,7 @@ def _find_baud(port: str) -> int:
 
 
 def _monitor(args: argparse.Namespace) -> int:
-    from workbench.monitor.stream import run_monitor
+    from workbench.monitor.headless import run_monitor
     from workbench.plugins import registry
 
     if args.baud == "auto":

@@ -299,7 +299,7 @@ def test_a_reader_that_pauses_misses_whole_lines_never_parts_of_lines(
 def test_a_recording_replayed_into_the_monitor_records_the_same_values(tmp_path: Path) -> None:
     """replay -> MonitorStream (port, parser detection, buffer, recorder) -> a new recording: the
     values come back as recorded, in order (the times are the monitor's own)."""
-    from workbench.monitor.stream import run_monitor
+    from workbench.monitor.headless import run_monitor
 
     source = tmp_path / "source.csv"
     records = [Record(i * 0.001, {"a": float(i), "b": i / 3, "temp C": -i * 1e-3}) for i in range(300)]

@@ -17,11 +17,13 @@ import pytest
 
 from tests.monitor.conftest import PtyPort, wait_for
 from workbench.core.errors import WorkbenchError
+from workbench.monitor import headless
 from workbench.monitor import stream as stream_module
+from workbench.monitor.headless import run_monitor
 from workbench.monitor.parse import Record
 from workbench.monitor.reader import open_port
 from workbench.monitor.recorder import GAP_EVENT, read_recording
-from workbench.monitor.stream import MonitorStream, run_monitor
+from workbench.monitor.stream import MonitorStream
 from workbench.plugins import registry
 from workbench.tasks import Task
 
@@ -349,7 +351,7 @@ def test_run_monitor_stopped_while_its_caller_lags_behind_delivers_every_record(
     """The board floods and on_record is slow: the stream waits for the caller instead of
     dropping; the duration ends the session while records wait for the caller and more keep
     coming, stopping does not deadlock on them, and every record counted reaches on_record."""
-    monkeypatch.setattr(stream_module, "SINK_BATCHES", 2)  # the caller falls behind at once
+    monkeypatch.setattr(headless, "SINK_BATCHES", 2)  # the caller falls behind at once
     monkeypatch.setattr(stream_module, "QUEUE_CHUNKS", 8)  # and the backlog stays small
     board = FloodingBoard(pty_port)
     got: list[Record] = []

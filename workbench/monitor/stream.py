@@ -56,7 +56,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,11 +64,11 @@ from typing import Any
 from workbench.core.errors import Cancelled, WorkbenchError
 from workbench.monitor.baud import Garble, GarbledShare, count_garbled, wrong_rate_message
 from workbench.monitor.buffer import SampleBuffer
+from workbench.monitor.handoff import Handoff
 from workbench.monitor.lines import LineSplitter, looks_cut
 from workbench.monitor.parse import Batch, Parser, Part, Record, detect, feed_each
 from workbench.monitor.reader import QUEUE_CHUNKS, STOP_JOIN_S, Chunk, PortReader, open_port
 from workbench.monitor.recorder import CsvRecorder
-from workbench.tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,6 @@ RECENT_RECORDS = 2000  # records kept for recent()
 RATE_WINDOW_S = 1.0  # lines_per_s and records_per_s are measured over about this long
 BATCH_CHUNKS = 64  # chunks taken from the queue in one round
 IDLE_S = 0.1  # how long the processor waits for a chunk before looking at the clock
-SINK_BATCHES = 256  # record batches waiting for run_monitor's caller before the processor waits for it
 TAIL_WINDOW_S = 0.1  # a first line whose bytes came this soon after the port opened may be a tail
 # (a board mid-line sends the rest at once; replay.py waits 0.2 s before its first line)
 TAIL_WAIT_S = 1.0  # how long the first line waits for the next one, to be judged by it
@@ -141,7 +140,9 @@ class MonitorStream:
         parser: str = AUTO,
         record: Path | None = None,
         capacity: int = 1_000_000,
+        sink: Handoff | None = None,
     ) -> None:
+        """`sink`: also hand every record, in batches, to whoever reads it (run_monitor)."""
         self.port = port
         self.baud = baud
         self.buffer = SampleBuffer(capacity)
@@ -161,7 +162,7 @@ class MonitorStream:
         self._recorded: CsvRecorder | None = None  # the last recording, for the summary once stopped
         self._recent: deque[Part] = deque()  # the parts holding the last RECENT_RECORDS records
         self._recent_count = 0
-        self._sink: _Handoff | None = None  # run_monitor's feed of records
+        self._sink = sink
         self._t0 = 0.0
         self._ended_at: float | None = None
         self._lines = 0
@@ -235,6 +236,10 @@ class MonitorStream:
     @property
     def running(self) -> bool:
         return self._processor is not None and self._processor.is_alive() and not self._stopping.is_set()
+
+    def clock(self) -> float:
+        """Seconds since start(), the time records are stamped with."""
+        return self._clock()
 
     def _clock(self) -> float:
         return time.perf_counter() - self._t0
@@ -606,44 +611,6 @@ class MonitorStream:
                 self._rates.append((now, self._lines, self._records))
 
 
-class _Handoff:
-    """Record batches from the processor to run_monitor's caller: bounded while running, so a
-    slow caller slows the stream down (and never loses a record); unbounded once stopping."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._batches: deque[list[Record]] = deque()
-        self._changed = threading.Condition()
-        self._bounded = True
-
-    def put(self, batch: list[Record]) -> None:
-        with self._changed:
-            while self._bounded and len(self._batches) >= self.limit:
-                self._changed.wait()
-            self._batches.append(batch)
-            self._changed.notify_all()
-
-    def get(self, timeout: float) -> list[Record]:
-        """The oldest batch, or [] when none came within `timeout` seconds."""
-        with self._changed:
-            if not self._batches:
-                self._changed.wait(timeout)
-            if not self._batches:
-                return []
-            batch = self._batches.popleft()
-            self._changed.notify_all()
-            return batch
-
-    def unbind(self) -> None:
-        with self._changed:
-            self._bounded = False
-            self._changed.notify_all()
-
-    def empty(self) -> bool:
-        with self._changed:
-            return not self._batches
-
-
 def _named(parsers: Sequence[Parser], name: str) -> Parser:
     for parser in parsers:
         if parser.name == name:
@@ -657,54 +624,3 @@ def _close_quietly(recorder: CsvRecorder) -> None:
         recorder.close()
     except (OSError, WorkbenchError):
         log.warning("closing the recording %s failed", recorder.path, exc_info=True)
-
-
-def run_monitor(
-    port: str,
-    baud: int = 115200,
-    *,
-    parsers: Sequence[Parser],
-    parser: str = AUTO,
-    record: Path | None = None,
-    duration_s: float | None = None,
-    on_record: Callable[[Record], None] | None = None,
-    task: Task | None = None,
-) -> StreamStats:
-    """Monitor `port` without a screen until `duration_s`, `task` is cancelled, or Ctrl+C; the summary.
-
-    Prints nothing: `on_record` gets every record, in order, on the calling thread; a change of
-    state (reconnecting, recording stopped) goes to `task.log`. Raises WorkbenchError (one
-    sentence) when the port or the recording cannot be opened.
-    """
-    stream = MonitorStream(port, baud, parsers=parsers, parser=parser, record=record)
-    sink = _Handoff(SINK_BATCHES) if on_record is not None else None
-    stream._sink = sink
-    stream.start()
-    said, looked = "", 0.0
-    try:
-        while stream.running or (sink is not None and not sink.empty()):
-            if task is not None and task.cancelled:
-                break
-            if duration_s is not None and stream._clock() >= duration_s:
-                break
-            if sink is not None and on_record is not None:
-                for record_ in sink.get(timeout=0.05):
-                    on_record(record_)
-            else:
-                time.sleep(0.05)
-            if task is not None and stream._clock() >= looked + 0.25:
-                looked = stream._clock()
-                message = stream.stats().message
-                if message and message != said:
-                    task.log(message)
-                said = message
-    except KeyboardInterrupt:
-        log.info("monitor of %s interrupted", port)
-    finally:
-        stream.stop()
-    if sink is not None and on_record is not None:
-        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl+C: the summary without the rest
-            while not sink.empty():
-                for record_ in sink.get(timeout=0):
-                    on_record(record_)
-    return stream.stats()
