@@ -128,9 +128,10 @@ def test_board_plan_variants_and_choice_are_plain_calls(session: Session, digits
 def test_deploy_target_and_monitor_connection_change_field_by_field(session: Session) -> None:
     targets: list[DeployTarget] = []
     session.target_changed.connect(targets.append)
+    session.target_changed.connect(lambda target: targets.append(session.target))  # already current when told
     session.set_target(format="cmake", folder="/tmp/out")
     session.set_target(format="cmake")  # unchanged: no event
-    assert targets == [DeployTarget(format="cmake", folder="/tmp/out")]
+    assert targets == [DeployTarget(format="cmake", folder="/tmp/out")] * 2
     session.set_monitor(port="/dev/ttyACM0", baud=921600, board="virtual", connected=True)
     assert session.monitor == MonitorConnection("/dev/ttyACM0", 921600, "auto", "", "virtual", True)
     with pytest.raises(TypeError):

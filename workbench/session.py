@@ -212,19 +212,21 @@ class Session:
 
     def set_target(self, **changes: Any) -> DeployTarget:
         """Change fields of the deploy target (format, folder, port, flasher)."""
-        target = replace(self.target, **changes)
-        if target != self.target:
-            self.target = target
-            self.target_changed.emit(target)
-        return self.target
+        return self._update("target", changes, self.target_changed)  # type: ignore[no-any-return]
 
     def set_monitor(self, **changes: Any) -> MonitorConnection:
         """Change fields of the monitor connection (port, baud, format, recording, board, connected)."""
-        connection = replace(self.monitor, **changes)
-        if connection != self.monitor:
-            self.monitor = connection
-            self.monitor_changed.emit(connection)
-        return self.monitor
+        return self._update("monitor", changes, self.monitor_changed)  # type: ignore[no-any-return]
+
+    def _update(self, name: str, changes: dict[str, Any], event: Event) -> Any:
+        """Attribute `name` with `changes` (a TypeError for a field it lacks); `event` is told,
+        once the attribute holds it, when it differs."""
+        current = getattr(self, name)
+        updated = replace(current, **changes)
+        if updated != current:
+            setattr(self, name, updated)
+            event.emit(updated)
+        return updated
 
     # -- the project file ----------------------------------------------------------------------
 
