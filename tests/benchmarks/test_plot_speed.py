@@ -4,12 +4,15 @@ reported beside a baseline holding only the last 1,000 samples, in the same run 
 Run with `make benchmark` (offscreen). A real SampleBuffer is filled with 8 channels of 1,000,000
 samples (at 100 Hz: 2.8 hours of history) and handed to a real MonitorPage. One frame is what the
 page's ~30 Hz timer does when new data has arrived - a few new records (appended outside the
-timing, as the stream's own thread does), then `tick()`: read the samples in view from the buffer,
-hand them to the curves; then the paint itself, as the event loop does it after the timer
+timing, as the stream's own thread does), then `tick()`: read what is in view from the buffer (its
+min/max pyramid reduces a long stretch to about two points a pixel column), hand it to the curves;
+then the paint itself, as the event loop does it after the timer
 (`processEvents()`: the plots are a QGraphicsView, which `repaint()` of the page does not draw). Frames/s are printed for several time
 windows and for the whole history in view, beside the baseline: the same page and channels, a
-buffer that holds 1,000 samples, all in view. Goal: >= 30 frames/s with the history, which a
-window of the same 1,000 samples should match (drawing cost must not grow with history).
+buffer that holds 1,000 samples, all in view. Goal: >= 60 frames/s with the whole history in
+view; a window of 1,000 samples should match the baseline (drawing cost must not grow with the
+history). What is left with the whole history is the ink: each pixel column is drawn from its
+minimum to its maximum, and with 2.8 hours of signal in view those spans are tall.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ BASELINE = 1_000
 RATE_HZ = 100.0
 FRAMES = 100
 FILL_BATCH = 100_000
-GOAL_FPS = 30.0
+GOAL_FPS = 60.0
 
 
 class HeldStream:
@@ -88,7 +91,7 @@ def _frames_per_s(page: Any, window: str, frames: int = FRAMES) -> tuple[float, 
         painting.append(time.perf_counter() - ticked)
         reading.append(ticked - start)
     frame_s = statistics.mean(reading) + statistics.mean(painting)
-    in_view = page.plots.data_in_view()[0].size
+    in_view = page.data_in_view()[0].size
     return 1.0 / frame_s, statistics.mean(reading) * 1000, statistics.mean(painting) * 1000, in_view
 
 
@@ -123,5 +126,9 @@ def test_redraw_speed_with_a_million_samples_of_history_against_a_thousand(pages
     print(f"  {'':<36} {'in view':>9}  {'read ms':>7}  {'paint ms':>8}  {'frames/s':>8}")
     for label, fps, read_ms, paint_ms, in_view in rows:
         print(f"  {label:<36} {in_view:>9,}  {read_ms:7.1f}  {paint_ms:8.1f}  {fps:8.1f}")
-    print(f"  goal: >= {GOAL_FPS:g} frames/s with the history; the 10 s window (1,000 in view) against the baseline")
+    whole, baseline = rows[3][1], rows[-1][1]
+    print(f"  whole history / baseline: {whole / baseline:.2f}")
+    print(
+        f"  goal: >= {GOAL_FPS:g} frames/s with the whole history; the 10 s window (1,000 in view) against the baseline"
+    )
     assert all(in_view > 0 for *_, in_view in rows)

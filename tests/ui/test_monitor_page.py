@@ -24,10 +24,13 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.exceptions import TimeoutError as WaitTimedOut
 
+from workbench.monitor.buffer import SampleBuffer
+from workbench.monitor.parse import Batch
 from workbench.monitor.recorder import read_recording
 from workbench.ui.main_window import MainWindow, settings
-from workbench.ui.pages.monitor import DEMO_KEY, LAST_PORT_KEY, MonitorPage
-from workbench.ui.widgets.monitor_plots import CLASSES_GROUP, OTHER_GROUP, TimePlots, channel_groups, peak_decimate
+from workbench.ui.pages.monitor import DEMO_KEY, MonitorPage
+from workbench.ui.widgets.monitor_link import LAST_PORT_KEY
+from workbench.ui.widgets.monitor_plots import CLASSES_GROUP, OTHER_GROUP, channel_groups
 from workbench.ui.widgets.monitor_ports import VIRTUAL
 
 CLASSES = ("cat", "dog", "bird")
@@ -227,7 +230,7 @@ def test_export_saves_the_view_as_png_and_the_data_in_view_as_csv(
     assert rows == 20 and len(lines) == 21
     assert lines[0] == "time,cat,dog,bird,events"  # the recording's own format: the replay reads it
     records = read_recording(tmp_path / "view.csv")
-    times, values = page.plots.data_in_view()
+    times, values = page.data_in_view()
     assert [r.time for r in records] == list(times)
     assert [r.values["cat"] for r in records] == list(values["cat"])  # float32, as buffered
     assert list(tmp_path.glob(".*")) == []  # nothing half-written beside it
@@ -408,36 +411,48 @@ def test_channel_groups_put_classes_together_and_families_by_prefix() -> None:
     ]
 
 
-def test_peak_decimate_keeps_each_stretchs_extremes_and_the_gaps() -> None:
-    x = np.arange(10.0)
-    y = np.array([1, 5, 2, np.nan, np.nan, np.nan, 3, 0, 7, 4], dtype=np.float32)
-    reduced_x, (reduced_y,) = peak_decimate(x, [y], buckets=4)
-    assert list(reduced_x) == [0, 0, 3, 3, 6, 6, 9, 9]
-    assert np.array_equal(reduced_y, [1, 5, np.nan, np.nan, 0, 7, 4, 4], equal_nan=True)
-    same_x, (same_y,) = peak_decimate(x, [y], buckets=10)
-    assert same_x is x and same_y is y
+class HeldStream:
+    """What the page reads of a stream, holding a buffer filled by the test (no port)."""
+
+    def __init__(self, buffer: SampleBuffer) -> None:
+        self.buffer = buffer
+        self.paused = False
+
+    def stats(self) -> Any:
+        from workbench.monitor.stream import StreamStats
+
+        return StreamStats(connected=True, port="held", parser="arduino", channels=self.buffer.channels)
+
+    def stop(self) -> None:
+        pass
 
 
 def test_a_long_history_reaches_a_curve_reduced_to_the_pixels_and_zooming_in_brings_the_samples(
-    qtbot: Any,
+    qtbot: Any, page: MonitorPage
 ) -> None:
-    plots = TimePlots()
-    qtbot.addWidget(plots)
-    plots.resize(800, 400)
-    plots.show()
-    plots.set_groups([(OTHER_GROUP, ["wave"])])
-    times = np.arange(200_000) / 100.0
-    wave = np.sin(times).astype(np.float32)
-    wave[123_456] = 9.0  # one spike: peak reduction must keep it
-    plots.show_data(times + 50.0, {"wave": wave}, origin=50.0)
+    """200,000 samples held: the curve gets about two points a pixel column (the spike kept), the
+    CSV export and the crosshair read the samples themselves, and zooming in by hand brings every
+    sample of the new range (one more on each side, so the line reaches the edges)."""
+    times = np.arange(200_000) / 100.0 + 50.0
+    wave = np.sin(times)
+    wave[123_456] = 9.0  # one spike: the pyramid must keep it
+    buffer = SampleBuffer()
+    buffer.append_batch(Batch.of_columns(times, {"wave": wave}))
+    page.stream = HeldStream(buffer)  # type: ignore[assignment]
+    page.connected = True
+    page.controls.window.setCurrentText("all")
+    page.redraw()
+    plots = page.plots
     curve = plots.curves["wave"]
-    width = plots.plots[0].getViewBox().width()
-    assert len(curve.xData) <= 2 * width + 2
+    assert len(curve.xData) <= 2 * plots.width_px() + 4
     assert float(np.nanmax(curve.yData)) == 9.0
-    assert plots.data_in_view()[0].size == 200_000, "export and crosshair read every sample"
-    plots.plots[0].setXRange(100.0, 110.0, padding=0)  # zoom in by hand: 1,000 samples in view
+    assert page.data_in_view()[0].size == 200_000, "the export reads every sample"
+    assert plots.show_crosshair(1234.561) == "t = 1234.560 s\nwave: 9", "the crosshair reads the sample itself"
+    plots.plots[0].setXRange(100.0, 110.0, padding=0)  # zoom in by hand: 1,001 samples in view
     assert not plots.following()
     qtbot.waitUntil(lambda: len(curve.xData) == 1003, timeout=5000)
     assert curve.xData[1] == pytest.approx(100.0)
+    assert page.data_in_view()[0].size == 1001
     plots.follow()
     assert plots.following()
+    page.stream = None

@@ -27,10 +27,12 @@ from operator import itemgetter
 import numpy as np
 
 from workbench.monitor.parse import Batch, Columns, Record
+from workbench.monitor.pyramid import MinMaxPyramid
 
 DEFAULT_CAPACITY = 1_000_000
 EVENTS_CAPACITY = 10_000
 FIRST_BLOCK_ROWS = 4096
+REDUCE_ABOVE = 4  # overview(): samples a bucket beyond which they are reduced to minimum and maximum
 VALUE_DTYPE = np.float32
 
 _NAN = math.nan
@@ -65,6 +67,7 @@ class SampleBuffer:
         self._lock = threading.Lock()
         self._events: deque[tuple[float, str]] = deque(maxlen=events_capacity)
         self._total = 0
+        self._pyramid = MinMaxPyramid(capacity, VALUE_DTYPE)
         self._reset()
 
     def _reset(self) -> None:
@@ -73,6 +76,8 @@ class SampleBuffer:
         self._values: dict[str, np.ndarray] = {}
         self._start = 0  # storage index of the oldest row
         self._size = 0
+        self._rows = 0  # rows stored since the reset: row n is at storage index n % allocated
+        self._pyramid.reset()
         self._latest = -math.inf
         self._events.clear()
 
@@ -85,6 +90,7 @@ class SampleBuffer:
             return
         with self._lock:
             self._append(records)
+            self._catch_up()
 
     def append_batch(self, batch: Batch) -> None:
         """Add a parser's batch of records, in order, as `append()` adds records: its columnar
@@ -98,6 +104,7 @@ class SampleBuffer:
                     self._write(part.times, part.values)
                 else:
                     self._append(part)
+            self._catch_up()
 
     def _append(self, records: Sequence[Record]) -> None:
         """append() with the lock held."""
@@ -119,6 +126,7 @@ class SampleBuffer:
         with self._lock:
             self._total += 1
             self._write(np.array([time], dtype=np.float64), {})
+            self._catch_up()
 
     def clear(self) -> None:
         """Forget every row, channel and event (`total` goes on counting)."""
@@ -137,7 +145,7 @@ class SampleBuffer:
         self._reserve(self._size + count)
         for name in columns:
             if name not in self._values:
-                self._values[name] = np.full(self._allocated, _NAN, dtype=VALUE_DTYPE)
+                self._add_channel(name)
         end = (self._start + self._size) % self._allocated
         first = min(count, self._allocated - end)
         for target, source in (
@@ -150,6 +158,7 @@ class SampleBuffer:
             for name, stored in self._values.items():
                 column = columns.get(name)
                 stored[target] = _NAN if column is None else column[source]
+        self._rows += count
         overflow = self._size + count - self._allocated
         if overflow > 0:
             self._start = (self._start + overflow) % self._allocated
@@ -163,16 +172,25 @@ class SampleBuffer:
         self._reserve(self._size + 1)
         for name in record.values:
             if name not in self._values:
-                self._values[name] = np.full(self._allocated, _NAN, dtype=VALUE_DTYPE)
+                self._add_channel(name)
         position = (self._start + self._size) % self._allocated
         self._times[position] = record.time
         get = record.values.get
         for name, stored in self._values.items():
             stored[position] = get(name, _NAN)
+        self._rows += 1
         if self._size == self._allocated:
             self._start = (self._start + 1) % self._allocated
         else:
             self._size += 1
+
+    def _add_channel(self, name: str) -> None:
+        self._values[name] = np.full(self._allocated, _NAN, dtype=VALUE_DTYPE)
+        self._pyramid.add_channel(name)
+
+    def _catch_up(self) -> None:
+        """Bring the min/max pyramid up to the newest row (lock held; O(1) a row, amortised)."""
+        self._pyramid.catch_up(self._values, self._allocated, self._rows - self._size, self._rows)
 
     def _reserve(self, rows: int) -> None:
         """Grow the storage (doubling, up to capacity) so that `rows` rows fit, if they can."""
@@ -211,23 +229,72 @@ class SampleBuffer:
             return self._size
 
     def view(
-        self, channels: Sequence[str] | None = None, last_s: float | None = None
+        self,
+        channels: Sequence[str] | None = None,
+        last_s: float | None = None,
+        *,
+        between: tuple[float, float] | None = None,
+        last_rows: int | None = None,
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Copies of the rows held, oldest first: the times, and each channel's values (NaN where
         it had none; all NaN for a channel the buffer does not know). `channels` None means all;
-        `last_s` keeps the rows no older than that many seconds before the newest time seen."""
+        `last_s` keeps the rows no older than that many seconds before the newest time seen,
+        `between` (first, last) the rows timed from first to last, and `last_rows` the newest
+        that many of those."""
         with self._lock:
-            names = list(self._values) if channels is None else list(channels)
-            first = 0 if last_s is None else self._first_at(self._latest - last_s)
-            parts = self._segments(first)
+            names = self._names(channels)
+            first, end = self._range(last_s, between)
+            if last_rows is not None:
+                first = max(first, end - max(last_rows, 0))
+            parts = self._segments(first, end)
             times = self._gather(self._times, parts)
-            values = {
-                name: self._gather(self._values[name], parts)
-                if name in self._values
-                else np.full(len(times), _NAN, dtype=VALUE_DTYPE)
-                for name in names
-            }
+            values = {name: self._column(name, parts, len(times)) for name in names}
         return times, values
+
+    def overview(
+        self,
+        buckets: int,
+        channels: Sequence[str] | None = None,
+        last_s: float | None = None,
+        *,
+        between: tuple[float, float] | None = None,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], bool]:
+        """The rows `view()` would give (`between` with one more row on each side, so that lines
+        reach the edges), for a plot `buckets` pixels wide: as they are while they are at most
+        REDUCE_ABOVE a bucket, else reduced by the min/max pyramid to at most `buckets + 2`
+        stretches, each drawn at its first row's time as its minimum then its maximum. The cost
+        is O(buckets) whatever the rows held. The third value says whether it was reduced."""
+        with self._lock:
+            names = self._names(channels)
+            first, end = self._range(last_s, between)
+            if between is not None:
+                first, end = max(first - 1, 0), min(end + 1, self._size)
+            if end - first <= REDUCE_ABOVE * max(buckets, 1):
+                parts = self._segments(first, end)
+                times = self._gather(self._times, parts)
+                return times, {name: self._column(name, parts, len(times)) for name in names}, False
+            held = [name for name in names if name in self._values]
+            oldest = self._rows - self._size
+            times, values = self._pyramid.reduce(
+                self._times, self._values, held, self._allocated, oldest + first, oldest + end, buckets
+            )
+        nothing = np.full(len(times), _NAN, dtype=VALUE_DTYPE)
+        return times, {name: values.get(name, nothing) for name in names}, True
+
+    def row_near(self, time: float) -> tuple[float, dict[str, float]] | None:
+        """The row held whose time is nearest `time` (the earlier one on a tie): its time and
+        its finite values; None when the buffer holds no row."""
+        with self._lock:
+            if not self._size:
+                return None
+            after = self._count_before(time, "left")
+            if after == self._size or after > 0 and time - self._time_at(after - 1) <= self._time_at(after) - time:
+                after -= 1
+            index = (self._start + after) % self._allocated
+            values = {
+                name: float(column[index]) for name, column in self._values.items() if math.isfinite(column[index])
+            }
+            return float(self._times[index]), values
 
     def events(self, last_s: float | None = None) -> list[tuple[float, str]]:
         """(time, label) of the events held (the newest `events_capacity`), oldest first;
@@ -244,10 +311,32 @@ class SampleBuffer:
         recent.reverse()
         return recent
 
-    def _segments(self, first: int) -> list[slice]:
-        """Storage slices holding the rows from the `first`-th oldest to the newest, in order."""
+    def _names(self, channels: Sequence[str] | None) -> list[str]:
+        return list(self._values) if channels is None else list(channels)
+
+    def _range(self, last_s: float | None, between: tuple[float, float] | None) -> tuple[int, int]:
+        """The rows (counted from the oldest held) that `last_s` and `between` keep: first, end."""
+        first, end = 0, self._size
+        if last_s is not None:
+            first = self._count_before(self._latest - last_s, "left")
+        if between is not None:
+            first = max(first, self._count_before(between[0], "left"))
+            end = max(min(end, self._count_before(between[1], "right")), first)
+        return first, end
+
+    def _column(self, name: str, parts: list[slice], count: int) -> np.ndarray:
+        if name in self._values:
+            return self._gather(self._values[name], parts)
+        return np.full(count, _NAN, dtype=VALUE_DTYPE)
+
+    def _time_at(self, row: int) -> float:
+        return float(self._times[(self._start + row) % self._allocated])
+
+    def _segments(self, first: int, end: int) -> list[slice]:
+        """Storage slices holding the rows from the `first`-th oldest to the one before the
+        `end`-th, in order."""
         begin = self._start + first
-        end = self._start + self._size
+        end = self._start + end
         if end <= self._allocated:
             return [slice(begin, end)]
         if begin >= self._allocated:
@@ -260,13 +349,13 @@ class SampleBuffer:
             return array[parts[0]].copy()
         return np.concatenate([array[part] for part in parts])
 
-    def _first_at(self, cutoff: float) -> int:
-        """How many of the oldest rows are older than `cutoff` (times are in order, in at most
-        two storage segments)."""
+    def _count_before(self, cutoff: float, side: str) -> int:
+        """How many of the oldest rows are timed before `cutoff` (side "left") or at or before it
+        ("right"); times are in order, in at most two storage segments."""
         position = 0
-        for part in self._segments(0):
+        for part in self._segments(0, self._size):
             segment = self._times[part]
-            found = int(np.searchsorted(segment, cutoff, side="left"))
+            found = int(np.searchsorted(segment, cutoff, side=side))  # type: ignore[call-overload]
             position += found
             if found < len(segment):
                 break

@@ -2,7 +2,8 @@
 
 Streaming is its own mechanism: a `MonitorStream` (workbench/monitor/stream.py) reads the port in
 its own threads into a ring buffer; this page only READS the buffer and the stream's stats on a
-~30 Hz timer, and draws only the samples in view (drawing cost does not grow with the history).
+~30 Hz timer, and its MonitorView (ui/widgets/monitor_view.py) draws what is in view at a cost
+that does not grow with the history.
 The stream stays after a disconnect, so what was seen stays on screen (and exportable) until the
 next connection succeeds. Errors (no such port, busy, permission denied...) go to the one error
 place (the session's `error` signal) and leave the page as it was.
@@ -15,101 +16,43 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QVBoxLayout, QWidget
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.inference import labels_for, samples_for
-from workbench.monitor.classes import class_channels
 from workbench.monitor.recorder import write_view
 from workbench.plugins import registry
-from workbench.tasks import Task, null_task
+from workbench.tasks import null_task
 from workbench.ui.session import Session
 from workbench.ui.settings import settings
-from workbench.ui.widgets.monitor_classes import ClassPanel
 from workbench.ui.widgets.monitor_controls import DEFAULT_BAUD, MonitorControls
-from workbench.ui.widgets.monitor_plots import TimePlots, XYView, channel_groups
+from workbench.ui.widgets.monitor_link import (
+    FORMAT_KEY,
+    Stream,
+    baud_for,
+    default_recordings_folder,
+    last_port,
+    open_stream,
+    remember,
+    start_stream,
+    status_text,
+    stop_stream,
+)
 from workbench.ui.widgets.monitor_ports import VIRTUAL, VirtualBoard, port_choices
-from workbench.units import kb
+from workbench.ui.widgets.monitor_view import MonitorView
 
 log = logging.getLogger(__name__)
 
 FRAME_MS = 33  # ~30 Hz: the page reads the buffer this often, never once a line
-LAST_PORT_KEY = "monitor/last_port"
-BAUDS_KEY = "monitor/bauds"  # "port=baud" pairs: the baud rate is remembered for each port
-FORMAT_KEY = "monitor/format"
 THRESHOLD_KEY = "monitor/threshold"
 WINDOW_KEY = "monitor/window"
 DEMO_KEY = "monitor/demo"  # quit in demo mode: the next start is in demo mode too
 CONNECT_JOB = "connect"
 STOP_JOB = "disconnect"
-DEMO_WINDOW_S = 30.0  # demo mode shows the label and bars only: the newest records are enough
-
-
-class Stream(Protocol):
-    """What the page uses of a MonitorStream (see workbench/monitor/stream.py)."""
-
-    buffer: Any
-
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
-    def stats(self) -> Any: ...
-    def start_recording(self, path: Path) -> None: ...
-    def stop_recording(self) -> None: ...
-    def clear(self) -> None: ...
-
-
-def open_stream(port: str, baud: int, parser: str) -> Stream:
-    """A MonitorStream on `port` (not started)."""
-    from workbench.monitor.stream import MonitorStream
-
-    return MonitorStream(port, baud, parsers=registry().parsers(), parser=parser)
-
-
-def _start_stream(stream: Stream, task: Task) -> Stream:
-    """Open the port and start reading (a job: opening can take seconds)."""
-    stream.start()
-    return stream
-
-
-def _stop_stream(stream: Stream, task: Task) -> WorkbenchError | None:
-    """Stop reading and finish the recording (a job: joining the reader can take a moment); what
-    went wrong is returned, to be shown once the last records are drawn."""
-    try:
-        stream.stop()
-    except WorkbenchError as error:
-        return error
-    return None
-
-
-def default_recordings_folder() -> Path:
-    return Path.home() / "TinyML Workbench recordings"
-
-
-def status_text(stats: Any, shown_port: str) -> str:
-    """The status line: connection, rates, malformed lines, reconnects, the recording and its size."""
-    if stats.connected:
-        state = f"Connected to {shown_port}"
-    elif stats.message:
-        state = stats.message
-    else:
-        state = f"Disconnected from {shown_port}"
-    parts = [state]
-    if stats.connected and stats.message:
-        parts.append(stats.message)
-    parts.append(f"format {stats.parser or 'detecting…'}")
-    parts.append(f"{stats.lines_per_s:.1f} lines/s")
-    parts.append(f"{stats.records_per_s:.1f} records/s")
-    parts.append(f"{stats.malformed} malformed")
-    if stats.unreadable:
-        parts.append(f"{stats.unreadable} unreadable")
-    parts.append(f"{stats.reconnects} reconnect{'s' if stats.reconnects != 1 else ''}")
-    if stats.recording:
-        parts.append(f"recording {stats.recording} ({kb(stats.recording_bytes)})")
-    return "  ·  ".join(parts)
 
 
 class MonitorPage(QWidget):
@@ -128,11 +71,7 @@ class MonitorPage(QWidget):
         self.port_text = ""  # how the status line names it
         self.paused = False
         self.demo = False
-        self.labels: list[str] = []
-        self.classes: list[str] = []
-        self.origin: float | None = None  # the time axis starts at the first record seen
         self._drawn_total = -1
-        self._newest = 0.0
         self._status = ""
         self._listed = False
         self.virtual = VirtualBoard(self)
@@ -149,18 +88,9 @@ class MonitorPage(QWidget):
         self.subtitle.setWordWrap(True)
         self.controls = MonitorControls()
         self.controls.set_formats([plugin.name for plugin in registry().catalog().of_kind("parser")])
-        self.plots = TimePlots()
-        self.xy = XYView()
-        self.views = QTabWidget()
-        self.views.addTab(self.plots, "Time")
-        self.views.addTab(self.xy, "XY")
-        self.class_panel = ClassPanel()
-        self.class_panel.hide()
-        self.split = QSplitter(Qt.Orientation.Horizontal)
-        self.split.addWidget(self.views)
-        self.split.addWidget(self.class_panel)
-        self.split.setStretchFactor(0, 3)
-        self.split.setStretchFactor(1, 2)
+        self.view = MonitorView()
+        self.plots, self.xy, self.views = self.view.plots, self.view.xy, self.view.views
+        self.class_panel, self.split = self.view.class_panel, self.view.split
         self.plots.show_placeholder("Choose the board's port, or the virtual board, and Connect.")
         self.status = QLabel("Not connected.")
         self.status.setObjectName("monitorStatus")
@@ -170,7 +100,7 @@ class MonitorPage(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addWidget(self.controls)
-        layout.addWidget(self.split, 1)
+        layout.addWidget(self.view, 1)
         layout.addWidget(self.status)
 
         self.timer = QTimer(self)
@@ -199,6 +129,7 @@ class MonitorPage(QWidget):
         self.controls.export_png_requested.connect(self._export_png_clicked)
         self.controls.export_csv_requested.connect(self._export_csv_clicked)
         self.plots.followed.connect(self.controls.set_following)
+        self.plots.range_moved.connect(self.redraw)
         self.class_panel.threshold_changed.connect(self._threshold_changed)
         self.views.currentChanged.connect(lambda _index: self.redraw())
         self.xy.x_channel.currentTextChanged.connect(lambda _text: self.redraw())
@@ -227,33 +158,14 @@ class MonitorPage(QWidget):
         chosen, else the last one used, else the first recognised board, else the virtual board."""
         self._listed = True
         choices = port_choices(list(self.session.catalog.boards.values()))
-        keep = self.controls.port_id() or self.last_port()
+        keep = self.controls.port_id() or last_port()
         if not keep:
             keep = next((choice.port for choice in choices if choice.board), VIRTUAL)
         self.controls.set_ports(choices, keep)
         self._port_chosen(self.controls.port_id())
 
     def _port_chosen(self, port: str) -> None:
-        self.controls.set_baud(self._baud_for(port))
-
-    def _bauds(self) -> dict[str, int]:
-        text = str(settings().value(BAUDS_KEY, "") or "")
-        pairs = (item.rpartition("=") for item in text.split("\n") if "=" in item)
-        return {port: int(baud) for port, _, baud in pairs if baud.isdigit()}
-
-    def _baud_for(self, port: str) -> int:
-        return self._bauds().get(port, DEFAULT_BAUD)
-
-    def _remember(self, port: str, baud: int) -> None:
-        bauds = self._bauds()
-        bauds[port] = baud
-        stored = settings()
-        stored.setValue(BAUDS_KEY, "\n".join(f"{p}={b}" for p, b in bauds.items()))
-        stored.setValue(LAST_PORT_KEY, port)
-        stored.setValue(FORMAT_KEY, self.controls.format_name())
-
-    def last_port(self) -> str:
-        return str(settings().value(LAST_PORT_KEY, "") or "")
+        self.controls.set_baud(baud_for(port))
 
     # -- connecting -------------------------------------------------------------------------
     def connect_to(self, port: str | None = None) -> None:
@@ -262,7 +174,7 @@ class MonitorPage(QWidget):
             self.list_ports()
         if port:
             self.controls.select_port(port)
-            self.controls.set_baud(self._baud_for(port))
+            self.controls.set_baud(baud_for(port))
         port = self.controls.port_id()
         if self.connected or self._opening is not None or self.virtual.running():
             self.disconnect()
@@ -273,7 +185,7 @@ class MonitorPage(QWidget):
         if baud is None:
             self._fail(WorkbenchError(f"The baud rate '{self.controls.baud.currentText()}' is not a whole number."))
             return
-        self._remember(port, baud)
+        remember(port, baud, self.controls.format_name())
         if port == VIRTUAL:
             self._start_virtual()
             return
@@ -319,7 +231,7 @@ class MonitorPage(QWidget):
         self.status.setText(f"Opening {shown}…")
         self.session.jobs.start(
             CONNECT_JOB,
-            _start_stream,
+            start_stream,
             stream,
             on_success=lambda started: self._opened(started, device, shown, baud),
             on_error=lambda error: self._open_failed(shown, error),
@@ -339,8 +251,7 @@ class MonitorPage(QWidget):
         self.port = shown
         model = self.virtual.model
         self.port_text = f"the virtual board ({model.name})" if shown == VIRTUAL and model else shown
-        self.origin = None
-        self.classes = []
+        self.view.reset()
         self._drawn_total = -1
         self.controls.set_connected(True)
         self.plots.show_placeholder(f"Connected to {self.port_text}: waiting for what it prints…")
@@ -369,11 +280,11 @@ class MonitorPage(QWidget):
         self.connected = False
         if stream is not None:
             if wait:
-                self._stopped(stream, _stop_stream(stream, null_task()))
+                self._stopped(stream, stop_stream(stream, null_task()))
             else:
                 self.session.jobs.start(
                     f"{STOP_JOB} {id(stream)}",
-                    _stop_stream,
+                    stop_stream,
                     stream,
                     on_success=lambda error: self._stopped(stream, error),
                     on_error=self._fail,
@@ -449,8 +360,7 @@ class MonitorPage(QWidget):
         """Empty the buffer and the plots (a recording goes on)."""
         if self.stream is not None:
             self.stream.clear()
-        self.origin = None
-        self.classes = []
+        self.view.reset()
         self._drawn_total = -1
         self.redraw()
 
@@ -480,47 +390,20 @@ class MonitorPage(QWidget):
         if force or stream.buffer.total != self._drawn_total:
             self.redraw()
 
-    def _fetch_s(self) -> float | None:
-        """How many seconds of the newest data to read: the window followed, or back to the left
-        edge of the view when someone zoomed or panned (None: everything held)."""
-        if self.demo:
-            return DEMO_WINDOW_S
-        window = self.controls.window_s()
-        view = self.plots.visible_range()
-        if self.plots.following() or view is None or self.origin is None:
-            return window
-        return max(self._newest - (view[0] + self.origin), 0.0) + 1.0
+    @property
+    def classes(self) -> list[str]:
+        """The channels drawn as class probabilities."""
+        return self.view.classes
 
     def redraw(self) -> None:
-        """Read the samples in view from the buffer and hand them to the plots and the class view."""
+        """Have the view read what is in view from the buffer and draw it."""
         stream = self.stream
         if stream is None:
             return
-        buffer = stream.buffer
-        self._drawn_total = buffer.total
-        last_s = self._fetch_s()
-        times, values = buffer.view(None, last_s=last_s)
-        if times.size:
-            self._newest = float(times[-1])
-            if self.origin is None:
-                self.origin = float(times[0])
-        origin = self.origin if self.origin is not None else 0.0
-        channels = [c for c in buffer.channels if c in values]
-        self.classes = class_channels(channels, values, self.labels)
-        if not self.demo:
-            self.plots.set_groups(channel_groups(channels, self.classes))
-            self.plots.show_data(times, values, origin)
-            self.xy.set_channels(channels)
-            if self.views.currentWidget() is self.xy:
-                self.xy.show_data(values)
-        if self.classes:
-            self.class_panel.show()
-            events = buffer.events(last_s) if not self.demo else []
-            self.class_panel.show_classes(times, self.classes, values, events, origin)
-        elif self.demo:
+        self._drawn_total = stream.buffer.total
+        self.view.draw(stream.buffer, self.controls.window_s())
+        if self.demo and not self.classes:
             self.class_panel.show_waiting("Waiting…" if self.connected else "Not connected")
-        else:
-            self.class_panel.hide()
 
     def _window_changed(self, text: str) -> None:
         settings().setValue(WINDOW_KEY, text)
@@ -532,7 +415,7 @@ class MonitorPage(QWidget):
         self.redraw()
 
     def _model_changed(self, model: Any) -> None:
-        self.labels = labels_for(Path(model.path))
+        self.view.labels = labels_for(Path(model.path))
 
     # -- demo mode --------------------------------------------------------------------------
     def set_demo(self, demo: bool) -> None:
@@ -540,10 +423,9 @@ class MonitorPage(QWidget):
         connected connects to the last port. The window goes full screen (MainWindow.set_demo)."""
         self.demo = demo
         settings().setValue(DEMO_KEY, demo)
-        for widget in (self.title, self.subtitle, self.controls, self.views, self.status):
+        for widget in (self.title, self.subtitle, self.controls, self.status):
             widget.setVisible(not demo)
-        self.class_panel.set_demo(demo)
-        self.class_panel.setVisible(demo or bool(self.classes))
+        self.view.set_demo(demo)
         self.setProperty("demo", demo)
         self.style().unpolish(self)
         self.style().polish(self)
@@ -551,11 +433,9 @@ class MonitorPage(QWidget):
             child.style().unpolish(child)
             child.style().polish(child)
         if demo and not self.connected and not self.virtual.running():
-            last = self.last_port()
+            last = last_port()
             if last:
                 self.connect_to(last)
-        if not demo:
-            self.plots.follow()
         self.redraw()
         if demo and self.stream is None:
             self.class_panel.show_waiting("Connecting…" if self.virtual.running() else "Not connected")
@@ -571,14 +451,10 @@ class MonitorPage(QWidget):
 
     def export_png(self, path: Path) -> None:
         """Save the plots and the class view as they are on screen."""
-        pixmap = self.split.grab()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            self._fail(WorkbenchError(f"Cannot save {path}: {error.strerror or error}."))
-            return
-        if not pixmap.save(str(path), "PNG"):
-            self._fail(WorkbenchError(f"Cannot save the image to {path}."))
+            self.view.export_png(path)
+        except WorkbenchError as error:
+            self._fail(error)
 
     def _export_csv_clicked(self) -> None:
         name = time.strftime("monitor %Y-%m-%d %H-%M-%S.csv")
@@ -591,9 +467,13 @@ class MonitorPage(QWidget):
     def export_csv(self, path: Path) -> int:
         """Write the samples in the plots' visible range as a recording (monitor.recorder's
         format, which the replay reads); returns the number of rows."""
-        times, values = self.plots.data_in_view()
+        times, values = self.data_in_view()
         try:
             return write_view(path, times, values)
         except WorkbenchError as error:
             self._fail(error)
             return 0
+
+    def data_in_view(self) -> tuple[Any, dict[str, Any]]:
+        """Every sample in the plots' visible range, read from the buffer (times as recorded)."""
+        return self.view.data_in_view(self.controls.window_s())

@@ -1,25 +1,26 @@
 """The Monitor's plots: a time plot per channel group (legend, autoscale, zoom and pan, crosshair
 with values) and an XY view of two chosen channels.
 
-Drawing cost stays bounded whatever the history: the page reads only the samples in view from the
-buffer; of those, the samples inside the visible x range are reduced to a minimum and a maximum
-per pixel column (`peak_decimate`) before they reach a curve, so a curve draws about two points a
-pixel column however many samples are in view. The curves are PlotDataItems with clip-to-view
-and automatic peak downsampling too. Zooming or panning by hand reduces again, from the samples
-kept (the crosshair and the CSV export read those, not the reduced ones).
+Drawing cost stays bounded whatever the history: the plots are handed what is in view already
+reduced to about two points a pixel column (the sample buffer's min/max pyramid, see
+monitor/buffer.py `overview()`); whatever they hold is cut to the visible x range and, if still
+more than DECIMATE_ABOVE points a pixel column, reduced the same way (`peak_decimate`). The curves
+are PlotDataItems with clip-to-view and automatic peak downsampling too. Zooming or panning by
+hand re-cuts what is held at once and says `range_moved` once it settles, so the owner can hand
+the samples of the new range. The crosshair shows the recorded row under the mouse (`lookup`).
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from workbench.monitor.pyramid import peak_decimate
 from workbench.ui.widgets.monitor_classes import CLASS_COLORS
 
 CLASSES_GROUP = "Class probabilities"
@@ -62,28 +63,6 @@ def channel_groups(channels: Sequence[str], classes: Sequence[str] = ()) -> list
     return list(merged.items())
 
 
-def peak_decimate(x: np.ndarray, columns: Sequence[np.ndarray], buckets: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """`x` and `columns` reduced to `buckets` stretches of equal count, each drawn as its minimum
-    then its maximum (NaN is skipped; a stretch with no value stays NaN, so a gap still breaks the
-    line); unchanged when there are fewer than two samples a stretch."""
-    size = x.size
-    per = math.ceil(size / max(buckets, 1))
-    if per < 2:
-        return x, list(columns)
-    whole = size // per * per
-    starts = x[::per]
-    x_out = np.repeat(starts, 2)
-    reduced = []
-    for column in columns:
-        blocks = column[:whole].reshape(-1, per)
-        low, high = np.fmin.reduce(blocks, axis=1), np.fmax.reduce(blocks, axis=1)
-        if whole < size:
-            low = np.append(low, np.fmin.reduce(column[whole:]))
-            high = np.append(high, np.fmax.reduce(column[whole:]))
-        reduced.append(np.column_stack((low, high)).ravel())
-    return x_out, reduced
-
-
 def color_for(index: int) -> str:
     return CLASS_COLORS[index % len(CLASS_COLORS)]
 
@@ -101,6 +80,7 @@ class TimePlots(pg.GraphicsLayoutWidget):
     """One plot a channel group, stacked, x linked; a crosshair shows the values under the mouse."""
 
     followed = Signal(bool)  # True while the x range follows the newest data
+    range_moved = Signal()  # zoomed or panned by hand, and settled: hand the samples of the new range
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,11 +93,13 @@ class TimePlots(pg.GraphicsLayoutWidget):
         self._times = np.zeros(0)
         self._values: dict[str, np.ndarray] = {}
         self._origin = 0.0
+        # The row nearest a time (as recorded): its time and values; None reads what is held.
+        self.lookup: Callable[[float], tuple[float, dict[str, float]] | None] | None = None
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self._reduce_again = QTimer(self)  # zoom and pan by hand: reduce again, once it settles
         self._reduce_again.setSingleShot(True)
         self._reduce_again.setInterval(40)
-        self._reduce_again.timeout.connect(self._hand_curves)
+        self._reduce_again.timeout.connect(self.range_moved)
 
     # -- layout ----------------------------------------------------------------------------
     def set_groups(self, groups: list[tuple[str, list[str]]]) -> None:
@@ -194,10 +176,15 @@ class TimePlots(pg.GraphicsLayoutWidget):
         low, high = self.plots[0].viewRange()[0]
         return float(low), float(high)
 
+    def width_px(self) -> int:
+        """The plots' width in pixels: how many columns a curve can show."""
+        return int(self.plots[0].getViewBox().width()) if self.plots else max(self.width(), 0)
+
     def _range_changed(self, *_args: object) -> None:
         following = self.following()
         self.followed.emit(following)
         if not following:
+            self._hand_curves()
             self._reduce_again.start()
 
     # -- data ------------------------------------------------------------------------------
@@ -219,27 +206,17 @@ class TimePlots(pg.GraphicsLayoutWidget):
             stop = min(int(np.searchsorted(times, view[1], "right")) + 1, times.size)
         names = [n for n in self.curves if n in self._values and self._values[n].size == times.size]
         x, columns = times[start:stop], [self._values[n][start:stop] for n in names]
-        width = int(self.plots[0].getViewBox().width()) if self.plots else 0
+        width = self.width_px() if self.plots else 0
         if width > 0 and x.size > DECIMATE_ABOVE * width:
             x, columns = peak_decimate(x, columns, width)
         for name, curve in self.curves.items():
             if name in names:
-                curve.setData(x=x, y=columns[names.index(name)])
+                y = columns[names.index(name)]
+                # A line without gaps is drawn as one polyline, unchecked: much cheaper to paint.
+                whole = bool(np.isfinite(y).all())
+                curve.setData(x=x, y=y, connect="all" if whole else "finite", skipFiniteCheck=whole)
             else:
                 curve.setData(x=np.zeros(0), y=np.zeros(0))
-
-    def data_in_view(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """The samples drawn now that lie in the visible x range (times as recorded)."""
-        if self._times.size == 0:
-            return np.zeros(0), {}
-        if self.following():  # the view fits the data (autoscale may not have applied it yet)
-            return self._times + self._origin, {n: d for n, d in self._values.items() if d.size == self._times.size}
-        view = self.visible_range()
-        if view is None:
-            return np.zeros(0), {}
-        start, stop = np.searchsorted(self._times, view[0], "left"), np.searchsorted(self._times, view[1], "right")
-        times = self._times[start:stop] + self._origin
-        return times, {name: data[start:stop] for name, data in self._values.items() if data.size == self._times.size}
 
     # -- crosshair -------------------------------------------------------------------------
     def _mouse_moved(self, position: QPointF) -> None:
@@ -252,20 +229,33 @@ class TimePlots(pg.GraphicsLayoutWidget):
         x = inside[0].getViewBox().mapSceneToView(position).x()
         self.show_crosshair(x)
 
-    def show_crosshair(self, x: float) -> str:
-        """Put the crosshair at time `x` (plot seconds) and write the values there; returns the text."""
+    def _held_row(self, time: float) -> tuple[float, dict[str, float]] | None:
+        """The row held nearest `time` (as recorded), when no lookup was given."""
+        if self._times.size == 0:
+            return None
+        x = time - self._origin
         index = int(np.clip(np.searchsorted(self._times, x), 0, self._times.size - 1))
-        if index > 0 and abs(self._times[index - 1] - x) < abs(self._times[index] - x):
+        if index > 0 and abs(self._times[index - 1] - x) <= abs(self._times[index] - x):
             index -= 1
-        at = float(self._times[index])
+        values = {
+            name: float(data[index])
+            for name, data in self._values.items()
+            if data.size == self._times.size and np.isfinite(data[index])
+        }
+        return float(self._times[index]) + self._origin, values
+
+    def show_crosshair(self, x: float) -> str:
+        """Put the crosshair at time `x` (plot seconds) and write the values of the recorded row
+        nearest it; returns the text."""
+        row = (self.lookup or self._held_row)(x + self._origin)
+        if row is None:
+            return ""
+        at = row[0] - self._origin
         for line in self._lines:
             line.setValue(at)
             line.show()
         parts = [f"t = {at:.3f} s"]
-        for name in self.curves:
-            data = self._values.get(name)
-            if data is not None and data.size == self._times.size and np.isfinite(data[index]):
-                parts.append(f"{name}: {data[index]:.4g}")
+        parts += [f"{name}: {row[1][name]:.4g}" for name in self.curves if name in row[1]]
         text = "\n".join(parts)
         self.readout.setText(text)
         low, high = self.plots[0].viewRange()[1]
