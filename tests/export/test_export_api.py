@@ -10,7 +10,16 @@ import pytest
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
 from workbench.export import api, staging
-from workbench.export.api import DeployModel, ExportOptions, c_name, deploy_model_from_file, export
+from workbench.export.api import (
+    DeployModel,
+    ExportOptions,
+    c_name,
+    deploy_model_from_file,
+    deploy_refusal,
+    export,
+    not_measured,
+)
+from workbench.plugins import load_boards
 from workbench.tasks import Task
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "digits_int8.tflite"
@@ -209,3 +218,29 @@ def test_files_no_export_wrote_are_not_replaced_unless_asked(
     export(sample, ExportOptions("c", target, replace=True), Task())
     assert (target / "src" / "main.cpp").read_text() == "int main() {}\n"
     export(sample, ExportOptions("c", target), Task())  # now the export's own: replaced without asking
+
+
+@pytest.mark.slow
+def test_a_model_tflm_cannot_run_is_refused_for_a_board_and_a_report_is_still_written(
+    built_models: Path, tmp_path: Path
+) -> None:
+    """A float16 model (TFLM cannot dequantize float16), measured by TFLM's own interpreter: code
+    for a board is refused with the first problem, before anything is written."""
+    model = deploy_model_from_file(built_models / "small_cnn_float16.tflite")
+    board = load_boards().get("raspberry_pi_pico")
+    refusal = deploy_refusal(model, board)
+    assert refusal is not None and refusal.message.startswith("TFLM cannot run small_cnn_float16: ")
+    assert "float16" in refusal.message
+    with pytest.raises(WorkbenchError, match="TFLM cannot run small_cnn_float16"):
+        export(model, ExportOptions("arduino", tmp_path / "out", board), Task())
+    assert not (tmp_path / "out").exists()
+    export(model, ExportOptions("report", tmp_path / "report", board), Task())
+    assert any((tmp_path / "report").iterdir())
+
+
+def test_before_tflm_measured_only_the_flash_is_judged(sample: DeployModel) -> None:
+    assert sample.analysis.tflm is None
+    assert "not yet measured" in not_measured(sample)
+    assert deploy_refusal(sample, tiny_board(flash_kb=1024)) is None
+    refusal = deploy_refusal(sample, tiny_board(flash_kb=1))
+    assert refusal is not None and "over its 1.0 KB of flash" in refusal.message

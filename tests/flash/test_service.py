@@ -180,3 +180,35 @@ def test_a_slot_of_a_stated_size_refuses_a_model_larger_than_it(recorder: str, t
     big.write_bytes(SAMPLE.read_bytes() + bytes(1408 * 1024))
     with pytest.raises(WorkbenchError, match=r"does not fit the model slot of ESP32-S3-DevKitC-1: .* its 1408.0 KB"):
         plan(FlashRequest(big, esp32, flasher=recorder, model_only=True), registry())
+
+
+def test_a_model_in_memory_goes_to_the_slot_only_when_it_can_run_there(  # type: ignore[no-untyped-def]
+    recorder: str, pico, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """flash_model (the Deploy page's 'Only the model') checks what any deploy checks, measured
+    by TFLM's own interpreter, and the slot, before a flasher is asked: a board with too little
+    RAM for the arena, a slot too small; then the same model flashes where it fits."""
+    import dataclasses
+    import json
+    import os
+
+    from workbench.export.api import deploy_model_from_file
+    from workbench.flash.service import flash_model, model_only_refusal
+
+    model = deploy_model_from_file(SAMPLE)  # measured: its arena is known
+    assert model.analysis.tflm is not None
+    monkeypatch.delenv("RECORDED", raising=False)
+    cramped = dataclasses.replace(pico, name="Cramped Pico", ram_kb=1)
+    narrow = dataclasses.replace(pico, name="Narrow Pico", model_slot_kb=1)
+    for board, words in (
+        (cramped, "does not fit Cramped Pico: "),
+        (narrow, "does not fit the model slot of Narrow Pico"),
+    ):
+        refusal = model_only_refusal(model, board)
+        assert refusal is not None and words in refusal.message
+        with pytest.raises(WorkbenchError, match=words):
+            flash_model(model, FlashRequest(SAMPLE, board, flasher=recorder, model_only=True), registry(), Task())
+        assert "RECORDED" not in os.environ, "no flasher was asked"
+    assert model_only_refusal(model, pico) is None
+    flash_model(model, FlashRequest(SAMPLE, pico, flasher=recorder, model_only=True), registry(), Task())
+    assert json.loads(os.environ["RECORDED"])[1] == 0x10100000

@@ -18,7 +18,7 @@ from workbench.optimize.convert import optimize_model
 from workbench.optimize.plan import Plan
 from workbench.ui.main_window import MainWindow, settings
 from workbench.ui.pages.deploy import EXPORT_ROOT_KEY, DeployPage
-from workbench.ui.widgets.deploy_actions import FIRMWARE
+from workbench.ui.widgets.deploy_actions import FIRMWARE, MODEL_ONLY
 from workbench.units import kb
 
 STAND_IN_FLASHER = '''
@@ -79,8 +79,10 @@ flasher = "{flasher}"
 """
 
 
-def _board(folder: Path, board_id: str, name: str, flasher: str, flash_kb: int = 1024, ram_kb: int = 256) -> None:
-    text = BOARD.format(name=name, flash_kb=flash_kb, ram_kb=ram_kb, flasher=flasher)
+def _board(
+    folder: Path, board_id: str, name: str, flasher: str, flash_kb: int = 1024, ram_kb: int = 256, slot: str = ""
+) -> None:
+    text = BOARD.format(name=name, flash_kb=flash_kb, ram_kb=ram_kb, flasher=flasher) + slot + "\n"
     (folder / "boards" / f"{board_id}.toml").write_text(text)
 
 
@@ -95,6 +97,10 @@ def plugins(isolated_home: Path) -> Path:
     _board(folder, "needs_tool_board", "Board Needing A Tool", "needs-tool")
     _board(folder, "tiny_board", "Tiny Board", "standin", flash_kb=8)
     _board(folder, "snug_board", "Snug Board", "standin", flash_kb=48)
+    _board(folder, "slot_board", "Slot Board", "standin", slot='model_offset = "0x80000"')
+    _board(
+        folder, "small_slot_board", "Small Slot Board", "standin", slot='model_offset = "0x80000"\nmodel_slot_kb = 1'
+    )
     return folder
 
 
@@ -391,3 +397,20 @@ def test_export_asks_before_replacing_files_no_export_wrote(
     page.export_panel.export_button.click()
     qtbot.waitUntil(lambda: page.export_panel.open_button.isVisible(), timeout=60000)
     assert len(asked) == 2 and "kTensorArenaSize" in (folder / "model_data.h").read_text()
+
+
+def test_only_the_model_goes_to_a_slot_it_fits_and_the_note_says_when_it_does_not(window: MainWindow) -> None:
+    """The Flash button follows the engine's verdict (flash.service.model_only_refusal): enabled
+    for a slot the model fits, disabled with the engine's sentence for a slot too small."""
+    page = window.deploy
+    page.target.port.setEditText("sim0")
+    window.session.set_board("slot_board")
+    assert page.flash_panel.source_id() == MODEL_ONLY
+    assert page.flash_panel.flash_button.isEnabled(), page.flash_panel.note.text()
+    window.session.set_board("small_slot_board")
+    assert page.flash_panel.source_id() == MODEL_ONLY
+    assert not page.flash_panel.flash_button.isEnabled()
+    note = page.flash_panel.note.text()
+    assert note.startswith("digits_int8.tflite does not fit the model slot of Small Slot Board: ") and "1.0 KB" in note
+    window.session.set_board("standin_board")  # no slot: only whole firmware
+    assert page.flash_panel.source_id() == FIRMWARE

@@ -122,12 +122,20 @@ def writer(format_id: str) -> Writer:
 CODE_FORMATS = ("c", "arduino", "platformio", "cmake")  # what goes onto a board: refused when it cannot fit
 
 
-def too_big(model: DeployModel, board: Board) -> WorkbenchError | None:
-    """The refusal for a model that cannot fit `board`, with how much it is over; None when it fits."""
+def deploy_refusal(model: DeployModel, board: Board) -> WorkbenchError | None:
+    """Why `model` cannot go onto `board`, in one sentence with the way out: TFLM cannot run it,
+    or it does not fit the board's flash or RAM (saying by how much); None when nothing known
+    stands in the way. Before TFLM has measured the model only its flash is known
+    (`not_measured` says so). The one verdict export, flash and the Deploy page act on."""
     from workbench.core.fit import analysis_fit
     from workbench.units import kb
 
     fit = analysis_fit(model.analysis, board)
+    if fit.runs is False:
+        return WorkbenchError(
+            f"TFLM cannot run {model.name}" + (f": {fit.runs_problem}" if fit.runs_problem else ""),
+            "The Inspect page lists what TFLM lacks; convert the model without it (Optimize) or choose another model.",
+        )
     over = []
     if not fit.flash_ok:
         over.append(f"{kb(-fit.flash_headroom_bytes)} over its {kb(fit.flash_capacity_bytes)} of flash")
@@ -139,6 +147,14 @@ def too_big(model: DeployModel, board: Board) -> WorkbenchError | None:
         f"{model.name} does not fit {board.name}: {' and '.join(over)}",
         "Make it smaller on the Optimize page (int8, pruning), or choose a board with more memory.",
     )
+
+
+def not_measured(model: DeployModel) -> str:
+    """What is not known yet about `model` on a board ("" once TFLM has measured it): whether TFLM
+    runs it and the RAM it needs."""
+    if model.analysis.tflm is not None:
+        return ""
+    return "TFLM has not yet measured the RAM the model needs or checked that it runs"
 
 
 def check_options(options: ExportOptions) -> None:
@@ -161,13 +177,13 @@ def export(model: DeployModel, options: ExportOptions, task: Task) -> ExportResu
     """Write `model` in `options.format` into `options.out_dir`, all of it or nothing.
 
     Checked before anything is written: `check_options`, and for the formats that go onto a
-    board, that the model fits the board.
+    board, `deploy_refusal` (TFLM runs it, it fits the board).
     """
     from workbench.export.staging import MANIFEST, staged_folder
 
     check_options(options)
     if options.board is not None and options.format in CODE_FORMATS:
-        refusal = too_big(model, options.board)
+        refusal = deploy_refusal(model, options.board)
         if refusal is not None:
             raise refusal
     write = writer(options.format)

@@ -19,7 +19,7 @@ from typing import Any
 
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
-from workbench.export.api import ExportResult
+from workbench.export.api import DeployModel, ExportResult, deploy_refusal
 from workbench.flash.api import Flasher, FlasherSource, FlashJob, Step
 from workbench.paths import user_home
 from workbench.tasks import Task
@@ -111,6 +111,36 @@ def slot_space(board: Board, address: int) -> int:
     return start + board.flash_bytes - address if address >= start else board.flash_bytes - address
 
 
+def slot_refusal(board: Board, image_bytes: int, what: str) -> WorkbenchError | None:
+    """Why a model slot image of `image_bytes` (`what`, for the sentence) cannot be written to the
+    board's model slot: it has none, the slot lies outside its flash, or the image is larger."""
+    try:
+        address = model_address(board)
+    except WorkbenchError as error:
+        return error
+    space = slot_space(board, address)
+    if space <= 0:
+        return WorkbenchError(
+            f"{board.name}: its model slot at 0x{address:08x} lies outside its {kb(board.flash_bytes)} of flash",
+            "Correct model_offset (or flash_kb) in the board's file.",
+        )
+    if image_bytes > space:
+        return WorkbenchError(
+            f"{what} does not fit the model slot of {board.name}: {kb(image_bytes)} for its {kb(space)} "
+            f"at 0x{address:08x}",
+            "Make the model smaller on the Optimize page, or flash it compiled into the firmware.",
+        )
+    return None
+
+
+def model_only_refusal(model: DeployModel, board: Board) -> WorkbenchError | None:
+    """Why `model` cannot be written alone into `board`'s model slot: what stands in the way of
+    any deploy (`deploy_refusal`: TFLM cannot run it, it does not fit), then the slot itself."""
+    from workbench.export.model_slot import slot_image
+
+    return deploy_refusal(model, board) or slot_refusal(board, len(slot_image(model.tflite)), f"{model.name}.tflite")
+
+
 def _check_port(port: str) -> None:
     if port.startswith("/dev/") and not os.path.exists(port):
         raise WorkbenchError(
@@ -160,19 +190,9 @@ def _job(request: FlashRequest, flasher: str, write_slot: bool) -> tuple[FlashJo
 
     address = model_address(request.board)
     image = slot_image(_read_model(artifact))
-    space = slot_space(request.board, address)
-    if space <= 0:
-        raise WorkbenchError(
-            f"{request.board.name}: its model slot at 0x{address:08x} lies outside its {kb(request.board.flash_bytes)} "
-            "of flash",
-            "Correct model_offset (or flash_kb) in the board's file.",
-        )
-    if len(image) > space:
-        raise WorkbenchError(
-            f"{artifact.name} does not fit the model slot of {request.board.name}: {kb(len(image))} "
-            f"for its {kb(space)} at 0x{address:08x}",
-            "Make the model smaller on the Optimize page, or flash it compiled into the firmware.",
-        )
+    refusal = slot_refusal(request.board, len(image), artifact.name)
+    if refusal is not None:
+        raise refusal
     target = slot_file(artifact)
     if write_slot:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -210,9 +230,13 @@ def flash(request: FlashRequest, flashers: FlasherSource, task: Task) -> FlashRe
     return FlashResult(flasher.name, request.board.id, job.port, job.drive, message)
 
 
-def flash_model(tflite: bytes, name: str, request: FlashRequest, flashers: FlasherSource, task: Task) -> FlashResult:
-    """Flash model bytes held in memory (a variant) into the board's model slot."""
+def flash_model(model: DeployModel, request: FlashRequest, flashers: FlasherSource, task: Task) -> FlashResult:
+    """Flash a model held in memory (a variant) into the board's model slot, after the checks of
+    `model_only_refusal`."""
+    refusal = model_only_refusal(model, request.board)
+    if refusal is not None:
+        raise refusal
     with tempfile.TemporaryDirectory(prefix="workbench-flash-") as folder:
-        path = Path(folder) / f"{name}.tflite"
-        path.write_bytes(tflite)
+        path = Path(folder) / f"{model.name}.tflite"
+        path.write_bytes(model.tflite)
         return flash(replace(request, artifact=path, model_only=True), flashers, task)

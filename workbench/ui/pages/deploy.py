@@ -25,14 +25,25 @@ from workbench.core.errors import WorkbenchError
 from workbench.export.api import FORMATS, DeployModel, ExportOptions, ExportResult, export
 from workbench.export.staging import WouldReplace
 from workbench.flash import detect
-from workbench.flash.api import Availability
 from workbench.flash.service import PROJECT_FLASHERS, FlashRequest, FlashResult, flash, flash_model, project_artifact
 from workbench.optimize.deploy import accuracy_figures, deploy_model, int8_offer
-from workbench.plugins import PluginCatalog, registry
+from workbench.plugins import registry
 from workbench.tasks import Task
+from workbench.ui.deploy_rules import (
+    MODEL_ONLY,
+    PROJECT,
+    DeployChoice,
+    FlasherChecks,
+    default_source,
+    export_blocker,
+    flash_blocker,
+    flasher_name,
+    has_slot,
+    source_note,
+)
 from workbench.ui.session import Session
 from workbench.ui.settings import settings
-from workbench.ui.widgets.deploy_actions import FIRMWARE, MODEL_ONLY, PROJECT, ExportPanel, FlashPanel
+from workbench.ui.widgets.deploy_actions import ExportPanel, FlashPanel
 from workbench.ui.widgets.deploy_summary import DeploySummary
 from workbench.ui.widgets.deploy_target import TargetPanel
 from workbench.units import kb
@@ -73,7 +84,7 @@ class DeployPage(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.flashers: PluginCatalog = registry().catalog()
+        self.flashers = FlasherChecks(registry().catalog())
         self.deployed: DeployModel | None = None
         self.exported: Exported | None = None  # what the export folder holds
         self._folder_for = ""  # the deploy name the folder field was filled for
@@ -81,7 +92,6 @@ class DeployPage(QWidget):
         self._flash_after_export = False
         self._flashed_port = ""
         self._searched = False
-        self._available: dict[str, tuple[str, Availability]] = {}
         self.title = QLabel("Deploy")
         self.title.setObjectName("pageTitle")
         self.subtitle = QLabel("")
@@ -135,8 +145,7 @@ class DeployPage(QWidget):
 
     def plugins_reloaded(self) -> None:
         """Offer the boards and flashers of the reloaded registry (File > Reload Plugins)."""
-        self.flashers = registry().catalog()
-        self._available.clear()
+        self.flashers = FlasherChecks(registry().catalog())
         self.target.set_catalog(self.session.catalog, self.session.board)
         self._board_changed(self.session.board)
 
@@ -221,79 +230,35 @@ class DeployPage(QWidget):
         jobs = self.session.jobs
         return jobs.running("export") or jobs.running("flash") or self._flash_after_export
 
+    def _choice(self) -> DeployChoice:
+        return DeployChoice(
+            self.deployed,
+            self.session.board,
+            self.export_panel.format_id(),
+            self.export_panel.folder.text(),
+            self.flash_panel.source_id(),
+            self.flash_panel.firmware.text(),
+        )
+
     def _export_blocker(self) -> str:
-        if self.deployed is None:
-            return "Open a model first."
-        if self.deployed.analysis.tflm is None:
-            return "Waiting for TFLM to measure the RAM the model needs (press F6 if it was cancelled)."
-        if not self.export_panel.folder.text().strip():
-            return "Choose a folder to export to."
-        return ""
-
-    def _flasher_name(self) -> str:
-        board = self.session.board
-        if board is None:
-            return ""
-        if self.flash_panel.source_id() == PROJECT:
-            return PROJECT_FLASHERS.get(self.export_panel.format_id(), board.flasher)
-        return board.flasher
-
-    def _availability(self, name: str) -> tuple[str, Availability | None]:
-        """The flasher's description and whether it can run (None: no such flasher). Asked once
-        per flasher until Find boards is pressed again (someone may have installed the tool)."""
-        if name not in self._available:
-            try:
-                plugin = self.flashers.get("flasher", name)
-            except WorkbenchError:
-                return "", None
-            try:
-                availability = self.flashers.flasher(name).available()
-            except Exception as error:  # noqa: BLE001 - plugin code may raise anything
-                log.warning("flasher %s could not say whether it can run", name, exc_info=True)
-                availability = Availability(False, f"{name} could not check whether it can run ({error})")
-            self._available[name] = (plugin.description, availability)
-        return self._available[name]
+        return export_blocker(self._choice())
 
     def _flash_blocker(self) -> str:
-        board, source = self.session.board, self.flash_panel.source_id()
-        blocker = self._export_blocker() if source != FIRMWARE else ""
-        if blocker or board is None:
-            return blocker or "Choose the board first."
-        if source == PROJECT:
-            format_id = self.export_panel.format_id()
-            if format_id not in PROJECT_FLASHERS:
-                return "To build and upload, choose Arduino library or PlatformIO project as the export format."
-            if format_id == "arduino" and not board.fqbn:
-                return f"{board.name} has no Arduino board name (fqbn) in its board file: choose another format."
-            if format_id == "platformio" and not board.platformio_board:
-                return f"{board.name} has no PlatformIO board name in its board file: choose another format."
-        if source == FIRMWARE and not Path(self.flash_panel.firmware.text().strip()).is_file():
-            return "Choose the firmware file to flash."
-        name = self._flasher_name()
-        if not name:
-            return f"{board.name}'s board file names no flasher."
-        _description, availability = self._availability(name)
-        if availability is None:
-            return f"Flashing needs the {name} flasher, which this installation does not have."
-        if not availability.ok:
-            missing = availability.missing or f"{name} lacks something it needs"
-            how = f" How to get it: {availability.hint.rstrip('.')}." if availability.hint else ""
-            return f"Cannot flash yet: {missing}.{how}"
-        return ""
+        return flash_blocker(self._choice(), lambda name: self.flashers.check(name)[1])
 
     def _update_actions(self) -> None:
         board = self.session.board
-        offset = board.model_offset if board else ""
+        offset = has_slot(board)
         if not self._source_by_person or (self.flash_panel.source_id() == MODEL_ONLY and not offset):
-            self.flash_panel.set_source(self._default_source())
+            self.flash_panel.set_source(default_source(board, self.export_panel.format_id()))
         self.flash_panel.enable_source(
             MODEL_ONLY,
-            bool(offset),
+            offset,
             "For firmware built from an export of this app: writes only the model, at the board's model slot."
             if offset
             else "This board has no model slot (model_offset) in its board file.",
         )
-        name = self._flasher_name()
+        name = flasher_name(self._choice())
         port, _drive = self.target.location()
         self.session.state.set_target(
             format=self.export_panel.format_id(),
@@ -301,9 +266,9 @@ class DeployPage(QWidget):
             port=port or "",
             flasher=name,
         )
-        description, availability = self._availability(name) if name else ("", None)
+        description, availability = self.flashers.check(name) if name else ("", None)
         self.target.show_flasher(name, description, availability)
-        self.flash_panel.source_note.setText(self._source_note())
+        self.flash_panel.source_note.setText(source_note(self.flash_panel.source_id(), self.export_panel.format_id()))
         busy = self._busy()
         export_blocker, flash_blocker = self._export_blocker(), self._flash_blocker()
         self.export_panel.export_button.setEnabled(not busy and not export_blocker)
@@ -312,23 +277,6 @@ class DeployPage(QWidget):
         self.flash_panel.flash_button.setToolTip(flash_blocker or "Put the model onto the board (Ctrl+U)")
         short = flash_blocker.split(" How to get it:")[0]  # the how-to is under Board and connection
         self.flash_panel.set_note("" if busy else short)
-
-    def _default_source(self) -> str:
-        board = self.session.board
-        if board is not None and board.flasher in PROJECT_FLASHERS.values():
-            return PROJECT
-        if board is not None and self.export_panel.format_id() in PROJECT_FLASHERS and board.fqbn:
-            return PROJECT
-        return MODEL_ONLY if board is not None and board.model_offset else FIRMWARE
-
-    def _source_note(self) -> str:
-        source = self.flash_panel.source_id()
-        if source == PROJECT:
-            words = FORMATS.get(self.export_panel.format_id(), ("", "project"))[1]
-            return f"Exports the {words} to the folder on the left if needed, builds it and uploads it."
-        if source == MODEL_ONLY:
-            return "Replaces just the model in firmware you built from an earlier export (no rebuild)."
-        return "Flashes a firmware file as it is, with the board's own flasher."
 
     def _format_chosen(self, _format_id: str) -> None:
         self._format_by_person = True
@@ -369,7 +317,7 @@ class DeployPage(QWidget):
     # -- detection ------------------------------------------------------------------------
     def find_boards(self) -> None:
         """Look for boards on USB as a job; the board's device is preselected when found."""
-        self._available.clear()
+        self.flashers.forget()
         self._update_actions()
         self.target.show_finding()
         self.session.jobs.start(
@@ -490,7 +438,7 @@ class DeployPage(QWidget):
             function, args = flash, (request, registry())
         elif source == MODEL_ONLY and model is not None:
             request = FlashRequest(Path(f"{model.name}.tflite"), board, port, drive, model_only=True)
-            function, args = flash_model, (model.tflite, model.name, request, registry())  # type: ignore[assignment]
+            function, args = flash_model, (model, request, registry())  # type: ignore[assignment]
         else:
             request = FlashRequest(Path(self.flash_panel.firmware.text().strip()), board, port, drive)
             function, args = flash, (request, registry())

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.export.api import FORMATS
+from workbench.ui.deploy_rules import FIRMWARE, MODEL_ONLY, PROJECT
 from workbench.ui.widgets.cards import BAD, GOOD, MUTED
 from workbench.ui.widgets.deploy_log import FlashLog
 from workbench.ui.widgets.deploy_target import section
@@ -32,7 +33,6 @@ FORMAT_WORDS = {  # what each format is for, in the words of someone who has not
     "cmake": "CMake project for a desktop or vendor toolchain build",
     "report": "HTML report of the model and its fit, to share",
 }
-PROJECT, MODEL_ONLY, FIRMWARE = "project", "model", "file"
 PRIMARY_STYLE = (  # the one action of a panel stands out; a disabled one says so by its grey
     "QPushButton#primaryButton { background: #1d4ed8; color: white; font-weight: 600; padding: 5px 18px;"
     " border: 1px solid #1d4ed8; border-radius: 5px; }"
