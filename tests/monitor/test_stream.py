@@ -17,7 +17,7 @@ import pytest
 
 from tests.monitor.conftest import PtyPort, wait_for
 from workbench.core.errors import WorkbenchError
-from workbench.monitor import headless
+from workbench.monitor import detecting, first_line, headless
 from workbench.monitor import stream as stream_module
 from workbench.monitor.headless import run_monitor
 from workbench.monitor.parse import Record
@@ -106,7 +106,7 @@ def test_a_long_preamble_no_parser_knows_is_held_bounded_and_the_data_after_it_a
     """100 lines no parser recognises, then data: at most HOLD_LINES lines wait for a parser (the
     oldest go; no parser knew them, so they are not data, not malformed), and every data line
     becomes a record."""
-    monkeypatch.setattr(stream_module, "HOLD_LINES", 50)
+    monkeypatch.setattr(detecting, "HOLD_LINES", 50)
     stream = start(streams, pty_port.path)
     pty_port.write(b"waiting for sensor...\n" * 100)
     wait_for(lambda: stream.stats().lines == 100, "the preamble")
@@ -448,7 +448,7 @@ def test_the_tail_of_a_line_cut_by_opening_the_port_is_dropped(
     """The port opens while the board is printing `idle:... wave:...`: the first line read is
     `le:0.5 wave:0.5`, which would be a channel `le`. It is dropped and counted apart; the
     whole lines after it all arrive."""
-    monkeypatch.setattr(stream_module, "TAIL_WINDOW_S", 60.0)  # however late this thread runs
+    monkeypatch.setattr(first_line, "TAIL_WINDOW_S", 60.0)  # however late this thread runs
     stream = start(streams, pty_port.path)
     pty_port.write(b"le:0.5 wave:0.5\n" + plotter_lines(0, 30))
     wait_for(lambda: stream.stats().records == 30, "30 records")
@@ -463,7 +463,7 @@ def test_a_whole_first_line_is_kept(
 ) -> None:
     """A board that starts printing as the port opens: its first line has the shape of the next
     (numbers aside) and is kept, so nothing is lost."""
-    monkeypatch.setattr(stream_module, "TAIL_WINDOW_S", 60.0)
+    monkeypatch.setattr(first_line, "TAIL_WINDOW_S", 60.0)
     stream = start(streams, pty_port.path)
     pty_port.write(b"idle:123.5 wave:-1e-3\n" + plotter_lines(0, 29))
     wait_for(lambda: stream.stats().records == 30, "30 records")
@@ -475,7 +475,7 @@ def test_a_first_line_begun_after_the_port_opened_is_whole_whatever_its_shape(
 ) -> None:
     """Bytes that came later than TAIL_WINDOW_S after opening began after it: nothing is dropped,
     even a first line shaped like a tail."""
-    monkeypatch.setattr(stream_module, "TAIL_WINDOW_S", 0.0)
+    monkeypatch.setattr(first_line, "TAIL_WINDOW_S", 0.0)
     stream = start(streams, pty_port.path)
     pty_port.write(b"le:0.5 wave:0.5\n" + plotter_lines(0, 30))
     wait_for(lambda: stream.stats().records == 31, "31 records")
@@ -487,7 +487,7 @@ def test_after_a_replug_the_tail_of_a_line_is_dropped_again(
 ) -> None:
     """The board goes on printing while unplugged; the replugged port opens in the middle of a
     line: its tail (`ave:-7`) is dropped, the first line after opening the first time was whole."""
-    monkeypatch.setattr(stream_module, "TAIL_WINDOW_S", 60.0)
+    monkeypatch.setattr(first_line, "TAIL_WINDOW_S", 60.0)
     stream = start(streams, pty_port.path)
     pty_port.write(plotter_lines(0, 30))
     wait_for(lambda: stream.stats().records == 30, "the records before the unplug")
@@ -509,7 +509,7 @@ def test_a_board_printing_one_line_is_recognised_and_shown(
     """A board that prints one `label:value label:value` line a second, or less often: its first
     line waits for a next one to be judged by (at most TAIL_WAIT_S), is recognised alone once
     DETECT_S has passed, and becomes a record - no second line needed."""
-    monkeypatch.setattr(stream_module, "TAIL_WINDOW_S", 60.0)
+    monkeypatch.setattr(first_line, "TAIL_WINDOW_S", 60.0)
     stream = start(streams, pty_port.path)
     pty_port.write(b"idle:0.98047 wave:0.01953\n")
     wait_for(lambda: stream.stats().records == 1, "the record of the one line")

@@ -37,6 +37,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from workbench.core.errors import WorkbenchError
+
 log = logging.getLogger(__name__)
 
 DETECT_THRESHOLD = 0.5
@@ -249,3 +251,26 @@ def detect(lines: list[str], parsers: Sequence[Parser], threshold: float = DETEC
         if score > best_score or (best is None and score >= best_score):
             best, best_score = parser, score
     return best
+
+
+def feed_safely(parser: Parser, lines: list[str], time: float) -> Batch:
+    """The parser's batch for `lines` (all arrived at `time`). A `feed_lines` that fails, or gives
+    something other than a Batch, is replaced by feeding the lines one by one."""
+    try:
+        batch = parser.feed_lines(lines, time)
+    except Exception:  # noqa: BLE001 - plugin code: fall back to one line at a time
+        log.warning("parser %r failed on a batch of lines", parser.name, exc_info=True)
+    else:
+        if isinstance(batch, Batch):
+            return batch
+        log.warning("parser %r: feed_lines gave %s, not a Batch", parser.name, type(batch).__name__)
+    return feed_each(parser, lines, time)
+
+
+def parser_named(parsers: Sequence[Parser], name: str) -> Parser:
+    """The parser called `name`; WorkbenchError naming the known ones for none."""
+    for parser in parsers:
+        if parser.name == name:
+            return parser
+    known = ", ".join(parser.name for parser in parsers) or "none"
+    raise WorkbenchError(f"unknown parser '{name}'", f"Known parsers: {known}")

@@ -168,6 +168,13 @@ class CsvRecorder:
                     self._file.close()
                     self._file = None
 
+    def close_quietly(self) -> None:
+        """close(), a failure logged rather than raised (the stream goes on without the recording)."""
+        try:
+            self.close()
+        except (OSError, WorkbenchError):
+            log.warning("closing the recording %s failed", self.path, exc_info=True)
+
     def __enter__(self) -> CsvRecorder:
         return self
 

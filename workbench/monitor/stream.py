@@ -12,12 +12,9 @@ objects are made only for `recent()` (the last RECENT_RECORDS) and for run_monit
 when it is given. Nothing is dropped: a full queue makes the reader wait (and with it the kernel
 and the board).
 
-- The parsers come from the caller (the plugin registry's, `workbench.plugins.registry().parsers()`),
-  so the monitor never imports the plugin discovery, which knows the flashers' contract too.
-- The parser is detected from the first DETECT_LINES non-empty lines or DETECT_S seconds,
-  whichever comes first (`workbench.monitor.parse.detect`); the lines seen meanwhile are held and
-  parsed once it is chosen. If no parser recognises them, detection is tried again as lines arrive;
-  at most HOLD_LINES lines wait, the oldest going first.
+- The parsers come from the caller (`workbench.plugins.registry().parsers()`): the monitor never
+  imports the plugin discovery. Which one reads the lines is detected from the first lines
+  (workbench/monitor/detecting.py, which holds them meanwhile).
 - Malformed lines: those the parser counts as lines of its format it could not read (its
   `malformed`; lines that are simply not its format - boot text, `error: ...`, the other lines of
   a prediction block - are not), from the first record on; plus a line cut by a disconnect, by
@@ -29,15 +26,8 @@ and the board).
   (`workbench.monitor.baud.garbled`: bytes that are not text, as a wrong baud rate or binary
   output gives). When most recent lines are garbled the stream says the baud rate is probably
   wrong and which rates to try (`stats().message`, `stats().wrong_baud`).
-- The tail of a line: the port may open (or open again) while the board is in the middle of a
-  line, whose tail is then the first line read. It is dropped, and counted in `dropped_partial`
-  (not malformed: nothing is wrong with the board), when its first bytes came within
-  TAIL_WINDOW_S of the port opening (a board already printing; a line begun after that is whole)
-  and it looks cut (`lines.looks_cut`: its shape, numbers aside, is a shorter ending of the next
-  line's: `le:0.5 wave:0.2` before `idle:0.4 wave:0.3`). So the Arduino IDE 2 plotter's drift
-  (it drops the first line always) is avoided for a board that starts printing as the port opens
-  (reset by the opening, a virtual board): its first line has the shape of the next and is kept.
-  The first line waits for the next one at most TAIL_WAIT_S.
+- The first line after the port (re)opens may be the tail of a line begun before: it is dropped
+  then and counted in `dropped_partial` (workbench/monitor/first_line.py).
 - A disconnect marks a gap in the buffer (`SampleBuffer.mark_gap`) and the recording
   (`CsvRecorder.gap`); the reader reopens the port when it comes back and counts the reconnect.
   At a disconnect and at stop, the parser's `flush()` hands over the lines it still holds (a
@@ -50,82 +40,34 @@ and the board).
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from workbench.core.errors import Cancelled, WorkbenchError
 from workbench.monitor.baud import Garble, GarbledShare, count_garbled, wrong_rate_message
 from workbench.monitor.buffer import SampleBuffer
+from workbench.monitor.detecting import HeldLines
+from workbench.monitor.first_line import FirstLine
 from workbench.monitor.handoff import Handoff
-from workbench.monitor.lines import LineSplitter, looks_cut
-from workbench.monitor.parse import Batch, Parser, Part, Record, detect, feed_each
+from workbench.monitor.lines import LineSplitter
+from workbench.monitor.parse import Batch, Parser, Part, Record, feed_safely, parser_named
 from workbench.monitor.reader import QUEUE_CHUNKS, STOP_JOIN_S, Chunk, PortReader, open_port
 from workbench.monitor.recorder import CsvRecorder
+from workbench.monitor.stream_stats import StreamStats
 
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
-DETECT_LINES = 20
-DETECT_S = 1.0
-DETECT_RETRY_S = 0.25  # how often detection is tried again while no parser recognises the lines
-HOLD_LINES = 5000  # lines held while no parser is chosen
 RECENT_RECORDS = 2000  # records kept for recent()
 RATE_WINDOW_S = 1.0  # lines_per_s and records_per_s are measured over about this long
 BATCH_CHUNKS = 64  # chunks taken from the queue in one round
 IDLE_S = 0.1  # how long the processor waits for a chunk before looking at the clock
-TAIL_WINDOW_S = 0.1  # a first line whose bytes came this soon after the port opened may be a tail
 # (a board mid-line sends the rest at once; replay.py waits 0.2 s before its first line)
-TAIL_WAIT_S = 1.0  # how long the first line waits for the next one, to be judged by it
-
-
-@dataclass
-class StreamStats:
-    """A snapshot of a stream, safe to read from any thread."""
-
-    lines: int = 0
-    records: int = 0
-    malformed: int = 0
-    reconnects: int = 0
-    bytes: int = 0
-    lines_per_s: float = 0.0
-    records_per_s: float = 0.0
-    parser: str = ""  # the parser in use; "" while detecting
-    channels: list[str] = field(default_factory=list)
-    connected: bool = False
-    port: str = ""
-    message: str = ""  # "reconnecting to /dev/ttyACM0…", "detecting the format…"
-    recording: str = ""  # the recording's path; "" when not recording
-    recording_bytes: int = 0
-    duration_s: float = 0.0
-    dropped_partial: int = 0  # first lines after (re)opening the port that were the tail of a line
-    unreadable: int = 0  # lines that are not data (see the module docstring)
-    wrong_baud: bool = False  # most recent lines are garbled: the baud rate is probably wrong
-
-    def to_json(self) -> dict[str, Any]:
-        """Every field, as the `monitor --json` summary prints them."""
-        return asdict(self)
-
-
-def _feed(parser: Parser, lines: list[str], time: float) -> Batch:
-    """The parser's batch for `lines` (all arrived at `time`). A `feed_lines` that fails, or gives
-    something other than a Batch, is replaced by feeding the lines one by one."""
-    try:
-        batch = parser.feed_lines(lines, time)
-    except Exception:  # noqa: BLE001 - plugin code: fall back to one line at a time
-        log.warning("parser %r failed on a batch of lines", parser.name, exc_info=True)
-    else:
-        if isinstance(batch, Batch):
-            return batch
-        log.warning("parser %r: feed_lines gave %s, not a Batch", parser.name, type(batch).__name__)
-    return feed_each(parser, lines, time)
 
 
 class MonitorStream:
@@ -147,7 +89,7 @@ class MonitorStream:
         self.baud = baud
         self.buffer = SampleBuffer(capacity)
         self.paused = False
-        self._parser = None if parser == AUTO else _named(parsers, parser)
+        self._parser = None if parser == AUTO else parser_named(parsers, parser)
         self._parsers = list(parsers)
         self._record_path = record
         self._lock = threading.Lock()  # counters, recent records, recorder
@@ -172,14 +114,8 @@ class MonitorStream:
         self._garbled_share = GarbledShare()
         self._dropped_partial = 0
         self._seen_record = False
-        self._opened_at = 0.0  # when the port was (re)opened
-        self._opening = True  # no line judged since the port opened: the first may be a tail
-        self._first_bytes_at: float | None = None  # when the first bytes since then came
-        self._first: list[tuple[float, list[str]]] = []  # lines waiting for the first to be judged
-        self._held: deque[tuple[float, str]] = deque()
-        self._held_since: float | None = None  # when the first non-blank held line arrived
-        self._held_nonblank = 0
-        self._detect_tried_at: float | None = None
+        self._first_line = FirstLine()  # the first line since the port opened may be a tail
+        self._held = HeldLines(parsers)  # lines waiting for the parser to be chosen
         self._message = "" if self._parser is not None else "detecting the format…"
         self._failure = ""
         self._rates: deque[tuple[float, int, int]] = deque(maxlen=int(RATE_WINDOW_S / 0.25) + 1)
@@ -308,7 +244,7 @@ class MonitorStream:
         with self._lock:
             previous, self._recorder = self._recorder, recorder
         if previous is not None:
-            _close_quietly(previous)
+            previous.close_quietly()
 
     def stop_recording(self) -> None:
         """End the recording (flushed and closed); the stream goes on."""
@@ -317,7 +253,7 @@ class MonitorStream:
             if recorder is not None:
                 self._recorded = recorder
         if recorder is not None:
-            _close_quietly(recorder)
+            recorder.close_quietly()
 
     # -- the processor thread -----------------------------------------------------------------
 
@@ -355,12 +291,11 @@ class MonitorStream:
                 self._gap(arrived)
                 continue
             if not data:  # the reader opened the port again
-                self._opened_at = arrived
+                self._first_line.opened(arrived)
                 with self._lock:
                     self._garbled_share.reset()
                 continue
-            if self._opening and self._first_bytes_at is None:
-                self._first_bytes_at = arrived
+            self._first_line.bytes_came(arrived)
             with self._lock:
                 self._garbled_share.add(data)
             lines = split(data)
@@ -368,7 +303,7 @@ class MonitorStream:
                 continue
             count += len(lines)
             garble = count_garbled(lines)
-            if self._opening:
+            if self._first_line.opening:
                 self._unreadable += garble.lines
                 self._judge_first(lines, arrived, out)
             else:
@@ -381,7 +316,7 @@ class MonitorStream:
         for lines not yet counted as unreadable or not."""
         parser = self._parser
         if parser is not None and self._seen_record:
-            batch = _feed(parser, lines, arrived)
+            batch = feed_safely(parser, lines, arrived)
             self._count_unreadable(parser, lines, batch, fresh)
             out.extend(batch)
         else:
@@ -402,37 +337,17 @@ class MonitorStream:
     # -- the first line after opening: maybe the tail of a line ---------------------------------
 
     def _judge_first(self, lines: list[str], arrived: float, out: Batch) -> None:
-        """Hold lines until the first line since the port opened can be judged; then parse them,
-        without the first when it is the tail of a line (see the module docstring)."""
-        first_bytes = self._first_bytes_at if self._first_bytes_at is not None else arrived
-        if not self._first and first_bytes - self._opened_at > TAIL_WINDOW_S:
-            self._opening = False  # the board began this line after the port opened: it is whole
-            self._parse(lines, arrived, out)
-            return
-        self._first.append((arrived, lines))
-        held = (line for _, group in self._first for line in group)
-        first = next(held)
-        if first.strip():
-            following = next((line for line in held if line.strip()), None)
-            if following is None:
-                if arrived - self._first[0][0] < TAIL_WAIT_S:
-                    return  # wait for the next line (_idle ends the wait too)
-                self._release_first(out)  # nothing to judge it by: kept
-                return
-            if looks_cut(first, following):
-                log.info("%s: dropped %r, the tail of a line begun before the port opened", self.port, first)
-                self._first[0][1].pop(0)
-                with self._lock:
-                    self._dropped_partial += 1
-        self._release_first(out)
+        """Parse the lines the first line's judgement lets through; count a tail dropped."""
+        ready, dropped = self._first_line.judge(lines, arrived)
+        if dropped is not None:
+            log.info("%s: dropped %r, the tail of a line begun before the port opened", self.port, dropped)
+            with self._lock:
+                self._dropped_partial += 1
+        self._parse_groups(ready, out)
 
-    def _release_first(self, out: Batch) -> None:
-        """Parse the lines held for judging the first one; the lines after them are whole."""
-        held, self._first = self._first, []
-        self._opening = False
-        for arrived, group in held:
-            if group:
-                self._parse(group, arrived, out)
+    def _parse_groups(self, groups: list[tuple[float, list[str]]], out: Batch) -> None:
+        for arrived, group in groups:
+            self._parse(group, arrived, out)
 
     # -- before the first record ----------------------------------------------------------------
 
@@ -440,65 +355,34 @@ class MonitorStream:
         """Lines before the first record: held while detecting, then parsed one by one until a
         record comes; what the parser counts as malformed before that is boot text."""
         if self._parser is None:
-            self._hold(lines, arrived)
-            self._evict()
+            self._held.hold(lines, arrived)
             self._detect(arrived, out)
             return
         for index, line in enumerate(lines):
-            batch = _feed(self._parser, [line], arrived)
+            batch = feed_safely(self._parser, [line], arrived)
             if len(batch):
                 batch.malformed = 0
                 out.extend(batch)
                 self._seen_record = True
                 rest = lines[index + 1 :]
                 if rest:
-                    batch = _feed(self._parser, rest, arrived)
+                    batch = feed_safely(self._parser, rest, arrived)
                     self._count_unreadable(self._parser, rest, batch, None)
                     out.extend(batch)
                 return
 
-    def _hold(self, lines: list[str], arrived: float) -> None:
-        """Keep lines (with their time) until a parser is chosen."""
-        nonblank = sum(1 for line in lines if line and not line.isspace())
-        if nonblank and self._held_since is None:
-            self._held_since = arrived
-        self._held_nonblank += nonblank
-        self._held.extend((arrived, line) for line in lines)
-
-    def _evict(self) -> None:
-        """Drop the oldest held lines beyond HOLD_LINES (no parser recognised them: not data)."""
-        while len(self._held) > HOLD_LINES:
-            _, line = self._held.popleft()
-            self._held_nonblank -= bool(line) and not line.isspace()
-
-    def _sample(self, last: bool) -> list[str]:
-        """The first (or last) DETECT_LINES non-blank held lines."""
-        held = reversed(self._held) if last else iter(self._held)
-        sample = list(itertools.islice((line for _, line in held if line and not line.isspace()), DETECT_LINES))
-        return sample[::-1] if last else sample
-
     def _detect(self, now: float, out: Batch, force: bool = False) -> None:
-        """Choose the parser when enough lines or time have passed, and parse the held lines into
-        `out`."""
-        if not self._held_nonblank or self._held_since is None:
-            return
-        if not force and self._held_nonblank < DETECT_LINES and now - self._held_since < DETECT_S:
-            return
-        retry = self._detect_tried_at is not None
-        if retry and not force and now - (self._detect_tried_at or 0.0) < DETECT_RETRY_S:
-            return
-        self._detect_tried_at = now
-        chosen = detect(self._sample(last=retry), self._parsers)
+        """Choose the parser when it is time, and parse the held lines into `out`."""
+        chosen = self._held.choose(now, force)
         if chosen is None:
-            self._message = "no parser recognises these lines yet: still looking"
+            if self._held.tried:
+                self._message = "no parser recognises these lines yet: still looking"
             return
         log.info("%s: the lines look like %s", self.port, chosen.name)
-        held, self._held, self._held_since, self._held_nonblank = self._held, deque(), None, 0
         with self._lock:
             self._parser = chosen
             self._message = ""
-        for arrived, group in itertools.groupby(held, key=lambda item: item[0]):
-            self._parse([line for _, line in group], arrived, out)
+        self._parse_groups(list(self._held.release()), out)
 
     # -- quiet, gaps, the end -------------------------------------------------------------------
 
@@ -507,8 +391,8 @@ class MonitorStream:
         on time alone, and the recording a flush."""
         now = self._clock()
         out = Batch()
-        if self._first and now - self._first[0][0] >= TAIL_WAIT_S:
-            self._release_first(out)
+        if self._first_line.waited_long(now):
+            self._parse_groups(self._first_line.release(), out)
         if self._parser is None and self._held:
             self._detect(now, out)
         self._deliver(out, 0)
@@ -531,12 +415,12 @@ class MonitorStream:
     def _stopped_reading(self, when: float, out: Batch) -> None:
         """The board's text ends here (disconnect, stop): held lines are parsed, the line in
         progress is cut (malformed), the parser hands over what it holds."""
-        self._release_first(out)
+        self._parse_groups(self._first_line.release(), out)
         out.malformed += sum(1 for line in self._splitter.flush() if line.strip())
         if self._parser is None and self._held:
             self._detect(when, out, force=True)
         self._flush_parser(out)
-        self._opening, self._first_bytes_at = True, None
+        self._first_line.judge_again()  # the text ended: what comes after it is judged anew
 
     def _gap(self, when: float) -> None:
         """The port went away: the line in progress is cut, and the buffer and recording show a gap."""
@@ -555,7 +439,7 @@ class MonitorStream:
         """The reader has ended: the lines still held are parsed, a line in progress is cut."""
         out = Batch()
         self._stopped_reading(self._clock(), out)
-        self._held, self._held_nonblank = deque(), 0  # no parser recognised them: not data
+        self._held.drop()  # no parser recognised them: not data
         self._deliver(out, 0)
 
     def _deliver(self, batch: Batch, lines: int) -> None:
@@ -603,24 +487,9 @@ class MonitorStream:
             else:
                 reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
                 self._message = f"recording stopped: could not write {recorder.path} ({reason.lower()})"
-        _close_quietly(recorder)
+        recorder.close_quietly()
 
     def _sample_rate(self, now: float) -> None:
         with self._lock:
             if not self._rates or now - self._rates[-1][0] >= 0.25:
                 self._rates.append((now, self._lines, self._records))
-
-
-def _named(parsers: Sequence[Parser], name: str) -> Parser:
-    for parser in parsers:
-        if parser.name == name:
-            return parser
-    known = ", ".join(parser.name for parser in parsers) or "none"
-    raise WorkbenchError(f"unknown parser '{name}'", f"Known parsers: {known}")
-
-
-def _close_quietly(recorder: CsvRecorder) -> None:
-    try:
-        recorder.close()
-    except (OSError, WorkbenchError):
-        log.warning("closing the recording %s failed", recorder.path, exc_info=True)

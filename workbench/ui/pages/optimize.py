@@ -14,15 +14,12 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -37,16 +34,10 @@ from workbench.optimize.plan import Plan, data_roles, plan_problems
 from workbench.ui.session import Session
 from workbench.ui.settings import settings
 from workbench.ui.widgets import save_dialog
-from workbench.ui.widgets.cards import BAD, LEVEL_COLORS, MUTED, Card
+from workbench.ui.widgets.cards import BAD, MUTED, Card
 from workbench.ui.widgets.fit_card import FitCard
+from workbench.ui.widgets.optimize_results import VerifiedResults
 from workbench.ui.widgets.optimize_settings import OptimizeSettings
-from workbench.ui.widgets.variant_views import (
-    Caption,
-    CompareTable,
-    ConfusionMatrix,
-    LayerErrorChart,
-    accuracy_html,
-)
 from workbench.units import kb
 
 SETTLE_MS = 700  # how long the person's changes rest before a verified conversion starts
@@ -90,59 +81,12 @@ class OptimizePage(QWidget):
             cards.addWidget(widget, 2)
         cards.addWidget(self.fit_card, 3)
 
-        self.result_card = Card("Verified result", "Converted in the background and measured by TFLM")
-        self.convert_button = QPushButton("Convert now")
-        self.convert_button.setShortcut(QKeySequence(Qt.Key.Key_F5))
-        self.convert_button.setToolTip(
-            "Convert with these settings, measure the result in TFLM and its accuracy on your data (F5)"
-        )
-        self.deploy_button = QPushButton("Use for Deploy")
-        self.deploy_button.setToolTip("Take this result to the Deploy step: export it or flash it")
-        self.deploy_button.setEnabled(False)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.convert_button)
-        row.addWidget(self.deploy_button)
-        self.result_card.layout().addLayout(row)
-        self.accuracy = QLabel("")
-        self.accuracy.setWordWrap(True)
-        self.accuracy.setToolTip(
-            "95% interval: given how many samples were measured, the true figure lies in this range "
-            "19 times out of 20. More samples make it narrower."
-        )
-        self.accuracy.setTextFormat(Qt.TextFormat.RichText)
-        self.accuracy.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.confusion = ConfusionMatrix()
-        self.layer_error = LayerErrorChart()
-        self.compare = CompareTable()
-        self.use_button = QPushButton("Use for Deploy")
-        self.use_button.setToolTip("Carry the selected variant to the Deploy step")
-        self.save_button = QPushButton("Save as .tflite…")
-        self.save_button.setShortcut(QKeySequence.StandardKey.Save)
-        self.save_button.setToolTip("Save the selected variant (Ctrl+S)")
-        for button in (self.use_button, self.save_button):
-            button.setEnabled(False)
-        compare_box = QWidget()
-        compare_layout = QVBoxLayout(compare_box)
-        compare_layout.setContentsMargins(0, 0, 0, 0)
-        compare_layout.addWidget(self.compare, 1)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.use_button)
-        buttons.addWidget(self.save_button)
-        compare_layout.addLayout(buttons)
-
-        details = QTabWidget()
-        accuracy_box = QWidget()
-        accuracy_layout = QVBoxLayout(accuracy_box)
-        accuracy_layout.addWidget(self.accuracy)
-        self.confusion_box = Caption("Confusion matrix (optimized): rows true class, columns predicted", self.confusion)
-        accuracy_layout.addWidget(self.confusion_box, 1)
-        accuracy_layout.addStretch(0)
-        details.addTab(accuracy_box, "Accuracy")
-        details.addTab(self.layer_error, "Per-layer error")
-        details.addTab(compare_box, "Compare variants")
-        self.details = details
+        self.results = results = VerifiedResults()
+        self.result_card, self.details, self.compare = results.result_card, results.details, results.compare
+        self.convert_button, self.deploy_button = results.convert_button, results.deploy_button
+        self.use_button, self.save_button = results.use_button, results.save_button
+        self.accuracy, self.confusion, self.confusion_box = results.accuracy, results.confusion, results.confusion_box
+        self.layer_error = results.layer_error
 
         right = QWidget()
         grid = QGridLayout(right)
@@ -152,7 +96,7 @@ class OptimizePage(QWidget):
         grid.addWidget(self.notice, 2, 0, 1, 2)
         grid.addLayout(cards, 3, 0, 1, 2)
         grid.addWidget(self.result_card, 4, 0, 1, 2)
-        grid.addWidget(details, 5, 0, 1, 2)
+        grid.addWidget(self.details, 5, 0, 1, 2)
         grid.setRowStretch(5, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(scroll)
@@ -428,42 +372,8 @@ class OptimizePage(QWidget):
 
     def _show_result(self, variant: Variant | None) -> None:
         self.shown = variant
-        self.deploy_button.setEnabled(variant is not None)
-        if variant is None:
-            data = self.settings.data["evaluation"]
-            on = f" and measure its accuracy on {data.name}" if data is not None else ""
-            self.result_card.set(
-                "not converted yet",
-                f"Press Convert now (F5) to convert with these settings{on}; changing a setting also starts it.",
-                MUTED,
-            )
-            self.accuracy.setText(
-                "Accuracy against the float model, with how far it can be trusted, appears here after a "
-                "verified conversion."
-            )
-            self.confusion.show_matrix(None)
-            self.confusion_box.hide()
-            self.layer_error.show_layers([])
-            self._show_fit()
-            self._title_result()
-            return
-        actual = variant.actual
-        verdict = variant.verdict
-        arena = kb(actual.arena_bytes) if actual.arena_bytes else "not measured (TFLM cannot allocate it)"
-        figures = (
-            f"{variant.label}: flash {actual.flash_bytes:,} B (estimate off by {variant.flash_error_pct:+.1f}%), "
-            f"arena {arena}, compressed {kb(actual.compressed_bytes)}."
-        )
-        if variant.plan.sparsity:
-            figures += f" {variant.sparsity:.0%} of weights are zero: flash unchanged, compressed size smaller."
-        marks = {board_fit.BAD: "✖ ", board_fit.TIGHT: "⚠ ", board_fit.UNKNOWN: "• ", board_fit.GOOD: "✔ "}
-        reasons = [marks[level] + what for level, what in verdict.findings]
-        self.result_card.set(kb(actual.flash_bytes), "\n".join([figures, *reasons]), LEVEL_COLORS[verdict.level])
-        self.accuracy.setText(accuracy_html(variant))
-        confusion = variant.evaluation.confusion if variant.evaluation is not None else None
-        self.confusion.show_matrix(confusion["optimized"] if confusion else None)
-        self.confusion_box.setVisible(bool(confusion))
-        self.layer_error.show_layers(variant.per_layer)
+        data = self.settings.data["evaluation"]
+        self.results.show_variant(variant, data.name if data is not None else "")
         self._show_fit()
         self._title_result()
 
@@ -487,12 +397,11 @@ class OptimizePage(QWidget):
         variant = shown or self.session.chosen_variant
         if variant is None:
             return
-        tflm = variant.analysis.tflm
-        if tflm is not None and not tflm.compatible:
-            problem = tflm.problems[0].message if tflm.problems else "TFLM cannot run it"
+        runs, problem = variant.analysis.runs_on_tflm
+        if runs is False:
             self.session.error.emit(
                 WorkbenchError(
-                    f"{variant.label} cannot go to a microcontroller: {problem}",
+                    f"{variant.label} cannot go to a microcontroller: {problem or 'TFLM cannot run it'}",
                     "Choose a variant whose TFLM column says it runs (full int8 or 16x8), or convert one.",
                 )
             )
