@@ -161,7 +161,7 @@ def test_a_platformio_export_for_a_board_platformio_does_not_know_is_refused_bef
 
 
 def test_the_cli_offers_exactly_the_export_formats_there_are() -> None:
-    from workbench.cli import EXPORT_FORMATS
+    from workbench.cli_parser import EXPORT_FORMATS
     from workbench.export.api import FORMATS
 
     assert EXPORT_FORMATS == tuple(FORMATS)

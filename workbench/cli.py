@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import logging
 import os
@@ -13,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench import __version__
+from workbench.cli_parser import COMMANDS, build_parser, unknown_command
 from workbench.core.errors import WorkbenchError
 from workbench.logs import log_path, setup_logging
 from workbench.units import kb
@@ -22,164 +21,6 @@ if TYPE_CHECKING:
     from workbench.optimize.plan import Plan
 
 log = logging.getLogger(__name__)
-
-COMMANDS = (
-    "analyze",
-    "boards",
-    "plugins",
-    "run",
-    "estimate",
-    "optimize",
-    "export",
-    "flash",
-    "ports",
-    "monitor",
-    "replay",
-    "simulate",
-    "gui",
-)
-EXPORT_FORMATS = ("c", "arduino", "platformio", "cmake", "report")
-QUANT_CHOICES = ("float32", "float16", "dynamic", "int8", "int16x8")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tinyml-workbench",
-        description="Take a trained model to a microcontroller: inspect, optimize, deploy, monitor.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command")
-
-    analyze = sub.add_parser("analyze", help="per-layer sizes, MACs, flash breakdown, TFLM arena and board fit")
-    analyze.add_argument("model", help=".tflite, .keras, .h5 file or SavedModel folder")
-    analyze.add_argument("--board", help="board id (see `boards`) to check the fit against")
-    analyze.add_argument("--json", action="store_true", help="print one JSON object")
-    analyze.add_argument("--no-tflm", action="store_true", help="skip the TFLM arena measurement and pre-flight")
-    analyze.add_argument(
-        "--allow-unsafe",
-        action="store_true",
-        help="allow Keras Lambda layers and custom objects in this file to run code",
-    )
-
-    boards = sub.add_parser("boards", help="list the boards the workbench knows")
-    boards.add_argument("--json", action="store_true", help="print a JSON list")
-
-    plugins = sub.add_parser("plugins", help="list boards, flashers and parsers with their origin, and skipped plugins")
-    plugins.add_argument("--json", action="store_true", help="print one JSON object")
-
-    run = sub.add_parser("run", help="run the model on an input and print the prediction")
-    run.add_argument("model")
-    run.add_argument("--input", required=True, help='values like "0.12,0.34", or a .csv / .npy file')
-    run.add_argument("--json", action="store_true")
-    run.add_argument("--allow-unsafe", action="store_true")
-
-    est = sub.add_parser("estimate", help="instant flash, arena and compressed-size estimate of an optimization")
-    est.add_argument("model")
-    est.add_argument("--quant", choices=QUANT_CHOICES, default="int8")
-    est.add_argument("--sparsity", type=float, default=0.0, help="fraction of conv/dense weights pruned, 0-0.95")
-    est.add_argument("--per-tensor-dense", action="store_true")
-    est.add_argument("--strip", action="store_true")
-    est.add_argument("--json", action="store_true")
-    est.add_argument("--allow-unsafe", action="store_true")
-
-    opt = sub.add_parser("optimize", help="quantize and prune a model, verified with TFLM")
-    opt.add_argument("model")
-    opt.add_argument("--quant", choices=QUANT_CHOICES, default="int8")
-    opt.add_argument("--float-io", action="store_true", help="int8: keep float input and output")
-    opt.add_argument("--sparsity", type=float, default=0.0, help="fraction of conv/dense weights pruned, 0-0.95")
-    opt.add_argument(
-        "--per-tensor-dense",
-        action="store_true",
-        help="per-tensor instead of per-channel quantization for dense layers (smaller)",
-    )
-    opt.add_argument(
-        "--strip", action="store_true", help="drop tensor names, signatures and metadata that TFLM never reads"
-    )
-    opt.add_argument("--calib", help="calibration data: .npz (x[, y]), .npy, .csv or a folder of images")
-    opt.add_argument("--calib-samples", type=int, default=200, help="how many calibration samples to use")
-    opt.add_argument("--eval", help="evaluation data (labelled for accuracy, else fidelity)")
-    opt.add_argument("--train", help="labelled training data for fine-tuning after pruning")
-    opt.add_argument("--epochs", type=int, default=0, help="fine-tuning epochs after pruning")
-    opt.add_argument("-o", "--output", required=True, help="where to write the optimized .tflite")
-    opt.add_argument("--json", action="store_true")
-    opt.add_argument("--allow-unsafe", action="store_true")
-
-    exp = sub.add_parser("export", help="C source, an Arduino library, a PlatformIO or CMake project, or a report")
-    exp.add_argument("model", help=".tflite (as deployed), or a .keras/.h5/SavedModel (its float conversion)")
-    exp.add_argument("--format", choices=EXPORT_FORMATS, default="c")
-    exp.add_argument("-o", "--output", required=True, help="folder to write into (created when missing)")
-    exp.add_argument("--board", help="board id: checks the fit and sets up the project for it")
-    exp.add_argument("--symbol", default="g_model", help="name of the C array (default g_model)")
-    exp.add_argument("--language", choices=("c++", "c"), default="c++", help="c writes model_data.c")
-    exp.add_argument("--no-tflm", action="store_true", help="skip measuring the arena with TFLM (it is estimated)")
-    exp.add_argument("--force", action="store_true", help="replace files in the folder that no export wrote")
-    exp.add_argument(
-        "--with-tflm",
-        metavar="TFLM_CHECKOUT",
-        help="cmake: export TFLM's sources from this tflite-micro checkout into the project (create_tflm_tree.py)",
-    )
-    exp.add_argument("--json", action="store_true")
-    exp.add_argument("--allow-unsafe", action="store_true")
-
-    fl = sub.add_parser("flash", help="write firmware (or only the model) to a board with its flasher")
-    fl.add_argument("artifact", help="firmware (.uf2/.bin/.hex/.elf), an exported project folder, or a .tflite")
-    fl.add_argument("--board", required=True, help="board id (see `boards`)")
-    where = fl.add_mutually_exclusive_group()
-    where.add_argument("--port", default="", help="serial port, or the debug probe's id for pyocd")
-    where.add_argument("--drive", default="", help="the board's UF2 drive")
-    fl.add_argument("--flasher", default="", help="use this flasher instead of the board's own")
-    fl.add_argument("--model-only", action="store_true", help="write only the .tflite, at the board's model slot")
-    fl.add_argument("--dry-run", action="store_true", help="print what would be done, with addresses; touch nothing")
-    fl.add_argument("--json", action="store_true")
-
-    ports = sub.add_parser("ports", help="serial ports and UF2 drives, with the board each one looks like")
-    ports.add_argument("--json", action="store_true")
-
-    mon = sub.add_parser("monitor", help="print what a board prints, parsed into channels (and record it)")
-    mon.add_argument("--port", required=True, help="device (/dev/ttyACM0, COM3) or a pyserial URL (socket://host:port)")
-    mon.add_argument(
-        "--baud",
-        type=_baud,
-        default=115200,
-        help="the board's rate, or auto: listen at the common rates and take the first that reads as text",
-    )
-    mon.add_argument("--format", default="auto", help="auto, or a parser name (see `plugins`)")
-    mon.add_argument("--record", help="write every record to this CSV file")
-    mon.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl+C)")
-    mon.add_argument("--json", action="store_true", help="print one summary at the end instead of the records")
-
-    rep = sub.add_parser("replay", help="serve a recording as a serial port, at its pace or faster")
-    rep.add_argument("recording", help="a CSV recorded by `monitor --record` or the Monitor page")
-    rep.add_argument("--speed", type=float, default=1.0, help="2 plays twice as fast; 0 as fast as possible")
-    rep.add_argument("--link", help="also reach the port at this path (a symlink)")
-    rep.add_argument("--socket", action="store_true", help="serve socket://127.0.0.1:PORT instead of a pty")
-
-    sim = sub.add_parser("simulate", help="a virtual board: the model runs here and prints its predictions")
-    sim.add_argument("model", help=".tflite model (the bundled sample when it is 'sample')")
-    sim.add_argument("--rate", type=float, default=10.0, help="predictions per second (up to 1000)")
-    sim.add_argument(
-        "--input", help="inputs to cycle through: .csv or .npy (default: the model's samples, else synthetic)"
-    )
-    sim.add_argument("--link", help="also reach the port at this path (a symlink)")
-    sim.add_argument("--socket", action="store_true", help="serve socket://127.0.0.1:PORT instead of a pty (Windows)")
-    sim.add_argument("--tcp-port", type=int, default=0, help="with --socket: the TCP port (0: any free one)")
-
-    gui = sub.add_parser("gui", help="open the app (the default)")
-    gui.add_argument("model", nargs="?")
-    return parser
-
-
-def unknown_command(word: str) -> str | None:
-    """The error for a first argument that is neither a command nor an existing path, else None."""
-    if word in COMMANDS or word.startswith("-") or Path(word).expanduser().exists():
-        return None
-    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
-    if close:
-        return f"unknown command '{word}' (did you mean '{close[0]}'?)"
-    looks_like_a_file = Path(word).suffix or os.sep in word or (os.altsep or os.sep) in word
-    if looks_like_a_file:
-        return f"{word}: no such file or folder"
-    return f"unknown command '{word}' (commands: {', '.join(COMMANDS)})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,30 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         return _gui(getattr(args, "model", None))
     _terminate_like_ctrl_c()
     try:
-        if args.command == "analyze":
-            return _analyze(args)
-        if args.command == "boards":
-            return _boards(args)
-        if args.command == "plugins":
-            return _plugins(args)
-        if args.command == "run":
-            return _run(args)
-        if args.command == "estimate":
-            return _estimate(args)
-        if args.command == "optimize":
-            return _optimize(args)
-        if args.command == "export":
-            return _export(args)
-        if args.command == "flash":
-            return _flash(args)
-        if args.command == "ports":
-            return _ports(args)
-        if args.command == "monitor":
-            return _monitor(args)
-        if args.command == "replay":
-            return _replay(args)
-        if args.command == "simulate":
-            return _simulate(args)
+        return COMMAND_RUNNERS[args.command](args)
     except WorkbenchError as error:
         _TERMINAL.end()
         if error.details:
@@ -235,7 +53,6 @@ def main(argv: list[str] | None = None) -> int:
         log.exception("unexpected error in '%s'", args.command)
         print(f"error: unexpected {type(error).__name__}; details are in the log file, {log_path()}", file=sys.stderr)
         return 1
-    return 0
 
 
 def _terminate_like_ctrl_c() -> None:
@@ -487,17 +304,6 @@ def _record_line(record: Any) -> str:
     return f"{record.time:10.3f}  {values}{events}".rstrip()
 
 
-def _baud(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a baud rate: give a number such as 115200, or auto"
-        ) from None
-
-
 def _find_baud(port: str) -> int:
     from workbench.monitor.baud import find_baud
 
@@ -641,3 +447,19 @@ def _run(args: argparse.Namespace) -> int:
         print(line)
     print(f"(ran on {'TFLM' if predictions[0].runtime == 'tflm' else 'TensorFlow Lite'})", file=sys.stderr)
     return 0
+
+
+COMMAND_RUNNERS = {
+    "analyze": _analyze,
+    "boards": _boards,
+    "plugins": _plugins,
+    "run": _run,
+    "estimate": _estimate,
+    "optimize": _optimize,
+    "export": _export,
+    "flash": _flash,
+    "ports": _ports,
+    "monitor": _monitor,
+    "replay": _replay,
+    "simulate": _simulate,
+}
