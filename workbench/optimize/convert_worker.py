@@ -25,6 +25,7 @@ from workbench.optimize.plan import Plan
 from workbench.optimize.strip import strip_model
 
 PRUNABLE = ("kernel", "depthwise_kernel")
+FINE_TUNE_SEED = 0  # fine-tuning shuffles the same way every time
 
 
 def _prunable_weights(model: Any) -> list[Any]:
@@ -62,9 +63,11 @@ def achieved_sparsity(model: Any) -> float:
 def fine_tune(model: Any, masks: list[np.ndarray], x: np.ndarray, y: np.ndarray, epochs: int) -> None:
     """Train with the pruned weights held at zero, so accuracy recovers without regrowing them.
 
-    Losses, optimizer and callback come from the model's own Keras (Keras 3 or tf_keras).
+    Losses, optimizer and callback come from the model's own Keras (Keras 3 or tf_keras). The
+    shuffling is seeded (FINE_TUNE_SEED): the same settings on the same data give the same variant.
     """
     keras = keras_module_of(model)
+    keras.utils.set_random_seed(FINE_TUNE_SEED)
     weights = _prunable_weights(model)
     outputs = int(np.prod(model.outputs[0].shape[1:]))
     classifier = outputs > 1 and np.issubdtype(y.dtype, np.integer)
