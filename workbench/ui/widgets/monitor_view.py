@@ -48,8 +48,8 @@ class MonitorView(QWidget):
         self.classes: list[str] = []
         self.origin: float | None = None  # the time axis starts at the first record seen
         self.demo = False
-        self.newest = 0.0
         self.buffer: SampleBuffer | None = None
+        self.plots.lookup = self._row_at  # the crosshair reads the recorded row, not a reduced point
 
     def reset(self) -> None:
         """A new connection or a cleared buffer: the time axis starts again at its first record."""
@@ -60,14 +60,9 @@ class MonitorView(QWidget):
         """Read what is in view from `buffer` (the newest `window_s` seconds while the plots
         follow the data, else the stretch zoomed or panned to) and show it."""
         self.buffer = buffer
-        plots = self.plots
-        if not self.demo and plots.lookup is None:
-            plots.lookup = self._row_at
         last_s = DEMO_WINDOW_S if self.demo else window_s
         # Whether there are classes is judged on the newest rows; their timeline needs more.
         times, values = buffer.view(None, last_s=last_s, last_rows=max(CHECK_ROWS, XY_POINTS))
-        if times.size:
-            self.newest = float(times[-1])
         channels = [c for c in buffer.channels if c in values]
         self.classes = class_channels(channels, values, self.labels)
         if self.classes:
