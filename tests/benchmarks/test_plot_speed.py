@@ -45,7 +45,6 @@ class HeldStream:
 
     def __init__(self, buffer: SampleBuffer) -> None:
         self.buffer = buffer
-        self.paused = False
 
     def stats(self) -> StreamStats:
         return StreamStats(connected=True, port="benchmark", parser="arduino", channels=list(CHANNELS))

@@ -416,7 +416,6 @@ class HeldStream:
 
     def __init__(self, buffer: SampleBuffer) -> None:
         self.buffer = buffer
-        self.paused = False
 
     def stats(self) -> Any:
         from workbench.monitor.stream import StreamStats
@@ -455,4 +454,36 @@ def test_a_long_history_reaches_a_curve_reduced_to_the_pixels_and_zooming_in_bri
     assert page.data_in_view()[0].size == 1001
     plots.follow()
     assert plots.following()
+    page.stream = None
+
+
+def test_paused_the_export_the_crosshair_and_a_zoom_stay_with_what_is_drawn(
+    qtbot: Any, page: MonitorPage, tmp_path: Path
+) -> None:
+    """Pause, then 850 more rows arrive (the buffer goes on filling): the CSV export holds the
+    rows on screen, the crosshair reads the row drawn there, and zooming out by hand brings no
+    row that came after the pause; resumed, the newest rows are drawn again."""
+    buffer = SampleBuffer(1000)
+    times = np.arange(100, dtype=np.float64)
+    buffer.append_batch(Batch.of_columns(times, {"a": times.copy()}))
+    page.stream = HeldStream(buffer)  # type: ignore[assignment]
+    page.connected = True
+    page.controls.window.setCurrentText("10 s")
+    page.redraw()
+    page.set_paused(True)
+    later = np.arange(100, 950, dtype=np.float64)  # the rows on screen are still held
+    buffer.append_batch(Batch.of_columns(later, {"a": later.copy()}))
+    assert page.export_csv(tmp_path / "paused.csv") == 11
+    assert [r.time for r in read_recording(tmp_path / "paused.csv")] == [float(t) for t in range(89, 100)]
+    assert page.plots.show_crosshair(95.0 - page.view.origin).endswith("a: 95")  # type: ignore[operator]
+    page.plots.plots[0].setXRange(90.0 - page.view.origin, 200.0 - page.view.origin, padding=0)  # type: ignore[operator]
+    qtbot.waitUntil(lambda: not page.plots.following(), timeout=5000)
+    qtbot.wait(200)  # the zoom settles and is fetched again
+    curve = page.plots.curves["a"]
+    assert float(np.nanmax(curve.yData)) <= 100.0, "one row beyond the edge at most, never the rows after the pause"
+    assert page.data_in_view()[0].max() == 99.0
+    page.set_paused(False)
+    page.plots.follow()
+    page.redraw()
+    assert float(np.nanmax(curve.yData)) == 949.0
     page.stream = None

@@ -88,7 +88,6 @@ class MonitorStream:
         self.port = port
         self.baud = baud
         self.buffer = SampleBuffer(capacity)
-        self.paused = False
         self._parser = None if parser == AUTO else parser_named(parsers, parser)
         self._parsers = list(parsers)
         self._record_path = record

@@ -347,8 +347,7 @@ class MonitorPage(QWidget):
     def set_paused(self, paused: bool) -> None:
         """Stop (or restart) drawing; the buffer and any recording go on."""
         self.paused = paused
-        if self.stream is not None and hasattr(self.stream, "paused"):
-            self.stream.paused = paused
+        self.view.freeze(paused)
         self.controls.pause.blockSignals(True)
         self.controls.pause.setChecked(paused)
         self.controls.pause.blockSignals(False)

@@ -4,8 +4,9 @@ with values) and an XY view of two chosen channels.
 Drawing cost stays bounded whatever the history: the plots are handed what is in view already
 reduced to about two points a pixel column (the sample buffer's min/max pyramid, see
 monitor/buffer.py `overview()`); whatever they hold is cut to the visible x range and, if still
-more than DECIMATE_ABOVE points a pixel column, reduced the same way (`peak_decimate`). The curves
-are PlotDataItems with clip-to-view and automatic peak downsampling too. Zooming or panning by
+more than DECIMATE_ABOVE points a pixel column, reduced the same way (`peak_decimate`). So the
+curves do without pyqtgraph's own clip-to-view and downsampling, which would redo that work for
+every change of the x range (each frame, while following the newest data). Zooming or panning by
 hand re-cuts what is held at once and says `range_moved` once it settles, so the owner can hand
 the samples of the new range. The crosshair shows the recorded row under the mouse (`lookup`).
 """
@@ -68,12 +69,9 @@ def color_for(index: int) -> str:
 
 
 def new_curve(name: str, color: str) -> pg.PlotDataItem:
-    """A curve built for streaming: clipped to the view, peak-downsampled, NaN rows break the line."""
+    """A curve built for streaming: handed what is in view, already reduced; NaN rows break the line."""
     # A 1-pixel (cosmetic) pen: Qt's raster engine draws wider lines many times slower.
-    curve = pg.PlotDataItem(name=name, pen=pg.mkPen(color, width=1), connect="finite")
-    curve.setDownsampling(auto=True, method="peak")
-    curve.setClipToView(True)
-    return curve
+    return pg.PlotDataItem(name=name, pen=pg.mkPen(color, width=1), connect="finite")
 
 
 class TimePlots(pg.GraphicsLayoutWidget):
@@ -122,9 +120,6 @@ class TimePlots(pg.GraphicsLayoutWidget):
             plot.hideButtons()
             if row < len(groups) - 1:
                 plot.hideAxis("bottom")  # x is linked: the lowest plot's time axis serves all
-            # A PlotItem hands its own settings to every curve added: these must be set on it.
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setClipToView(True)
             if self.plots:
                 plot.setXLink(self.plots[0])
             for name in names:

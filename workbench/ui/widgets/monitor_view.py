@@ -9,7 +9,9 @@ the row under the mouse, and the CSV export reads every sample in view from the 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -49,12 +51,34 @@ class MonitorView(QWidget):
         self.origin: float | None = None  # the time axis starts at the first record seen
         self.demo = False
         self.buffer: SampleBuffer | None = None
+        self.until: float | None = None  # paused: the newest time drawn, where every read stops
+        self._newest_drawn: float | None = None
         self.plots.lookup = self._row_at  # the crosshair reads the recorded row, not a reduced point
 
     def reset(self) -> None:
         """A new connection or a cleared buffer: the time axis starts again at its first record."""
         self.origin = None
         self.classes = []
+        self._newest_drawn = None
+        if self.until is not None:
+            self.until = math.inf  # paused on an empty view: what comes is shown once resumed
+
+    def freeze(self, paused: bool) -> None:
+        """Paused: what is drawn, zoomed into, exported and read by the crosshair stops at the
+        newest record drawn, while the buffer goes on filling; resumed: the newest again."""
+        self.until = (self._newest_drawn if self._newest_drawn is not None else math.inf) if paused else None
+
+    def _rows(self, last_s: float | None) -> dict[str, Any]:
+        """What selects the rows to read: the newest `last_s` seconds, or, paused, those up to
+        the newest drawn."""
+        if self.until is None:
+            return {"last_s": last_s}
+        return {"between": (-math.inf if last_s is None else self.until - last_s, self.until)}
+
+    def _zoomed(self, view: tuple[float, float]) -> tuple[float, float]:
+        """The times of the visible range (as recorded), no later than the newest drawn when paused."""
+        origin = self.origin or 0.0
+        return view[0] + origin, min(view[1] + origin, math.inf if self.until is None else self.until)
 
     def draw(self, buffer: SampleBuffer, window_s: float | None) -> None:
         """Read what is in view from `buffer` (the newest `window_s` seconds while the plots
@@ -62,11 +86,13 @@ class MonitorView(QWidget):
         self.buffer = buffer
         last_s = DEMO_WINDOW_S if self.demo else window_s
         # Whether there are classes is judged on the newest rows; their timeline needs more.
-        times, values = buffer.view(None, last_s=last_s, last_rows=max(CHECK_ROWS, XY_POINTS))
+        times, values = buffer.view(None, last_rows=max(CHECK_ROWS, XY_POINTS), **self._rows(last_s))
+        if times.size and self.until is None:
+            self._newest_drawn = float(times[-1])
         channels = [c for c in buffer.channels if c in values]
         self.classes = class_channels(channels, values, self.labels)
         if self.classes:
-            times, values = buffer.view(None, last_s=last_s, last_rows=TIMELINE_ROWS)
+            times, values = buffer.view(None, last_rows=TIMELINE_ROWS, **self._rows(last_s))
         if self.demo:
             if self.origin is None and times.size:
                 self.origin = float(times[0])
@@ -87,16 +113,21 @@ class MonitorView(QWidget):
         view = plots.visible_range()
         width = max(plots.width_px(), 1)
         if plots.following() or view is None or self.origin is None:
-            times, values, _ = buffer.overview(width, last_s=last_s)
+            times, values, _ = buffer.overview(width, **self._rows(last_s))
         else:
-            times, values, _ = buffer.overview(width, between=(view[0] + self.origin, view[1] + self.origin))
+            times, values, _ = buffer.overview(width, between=self._zoomed(view))
         if self.origin is None and times.size:
             self.origin = float(times[0])
         plots.set_groups(channel_groups(list(values), self.classes))
         plots.show_data(times, values, self.origin or 0.0)
 
     def _row_at(self, time: float) -> tuple[float, dict[str, float]] | None:
-        return None if self.buffer is None else self.buffer.row_near(time)
+        if self.buffer is None:
+            return None
+        if self.until is None:
+            return self.buffer.row_near(time)
+        row = self.buffer.row_near(min(time, self.until))
+        return row if row is not None and row[0] <= self.until else None
 
     def data_in_view(self, window_s: float | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Every sample in the plots' visible range (times as recorded), read from the buffer."""
@@ -104,8 +135,8 @@ class MonitorView(QWidget):
             return np.zeros(0), {}
         view = self.plots.visible_range()
         if self.plots.following() or view is None or self.origin is None:
-            return self.buffer.view(None, last_s=window_s)
-        return self.buffer.view(None, between=(view[0] + self.origin, view[1] + self.origin))
+            return self.buffer.view(None, **self._rows(window_s))
+        return self.buffer.view(None, between=self._zoomed(view))
 
     def export_png(self, path: Path) -> None:
         """Save the plots and the class view as they are on screen."""
