@@ -4,11 +4,11 @@ first word that is no command (`build_parser`, `unknown_command`); workbench/cli
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 from pathlib import Path
 
 from workbench import __version__
+from workbench.core.names import closest
 
 COMMANDS = (
     "analyze",
@@ -160,7 +160,7 @@ def unknown_command(word: str) -> str | None:
     """The error for a first argument that is neither a command nor an existing path, else None."""
     if word in COMMANDS or word.startswith("-") or Path(word).expanduser().exists():
         return None
-    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
+    close = closest(word, COMMANDS, count=1)
     if close:
         return f"unknown command '{word}' (did you mean '{close[0]}'?)"
     looks_like_a_file = Path(word).suffix or os.sep in word or (os.altsep or os.sep) in word

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.boards import BoardCatalog, BoardProblem, board_from_toml
-from workbench.core.errors import WorkbenchError
+from workbench.core.names import unknown_name
 from workbench.flash.api import Flasher
 from workbench.monitor.parse import Parser
 from workbench.paths import user_plugin_dir
@@ -105,8 +105,7 @@ class PluginCatalog:
         for plugin in self.of_kind(kind):
             if plugin.name == name:
                 return plugin
-        known = ", ".join(p.name for p in self.of_kind(kind)) or "none"
-        raise WorkbenchError(f"unknown {kind} '{name}'", f"Known {kind}s: {known}")
+        raise unknown_name(kind, name, [p.name for p in self.of_kind(kind)])
 
     def flasher(self, name: str) -> Flasher:
         """A new instance of the flasher `name`."""

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.names import unknown_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,8 +79,8 @@ class BoardCatalog:
 
     def get(self, board_id: str) -> Board:
         if board_id not in self.boards:
-            known = ", ".join(sorted(self.boards))
-            raise WorkbenchError(f"unknown board '{board_id}'", f"Known boards: {known}")
+            described = {key: f"{board.name} {board.mcu}" for key, board in self.boards.items()}
+            raise unknown_name("board", board_id, sorted(self.boards), described)
         return self.boards[board_id]
 
 

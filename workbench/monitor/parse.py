@@ -37,7 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.names import unknown_name
 
 log = logging.getLogger(__name__)
 
@@ -268,9 +268,8 @@ def feed_safely(parser: Parser, lines: list[str], time: float) -> Batch:
 
 
 def parser_named(parsers: Sequence[Parser], name: str) -> Parser:
-    """The parser called `name`; WorkbenchError naming the known ones for none."""
+    """The parser called `name`; WorkbenchError naming the closest and the known ones for none."""
     for parser in parsers:
         if parser.name == name:
             return parser
-    known = ", ".join(parser.name for parser in parsers) or "none"
-    raise WorkbenchError(f"unknown parser '{name}'", f"Known parsers: {known}")
+    raise unknown_name("parser", name, [parser.name for parser in parsers])
