@@ -398,6 +398,20 @@ def _boards(args: argparse.Namespace) -> int:
     return 0
 
 
+def _udev_rules(args: argparse.Namespace) -> int:
+    from workbench.core.files import write_whole
+    from workbench.core.udev_rules import udev_rules
+    from workbench.plugins import registry
+
+    text = udev_rules(registry().boards().boards.values())
+    if not args.output:
+        print(text, end="")
+        return 0
+    write_whole(Path(args.output).expanduser(), text.encode())
+    print(f"wrote {args.output}; now: sudo udevadm control --reload-rules && sudo udevadm trigger")
+    return 0
+
+
 def _plugins(args: argparse.Namespace) -> int:
     from workbench.plugins import registry
 
@@ -459,6 +473,7 @@ COMMAND_RUNNERS = {
     "export": _export,
     "flash": _flash,
     "ports": _ports,
+    "udev-rules": _udev_rules,
     "monitor": _monitor,
     "replay": _replay,
     "simulate": _simulate,

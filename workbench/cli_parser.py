@@ -20,6 +20,7 @@ COMMANDS = (
     "export",
     "flash",
     "ports",
+    "udev-rules",
     "monitor",
     "replay",
     "simulate",
@@ -50,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     boards = sub.add_parser("boards", help="list the boards the workbench knows")
     boards.add_argument("--json", action="store_true", help="print a JSON list")
+
+    udev = sub.add_parser("udev-rules", help="print the Linux udev rules that let a user flash and monitor the boards")
+    udev.add_argument(
+        "-o", "--output", help="write them to this file instead (e.g. /etc/udev/rules.d/60-tinyml-workbench.rules)"
+    )
 
     plugins = sub.add_parser("plugins", help="list boards, flashers and parsers with their origin, and skipped plugins")
     plugins.add_argument("--json", action="store_true", help="print one JSON object")

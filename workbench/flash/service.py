@@ -19,6 +19,7 @@ from typing import Any
 
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
+from workbench.core.files import write_whole
 from workbench.export.api import DeployModel, ExportResult, deploy_refusal
 from workbench.flash.api import Flasher, FlasherSource, FlashJob, Step
 from workbench.paths import user_home
@@ -195,10 +196,7 @@ def _job(request: FlashRequest, flasher: str, write_slot: bool) -> tuple[FlashJo
         raise refusal
     target = slot_file(artifact)
     if write_slot:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(image)
-        partial.replace(target)
+        write_whole(target, image)
     step = Step(
         f"Write the model slot image of {artifact.name} ({len(image):,} bytes, for 0x{address:08x}) to {target}"
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +14,7 @@ import numpy as np
 from workbench.core.analysis import Analysis, analyze
 from workbench.core.child import run_in_child
 from workbench.core.errors import WorkbenchError
+from workbench.core.files import write_whole
 from workbench.core.model import Model
 from workbench.core.tflite_file import parse_tflite
 from workbench.optimize.data import Dataset, synthetic_dataset
@@ -77,16 +77,7 @@ class Variant:
 
     def save(self, path: str | Path) -> Path:
         """Write the .tflite atomically: a failed write leaves no half-written file behind."""
-        target = tflite_path(Path(path).expanduser())
-        partial = target.with_name(target.name + ".partial")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_bytes(self.tflite)
-            partial.replace(target)
-        except OSError as error:
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
-            raise WorkbenchError(f"{target}: cannot be written ({error.strerror or error})") from None
+        target = write_whole(tflite_path(Path(path).expanduser()), self.tflite)
         self.saved_to = target
         return target
 
