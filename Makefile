@@ -23,8 +23,8 @@ run: $(STAMP)
 	$(PY) -m workbench
 
 lint: $(TEST_STAMP)
-	$(PY) -m ruff check workbench tests tools resources plugins
-	$(PY) -m ruff format --check workbench tests tools resources plugins
+	$(PY) -m ruff check workbench tests tools resources plugins examples
+	$(PY) -m ruff format --check workbench tests tools resources plugins examples
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports --no-cache
 
