@@ -162,3 +162,15 @@ def test_reload_plugins_offers_new_boards_flashers_and_parsers_on_every_page_and
     assert window.session.board is None, "a board whose file is gone is no longer chosen"
     assert all(picker.findData("lab_board") < 0 and picker.currentData() is None for picker in pickers)
     assert "Skipped" not in window.statusBar().currentMessage()
+
+
+def test_ctrl_and_a_number_goes_to_that_step_and_the_view_menu_lists_them(qtbot: Any, window: MainWindow) -> None:
+    from PySide6.QtCore import Qt
+
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    listed = [a.text() for a in view_menu.actions() if a.shortcut().toString()]
+    assert listed[:4] == ["&1 Inspect", "&2 Optimize", "&3 Deploy", "&4 Monitor"]
+    window.activateWindow()
+    for number in (4, 2, 3, 1):
+        qtbot.keyClick(window, getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
+        assert window.steps.currentIndex() == number - 1

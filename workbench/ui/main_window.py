@@ -212,6 +212,15 @@ class MainWindow(QMainWindow):
         self.measure_action.setToolTip("Prepare, run and measure the open model in TFLM (again)")
         model_menu.addAction(self.measure_action)
         view_menu = self.menuBar().addMenu("&View")
+        self.page_actions = []
+        for index, title in enumerate(PAGE_TITLES):
+            number, name = title.split()
+            action = QAction(f"&{number} {name}", self, shortcut=QKeySequence(f"Ctrl+{number}"))
+            action.setToolTip(f"Go to the {name} step")
+            action.triggered.connect(lambda _checked=False, i=index: self.steps.setCurrentIndex(i))
+            view_menu.addAction(action)
+            self.page_actions.append(action)
+        view_menu.addSeparator()
         self.demo_action = QAction("&Demo Mode", self, shortcut=QKeySequence(Qt.Key.Key_F11), checkable=True)
         self.demo_action.setToolTip("The Monitor's label and bars alone, full screen (Esc or F11 leaves)")
         self.demo_action.toggled.connect(self.set_demo)
