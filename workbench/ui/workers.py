@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from workbench.core.errors import Cancelled, WorkbenchError
 from workbench.tasks import Task
+from workbench.ui.gui_gc import collect_in_gui_thread
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class JobRunner(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        collect_in_gui_thread()  # jobs run Python in other threads: the collector must not
         self._jobs: dict[str, tuple[Job, QThread, Callable[[Any], None], Callable[[WorkbenchError], None]]] = {}
         self._threads: dict[QThread, Job] = {}
         self._closed = False
