@@ -28,6 +28,7 @@ SHOW_SHIPPED = (
     "print(json.dumps({'package': workbench.__file__, 'plugins': str(s.builtin_plugin_dir()),\n"
     "  'sample': str(s.sample_model()), 'sample_found': s.sample_model().is_file(),\n"
     "  'theme': str(s.theme_path()), 'theme_found': s.theme_path().is_file(),\n"
+    "  'icons': sorted(p.name for p in (s.resources_dir() / 'icons').iterdir()),\n"
     "  'mapped': str(files('workbench.shipped.plugins'))}))\n"
 )
 
@@ -118,6 +119,7 @@ def test_a_wheel_built_from_the_tree_carries_the_whole_app(tmp_path: Path) -> No
     assert Path(shown["mapped"]) == Path(shown["plugins"]) == target / "workbench" / "shipped" / "plugins"
     assert Path(shown["sample"]).is_relative_to(target) and shown["sample_found"]
     assert Path(shown["theme"]).is_relative_to(target) and shown["theme_found"]
+    assert "tinyml-workbench.svg" in shown["icons"] and "tinyml-workbench-256.png" in shown["icons"]
 
     # Export reads its templates from the package: a project written from the wheel is whole.
     project = tmp_path / "project"

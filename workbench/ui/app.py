@@ -8,6 +8,7 @@ import sys
 from workbench.shipped import resources_dir
 
 RESOURCES = resources_dir()
+DESKTOP_ID = "io.github.tinyml_workbench.TinyMLWorkbench"  # the desktop entry and AppStream id
 
 # Chromium flags for the embedded graph view: nothing in the background may reach out.
 _WEBENGINE_FLAGS = (
@@ -35,9 +36,15 @@ def create_application(argv: list[str] | None = None):  # type: ignore[no-untype
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("TinyML Workbench")
     app.setOrganizationName("tinyml-workbench")
+    app.setDesktopFileName(DESKTOP_ID)  # Wayland matches the window to installers/linux/DESKTOP_ID.desktop
     theme = RESOURCES / "themes" / "light.qss"
     if theme.exists():
         app.setStyleSheet(theme.read_text())
+    icon = RESOURCES / "icons" / "tinyml-workbench.svg"
+    if icon.exists():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 
