@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast lint sample benchmark screenshot clean
+.PHONY: run test test-fast lint sample benchmark screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.10-3.12 is needed"; exit 1; }
@@ -38,6 +38,10 @@ test-fast: $(TEST_STAMP)
 
 benchmark: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s tests/benchmarks
+
+# The README's screenshots, from the running app on a virtual display (needs xvfb-run).
+screenshots: $(STAMP)
+	TINYML_WORKBENCH_HOME=$$(mktemp -d) xvfb-run -a -s "-screen 0 1400x900x24" $(PY) tools/screenshots.py docs
 
 sample: $(TEST_STAMP)
 	$(PY) resources/samples/train_digits.py
