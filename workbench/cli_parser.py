@@ -43,11 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--board", help="board id (see `boards`) to check the fit against")
     analyze.add_argument("--json", action="store_true", help="print one JSON object")
     analyze.add_argument("--no-tflm", action="store_true", help="skip the TFLM arena measurement and pre-flight")
-    analyze.add_argument(
-        "--allow-unsafe",
-        action="store_true",
-        help="allow Keras Lambda layers and custom objects in this file to run code",
-    )
+    allow_unsafe(analyze)
 
     boards = sub.add_parser("boards", help="list the boards the workbench knows")
     boards.add_argument("--json", action="store_true", help="print a JSON list")
@@ -64,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("model")
     run.add_argument("--input", required=True, help='values like "0.12,0.34", or a .csv / .npy file')
     run.add_argument("--json", action="store_true")
-    run.add_argument("--allow-unsafe", action="store_true")
+    allow_unsafe(run)
 
     est = sub.add_parser("estimate", help="instant flash, arena and compressed-size estimate of an optimization")
     est.add_argument("model")
@@ -73,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--per-tensor-dense", action="store_true")
     est.add_argument("--strip", action="store_true")
     est.add_argument("--json", action="store_true")
-    est.add_argument("--allow-unsafe", action="store_true")
+    allow_unsafe(est)
 
     opt = sub.add_parser("optimize", help="quantize and prune a model, verified with TFLM")
     opt.add_argument("model")
@@ -95,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--epochs", type=int, default=0, help="fine-tuning epochs after pruning")
     opt.add_argument("-o", "--output", required=True, help="where to write the optimized .tflite")
     opt.add_argument("--json", action="store_true")
-    opt.add_argument("--allow-unsafe", action="store_true")
+    allow_unsafe(opt)
 
     exp = sub.add_parser("export", help="C source, an Arduino library, a PlatformIO or CMake project, or a report")
     exp.add_argument("model", help=".tflite (as deployed), or a .keras/.h5/SavedModel (its float conversion)")
@@ -112,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="cmake: export TFLM's sources from this tflite-micro checkout into the project (create_tflm_tree.py)",
     )
     exp.add_argument("--json", action="store_true")
-    exp.add_argument("--allow-unsafe", action="store_true")
+    allow_unsafe(exp)
 
     fl = sub.add_parser("flash", help="write firmware (or only the model) to a board with its flasher")
     fl.add_argument("artifact", help="firmware (.uf2/.bin/.hex/.elf), an exported project folder, or a .tflite")
@@ -160,6 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the app (the default)")
     gui.add_argument("model", nargs="?")
     return parser
+
+
+def allow_unsafe(command: argparse.ArgumentParser) -> None:
+    """--allow-unsafe, for the commands that open a Keras model."""
+    command.add_argument(
+        "--allow-unsafe",
+        action="store_true",
+        help="allow Keras Lambda layers and custom objects in this file to run code",
+    )
 
 
 def unknown_command(word: str) -> str | None:

@@ -246,10 +246,7 @@ class SampleBuffer:
             first, end = self._range(last_s, between)
             if last_rows is not None:
                 first = max(first, end - max(last_rows, 0))
-            parts = self._segments(first, end)
-            times = self._gather(self._times, parts)
-            values = {name: self._column(name, parts, len(times)) for name in names}
-        return times, values
+            return self._copy(first, end, names)
 
     def overview(
         self,
@@ -270,9 +267,7 @@ class SampleBuffer:
             if between is not None:
                 first, end = max(first - 1, 0), min(end + 1, self._size)
             if end - first <= REDUCE_ABOVE * max(buckets, 1):
-                parts = self._segments(first, end)
-                times = self._gather(self._times, parts)
-                return times, {name: self._column(name, parts, len(times)) for name in names}, False
+                return *self._copy(first, end, names), False
             held = [name for name in names if name in self._values]
             oldest = self._rows - self._size
             times, values = self._pyramid.reduce(
@@ -324,10 +319,18 @@ class SampleBuffer:
             end = max(min(end, self._count_before(between[1], "right")), first)
         return first, end
 
-    def _column(self, name: str, parts: list[slice], count: int) -> np.ndarray:
-        if name in self._values:
-            return self._gather(self._values[name], parts)
-        return np.full(count, _NAN, dtype=VALUE_DTYPE)
+    def _copy(self, first: int, end: int, names: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Copies of the rows from the `first`-th oldest to the one before the `end`-th: their
+        times and each named channel's values (all NaN for a channel the buffer does not know)."""
+        parts = self._segments(first, end)
+        times = self._gather(self._times, parts)
+        values = {
+            name: self._gather(self._values[name], parts)
+            if name in self._values
+            else np.full(len(times), _NAN, dtype=VALUE_DTYPE)
+            for name in names
+        }
+        return times, values
 
     def _time_at(self, row: int) -> float:
         return float(self._times[(self._start + row) % self._allocated])

@@ -37,7 +37,6 @@ class Groups:
         whole = (stop - start) // per * per
         self.whole = entries[:whole].reshape(-1, per) if whole else None
         self.rest = entries[whole:] if whole < stop - start else None
-        self.count = (0 if self.whole is None else len(self.whole)) + (self.rest is not None)
 
     def extremes(self, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The minimum and the maximum of each group: `low` and `high` hold the entries' minima

@@ -10,7 +10,6 @@ error place (the session's `error` signal).
 from __future__ import annotations
 
 import dataclasses
-import logging
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -52,7 +51,6 @@ if TYPE_CHECKING:
     from workbench.flash.detect import DetectedDevice
     from workbench.optimize.convert import Variant
 
-log = logging.getLogger(__name__)
 
 EXPORT_ROOT_KEY = "deploy/export_root"  # the folder exports go under, one subfolder a model
 FIRMWARE_KEY = "deploy/firmware"

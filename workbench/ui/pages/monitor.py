@@ -11,7 +11,6 @@ place (the session's `error` signal) and leave the page as it was.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -44,8 +43,6 @@ from workbench.ui.widgets.monitor_link import (
 )
 from workbench.ui.widgets.monitor_ports import VIRTUAL, VirtualBoard, port_choices
 from workbench.ui.widgets.monitor_view import MonitorView
-
-log = logging.getLogger(__name__)
 
 FRAME_MS = 33  # ~30 Hz: the page reads the buffer this often, never once a line
 THRESHOLD_KEY = "monitor/threshold"

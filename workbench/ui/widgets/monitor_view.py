@@ -75,10 +75,15 @@ class MonitorView(QWidget):
             return {"last_s": last_s}
         return {"between": (-math.inf if last_s is None else self.until - last_s, self.until)}
 
-    def _zoomed(self, view: tuple[float, float]) -> tuple[float, float]:
-        """The times of the visible range (as recorded), no later than the newest drawn when paused."""
-        origin = self.origin or 0.0
-        return view[0] + origin, min(view[1] + origin, math.inf if self.until is None else self.until)
+    def _in_view(self, last_s: float | None) -> dict[str, Any]:
+        """What selects the rows the plots show: while they follow the data, the newest `last_s`
+        seconds (`_rows`); zoomed or panned, the visible range's times, no later than the newest
+        drawn when paused."""
+        view = self.plots.visible_range()
+        if self.plots.following() or view is None or self.origin is None:
+            return self._rows(last_s)
+        end = view[1] + self.origin
+        return {"between": (view[0] + self.origin, end if self.until is None else min(end, self.until))}
 
     def draw(self, buffer: SampleBuffer, window_s: float | None) -> None:
         """Read what is in view from `buffer` (the newest `window_s` seconds while the plots
@@ -110,12 +115,7 @@ class MonitorView(QWidget):
 
     def _draw_plots(self, buffer: SampleBuffer, last_s: float | None) -> None:
         plots = self.plots
-        view = plots.visible_range()
-        width = max(plots.width_px(), 1)
-        if plots.following() or view is None or self.origin is None:
-            times, values, _ = buffer.overview(width, **self._rows(last_s))
-        else:
-            times, values, _ = buffer.overview(width, between=self._zoomed(view))
+        times, values, _ = buffer.overview(max(plots.width_px(), 1), **self._in_view(last_s))
         if self.origin is None and times.size:
             self.origin = float(times[0])
         plots.set_groups(channel_groups(list(values), self.classes))
@@ -133,10 +133,7 @@ class MonitorView(QWidget):
         """Every sample in the plots' visible range (times as recorded), read from the buffer."""
         if self.buffer is None:
             return np.zeros(0), {}
-        view = self.plots.visible_range()
-        if self.plots.following() or view is None or self.origin is None:
-            return self.buffer.view(None, **self._rows(window_s))
-        return self.buffer.view(None, between=self._zoomed(view))
+        return self.buffer.view(None, **self._in_view(window_s))
 
     def export_png(self, path: Path) -> None:
         """Save the plots and the class view as they are on screen."""
