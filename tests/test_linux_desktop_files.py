@@ -49,7 +49,9 @@ def test_the_mime_type_installs_and_its_magic_matches_real_models_only(tmp_path:
     shutil.copy(LINUX / "tinyml-workbench-mime.xml", packages)
     done = subprocess.run([_tool("update-mime-database"), str(tmp_path / "mime")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "application/x-tflite:*.tflite" in (tmp_path / "mime" / "globs2").read_text()
+    globs = (tmp_path / "mime" / "globs2").read_text()
+    assert "application/x-tflite:*.tflite" in globs
+    assert "application/x-tinyml-workbench-project:*.tmlw" in globs
 
     rule = (
         ElementTree.parse(LINUX / "tinyml-workbench-mime.xml")

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from workbench import __version__
+from workbench.core.editions import edition
 from workbench.core.names import closest
 
 COMMANDS = (
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tinyml-workbench",
         description="Take a trained model to a microcontroller: inspect, optimize, deploy, monitor.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__} ({edition()} edition)")
     sub = parser.add_subparsers(dest="command")
 
     analyze = sub.add_parser("analyze", help="per-layer sizes, MACs, flash breakdown, TFLM arena and board fit")

@@ -18,6 +18,7 @@ import pytest
 from workbench.core import launcher
 from workbench.core.errors import ChildNotStarted
 from workbench.core.loading import load_model
+from workbench.core.process import run_process
 from workbench.core.tflm import check_tflm
 from workbench.tasks import Task
 
@@ -101,3 +102,32 @@ def test_a_frozen_bundle_that_cannot_start_the_job_says_so_as_the_apps_failure(
         check_tflm(load_model(SAMPLE), Task())
     assert "could not start its worker (exit code 1)" in caught.value.message
     assert "no module named workbench" in caught.value.details
+
+
+def test_an_outside_program_started_from_a_bundle_gets_the_users_library_path(
+    frozen_app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyInstaller's bootloader puts the bundle's folder first on LD_LIBRARY_PATH and keeps the
+    user's value as LD_LIBRARY_PATH_ORIG: a flasher or QEMU must see the user's, the bundle's own
+    executable (a child job) the bundle's."""
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/bundle/_internal:/opt/vendor/lib")
+    monkeypatch.setenv("LD_LIBRARY_PATH_ORIG", "/opt/vendor/lib")
+    lines: list[str] = []
+    result = run_process(["sh", "-c", 'echo "path=$LD_LIBRARY_PATH"'], Task(), what="a tool", on_line=lines.append)
+    assert result.ok and lines == ["path=/opt/vendor/lib"]
+    monkeypatch.delenv("LD_LIBRARY_PATH_ORIG")  # the user had none: the tool gets none
+    lines.clear()
+    run_process(["sh", "-c", 'echo "path=${LD_LIBRARY_PATH-unset}"'], Task(), what="a tool", on_line=lines.append)
+    assert lines == ["path=unset"]
+    own = launcher.external_env([sys.executable, launcher.CHILD_JOB], {"LD_LIBRARY_PATH": "/bundle/_internal"})
+    assert own == {"LD_LIBRARY_PATH": "/bundle/_internal"}
+    with launcher.external_environment():
+        assert "LD_LIBRARY_PATH" not in os.environ
+    assert os.environ["LD_LIBRARY_PATH"] == "/bundle/_internal:/opt/vendor/lib"
+
+
+def test_from_a_source_install_every_program_gets_the_environment_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/opt/vendor/lib")
+    lines: list[str] = []
+    run_process(["sh", "-c", 'echo "path=$LD_LIBRARY_PATH"'], Task(), what="a tool", on_line=lines.append)
+    assert lines == ["path=/opt/vendor/lib"]

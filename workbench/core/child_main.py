@@ -18,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import ChildNotStarted, WorkbenchError
+from workbench.core.editions import missing_tensorflow
+from workbench.core.errors import ChildNotStarted, NeedsFullEdition, WorkbenchError
 from workbench.core.launcher import JOB_MODULES
 
 STARTED_SUFFIX = ".started"
@@ -29,7 +30,7 @@ def run_child(argv: list[str]) -> int:
     job, request_path, result_path = argv
     try:
         function = _job_function(job)
-    except ChildNotStarted as error:
+    except (ChildNotStarted, NeedsFullEdition) as error:
         _write(result_path, _error_result(error))
         return 0
     Path(result_path + STARTED_SUFFIX).touch()
@@ -39,15 +40,20 @@ def run_child(argv: list[str]) -> int:
     except WorkbenchError as error:
         result = _error_result(error)
     except Exception as error:  # noqa: BLE001 - everything must reach the parent as a message
-        traceback.print_exc()
-        first = str(error).splitlines()[0] if str(error) else ""
-        result = {
-            "error": f"Unexpected error in the worker: {type(error).__name__}",
-            "hint": "Details are in the log file.",
-            "details": f"{type(error).__name__}: {first}\n{traceback.format_exc()}",
-        }
+        lite = missing_tensorflow(error)
+        result = _error_result(lite) if lite is not None else _unexpected(error)
     _write(result_path, result)
     return 0
+
+
+def _unexpected(error: Exception) -> dict[str, Any]:
+    traceback.print_exc()
+    first = str(error).splitlines()[0] if str(error) else ""
+    return {
+        "error": f"Unexpected error in the worker: {type(error).__name__}",
+        "hint": "Details are in the log file.",
+        "details": f"{type(error).__name__}: {first}\n{traceback.format_exc()}",
+    }
 
 
 def _job_function(job: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -57,6 +63,9 @@ def _job_function(job: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     try:
         function = getattr(importlib.import_module(module_name), function_name)
     except Exception as error:  # noqa: BLE001 - an import that fails is the installation's problem
+        lite = missing_tensorflow(error)
+        if lite is not None:  # the lite edition: not a fault, a feature it leaves out
+            raise lite from None
         traceback.print_exc()
         raise ChildNotStarted(
             f"the worker {module_name} cannot be loaded ({type(error).__name__}: {error})",

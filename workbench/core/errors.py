@@ -37,8 +37,13 @@ class ChildNotStarted(WorkbenchError):
         )
 
 
+class NeedsFullEdition(WorkbenchError):
+    """The work needs TensorFlow, which this installation (the lite edition) does not have."""
+
+
 ERROR_KINDS: dict[str, type[WorkbenchError]] = {
     "WorkbenchError": WorkbenchError,
+    "NeedsFullEdition": NeedsFullEdition,
     "UnsafeModelError": UnsafeModelError,
     "ChildNotStarted": ChildNotStarted,
 }

@@ -22,6 +22,7 @@ import ctypes
 import os
 import signal
 import sys
+from collections.abc import Iterator
 
 CHILD_JOB = "--workbench-child-job"  # then: MODULE:FUNCTION REQUEST RESULT
 END_WITH_PARENT = "--workbench-end-with-parent"  # =PID, then a CLI command line
@@ -57,6 +58,49 @@ def command_argv(arguments: list[str], *, end_with_parent: bool = False) -> list
     if end_with_parent and sys.platform.startswith("linux"):
         prefix.append(f"{END_WITH_PARENT}={os.getpid()}")
     return [*prefix, *arguments]
+
+
+# What a frozen bundle's bootloader changes so that its own libraries are found first; a program
+# from outside the bundle (a flasher, QEMU, a compiler) must see the user's values instead.
+LOADER_VARIABLES = ("LD_LIBRARY_PATH", "LIBPATH")
+
+
+def external_env(argv: list[str], env: dict[str, str] | None) -> dict[str, str] | None:
+    """The environment for `argv`: unchanged from a source install or for the bundle's own
+    executable; for any other program started from a bundle, the loader paths it had before the
+    bundle started (PyInstaller keeps them as NAME_ORIG), or none. On Windows the bundle's DLL
+    folder, which children inherit, is reset instead (SetDllDirectoryW(None))."""
+    if not frozen() or not argv or os.path.realpath(argv[0]) == os.path.realpath(sys.executable):
+        return env
+    if sys.platform == "win32":
+        with contextlib.suppress(AttributeError, OSError):
+            ctypes.windll.kernel32.SetDllDirectoryW(None)  # type: ignore[attr-defined]
+    restored = dict(os.environ if env is None else env)
+    for name in LOADER_VARIABLES:
+        original = restored.get(name + "_ORIG")
+        if original is None:
+            restored.pop(name, None)
+        else:
+            restored[name] = original
+    return restored
+
+
+@contextlib.contextmanager
+def external_environment() -> Iterator[None]:
+    """While it lasts, os.environ is what `external_env` gives an outside program: for programs a
+    library starts on the app's behalf (Qt opening a folder in the file manager)."""
+    outside = external_env(["outside"], None)
+    if outside is None:
+        yield
+        return
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(outside)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def dispatch(argv: list[str]) -> int | None:

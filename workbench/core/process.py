@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.core.errors import Cancelled, WorkbenchError
+from workbench.core.launcher import external_env
 from workbench.tasks import Task, kill_tree
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def run_process(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=external_env(list(argv), env),
             cwd=cwd,
             start_new_session=os.name == "posix",  # so that cancel ends the tools it starts too
         )

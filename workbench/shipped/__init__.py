@@ -16,16 +16,20 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
+from workbench.core.editions import has_tensorflow
+
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _folder(name: str) -> Path:
     """The shipped folder `name` (plugins or resources) as a path on disk."""
+    bundled = Path(getattr(sys, "_MEIPASS", "")) / name
+    if getattr(sys, "frozen", False) and bundled.is_dir():  # a bundle carries them as data files
+        return bundled
     try:
         root = files(f"{__name__}.{name}")
-    except ModuleNotFoundError:  # never installed: a bare checkout or a bundle
-        bundled = Path(getattr(sys, "_MEIPASS", "")) / name
-        return bundled if bundled.is_dir() else SOURCE_ROOT / name
+    except ModuleNotFoundError:  # never installed: a bare checkout
+        return SOURCE_ROOT / name
     # Installed as a folder (wheel or editable), the package root is a real directory; plugin
     # files are imported from it by path, so a zipped install is not supported.
     return Path(str(root))
@@ -42,8 +46,10 @@ def resources_dir() -> Path:
 
 
 def sample_model() -> Path:
-    """The bundled sample model the app opens first."""
-    return resources_dir() / "samples" / "digits.keras"
+    """The bundled sample model the app opens first: the Keras original, or where TensorFlow is
+    missing (the lite edition) its int8 conversion, which runs end to end without it."""
+    name = "digits.keras" if has_tensorflow() else "digits_int8.tflite"
+    return resources_dir() / "samples" / name
 
 
 def theme_path(name: str = "light") -> Path:

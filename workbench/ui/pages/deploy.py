@@ -18,6 +18,7 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QVBoxLayout, QWidget
 
+from workbench.core.launcher import external_environment
 from workbench.core import fit as board_fit
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
@@ -301,7 +302,8 @@ class DeployPage(QWidget):
 
     def _open_folder(self) -> None:
         if self.exported is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.exported.folder)))
+            with external_environment():  # the file manager is not the bundle's program
+                QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.exported.folder)))
 
     def _choose_firmware(self) -> None:
         start = self.flash_panel.firmware.text().strip() or str(Path.home())

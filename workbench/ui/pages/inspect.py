@@ -26,7 +26,7 @@ from workbench.ui.session import Session
 from workbench.ui.widgets.cards import BAD, GOOD, LEVEL_COLORS, MUTED, WARN, Card
 from workbench.ui.widgets.deploy_target import fill_boards
 from workbench.ui.widgets.fit_card import FitGauge
-from workbench.ui.widgets.graph_view import GraphView
+from workbench.ui.widgets.graph_in_browser import make_graph_view
 from workbench.ui.widgets.layer_table import LayerBytesChart, LayerTable
 from workbench.ui.widgets.try_it import TryItPanel
 from workbench.units import FLASH_LABELS, count, kb
@@ -91,7 +91,7 @@ class InspectPage(QWidget):
         ):
             cards.addWidget(card, stretch)
 
-        self.graph = GraphView()
+        self.graph = make_graph_view()  # embedded, or in the browser where QtWebEngine is left out
         self.table = LayerTable()
         self.chart = LayerBytesChart()
         layers_split = QSplitter(Qt.Orientation.Vertical)

@@ -1,0 +1,236 @@
+"""`make bundle`: build the app's bundles for this system, package them, smoke-test them, and report.
+
+For each edition (full, lite):
+1. PyInstaller builds dist/tinyml-workbench-EDITION/ from installers/pyinstaller/workbench.spec;
+   in the full edition TensorFlow's libraries are stripped (only theirs: stripping every library
+   breaks numpy's OpenBLAS).
+2. Linux: a .tar.gz of the folder and a .deb (dpkg-deb) that installs it under /opt with the
+   desktop entry, icons, AppStream metainfo, MIME types and the udev rules the bundle itself
+   generates from the boards' USB ids. Windows and macOS: installers/windows/*.iss and
+   installers/macos/make_dmg.sh take the folder from here (see installers/README.md).
+3. installers/smoke.sh runs on the bundle as unpacked from its archive.
+4. A table: size on disk, compressed, and cold start (the first `--version` and `boards` after
+   the build) beside the source install's, measured in the same run.
+
+Usage: python installers/build_bundle.py [--edition full|lite ...] [--out build/bundle] [--no-smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from workbench import __version__  # noqa: E402
+
+SPEC = ROOT / "installers" / "pyinstaller" / "workbench.spec"
+LINUX = ROOT / "installers" / "linux"
+APP_ID = "io.github.tinyml_workbench.TinyMLWorkbench"
+EXECUTABLE = "tinyml-workbench.exe" if sys.platform == "win32" else "tinyml-workbench"
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+# What the bundled Qt needs from the system to draw a window (the xcb platform and OpenGL).
+DEB_DEPENDS = (
+    "libc6 (>= {glibc}), libgl1, libegl1, libfontconfig1, libfreetype6, libglib2.0-0, libdbus-1-3, "
+    "libxkbcommon0, libxkbcommon-x11-0, libx11-xcb1, libxcb-cursor0, libxcb-icccm4, libxcb-image0, "
+    "libxcb-keysyms1, libxcb-randr0, libxcb-render-util0, libxcb-shape0, libxcb-xinerama0, libxcb-xkb1"
+)
+DEB_DEPENDS_FULL_EXTRA = ", libnss3, libxcomposite1, libxdamage1, libxrandr2, libxtst6, libasound2, libxkbfile1"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--edition", action="append", choices=("full", "lite"), help="default: both")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bundle")
+    parser.add_argument("--no-smoke", action="store_true", help="build and package only")
+    args = parser.parse_args(argv)
+    editions = args.edition or ["full", "lite"]
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    report = [("source install", *_measure_source())]
+    failed = False
+    for edition in editions:
+        folder = build(edition, out)
+        packages = package(edition, folder, out)
+        unpacked = _unpack(packages[0], out / "unpacked" / edition) if packages else folder
+        cold = _cold_start([str(unpacked / EXECUTABLE)])
+        if not args.no_smoke:
+            done = subprocess.run(["bash", str(ROOT / "installers" / "smoke.sh"), str(unpacked / EXECUTABLE), edition])
+            failed |= done.returncode != 0
+            print(f"smoke test of the {edition} bundle: {'passed' if done.returncode == 0 else 'FAILED'}")
+        sizes = ", ".join(f"{p.name} {_mb(p.stat().st_size)}" for p in packages)
+        report.append((f"{edition} bundle", f"{_mb(_tree_bytes(folder))} on disk; {sizes}", *cold))
+    print(f"\nbuilt on {_system()}")
+    print(f"{'':16} {'size':58} {'--version':>10} {'boards':>8}")
+    for name, size, version_s, boards_s in report:
+        print(f"{name:16} {size:58} {version_s:>10} {boards_s:>8}")
+    return 1 if failed else 0
+
+
+def build(edition: str, out: Path) -> Path:
+    """Run PyInstaller for `edition`; returns the bundle's folder."""
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath", str(out / "dist"),
+         "--workpath", str(out / "work" / edition), str(SPEC)],
+        check=True,
+        env={**os.environ, "WORKBENCH_EDITION": edition},
+    )
+    folder = out / "dist" / f"tinyml-workbench-{edition}"
+    if edition == "full" and sys.platform != "win32":
+        _strip(folder / "_internal" / "tensorflow")
+    print(f"built the {edition} bundle in {time.monotonic() - started:.0f} s: {folder}")
+    return folder
+
+
+def _strip(folder: Path) -> None:
+    """Strip the shared libraries under `folder` (their symbols are half of TensorFlow's size)."""
+    strip = shutil.which("strip")
+    if strip is None or not folder.is_dir():
+        return
+    command = [strip, "-x"] if sys.platform == "darwin" else [strip, "--strip-unneeded"]
+    libraries = [p for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and (".so" in p.name or p.suffix == ".dylib")]
+    for library in libraries:
+        subprocess.run([*command, str(library)], check=False, capture_output=True)
+
+
+def package(edition: str, folder: Path, out: Path) -> list[Path]:
+    """The archives of the bundle for this system: on Linux a .tar.gz and a .deb."""
+    if not sys.platform.startswith("linux"):
+        return []  # Windows: Inno Setup; macOS: the .dmg script (both in installers/, run by the CI workflow)
+    machine = platform.machine()
+    stem = f"tinyml-workbench-{edition}-{__version__}-linux-{machine}"
+    archive = out / f"{stem}.tar.gz"
+    partial = archive.with_name(archive.name + ".partial")
+    with tarfile.open(partial, "w:gz") as tar:
+        tar.add(folder, arcname=stem)
+    partial.replace(archive)
+    deb = out / f"{stem}.deb"
+    _deb(edition, folder, deb)
+    return [archive, deb]
+
+
+def _deb(edition: str, folder: Path, deb: Path) -> None:
+    """A .deb of the bundle: /opt/tinyml-workbench-EDITION, /usr/bin/tinyml-workbench and the desktop files."""
+    name = f"tinyml-workbench-{edition}"
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp) / "root"
+        opt = root / "opt" / name
+        shutil.copytree(folder, opt, symlinks=True)
+        (root / "usr" / "bin").mkdir(parents=True)
+        (root / "usr" / "bin" / "tinyml-workbench").symlink_to(f"/opt/{name}/{EXECUTABLE}")
+        share = root / "usr" / "share"
+        _install(LINUX / f"{APP_ID}.desktop", share / "applications")
+        _install(LINUX / f"{APP_ID}.metainfo.xml", share / "metainfo")
+        _install(LINUX / "tinyml-workbench-mime.xml", share / "mime" / "packages")
+        icons = ROOT / "resources" / "icons"
+        for size in ICON_SIZES:
+            _install(icons / f"tinyml-workbench-{size}.png", share / "icons" / "hicolor" / f"{size}x{size}" / "apps",
+                     "tinyml-workbench.png")
+        _install(icons / "tinyml-workbench.svg", share / "icons" / "hicolor" / "scalable" / "apps")
+        rules = root / "usr" / "lib" / "udev" / "rules.d"
+        rules.mkdir(parents=True)
+        subprocess.run([str(folder / EXECUTABLE), "udev-rules", "-o", str(rules / "60-tinyml-workbench.rules")],
+                       check=True, capture_output=True)
+        debian = root / "DEBIAN"
+        debian.mkdir()
+        other = "tinyml-workbench-lite" if edition == "full" else "tinyml-workbench-full"
+        depends = DEB_DEPENDS.format(glibc=_glibc() or "2.31") + (DEB_DEPENDS_FULL_EXTRA if edition == "full" else "")
+        installed_kb = _tree_bytes(root) // 1024
+        (debian / "control").write_text(
+            f"Package: {name}\nVersion: {__version__}\nArchitecture: {_deb_arch()}\n"
+            f"Maintainer: TinyML Workbench <tinyml-workbench@users.noreply.github.com>\n"
+            f"Installed-Size: {installed_kb}\nDepends: {depends}\nProvides: tinyml-workbench\n"
+            f"Conflicts: {other}\nReplaces: {other}\nSection: electronics\nPriority: optional\n"
+            f"Homepage: https://github.com/tinyml-workbench/tinyml-workbench\n"
+            f"Description: take a trained neural network to a microcontroller without writing code\n"
+            f" Inspect a TensorFlow Lite or Keras model, optimize it, deploy it to a board and monitor\n"
+            f" its predictions live. This is the {edition} edition"
+            f"{' (TensorFlow included)' if edition == 'full' else ' (.tflite models, no TensorFlow)'}.\n"
+        )
+        for script in ("postinst", "postrm"):
+            path = debian / script
+            path.write_text(
+                "#!/bin/sh\nset -e\n"
+                "command -v update-mime-database >/dev/null && update-mime-database /usr/share/mime || true\n"
+                "command -v update-desktop-database >/dev/null && update-desktop-database -q /usr/share/applications || true\n"
+                "command -v udevadm >/dev/null && udevadm control --reload-rules 2>/dev/null || true\n"
+            )
+            path.chmod(0o755)
+        partial = deb.with_name(deb.name + ".partial")
+        subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(partial)],
+                       check=True, capture_output=True)
+        partial.replace(deb)
+
+
+def _install(source: Path, folder: Path, name: str | None = None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, folder / (name or source.name))
+
+
+def _unpack(archive: Path, where: Path) -> Path:
+    """The bundle as a user gets it from `archive` (a .tar.gz); returns its folder."""
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(where, filter="tar")
+    return next(where.iterdir())
+
+
+def _measure_source() -> tuple[str, str, str]:
+    """The source install's size and start, for comparison."""
+    site = Path(sys.prefix)
+    return f"{_mb(_tree_bytes(site))} (the virtual environment)", *_cold_start([sys.executable, "-m", "workbench"])
+
+
+def _cold_start(command: list[str]) -> tuple[str, str]:
+    """Seconds to the first `--version` and `boards` (the bundle's first start after its build)."""
+    figures = []
+    for arguments in (["--version"], ["boards"]):
+        started = time.monotonic()
+        subprocess.run([*command, *arguments], capture_output=True, check=False, timeout=300)
+        figures.append(f"{time.monotonic() - started:.2f} s")
+    return figures[0], figures[1]
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.0f} MB"
+
+
+def _glibc() -> str:
+    name, version = platform.libc_ver()
+    return version if name == "glibc" else ""
+
+
+def _deb_arch() -> str:
+    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "armhf"}.get(platform.machine(), platform.machine())
+
+
+def _system() -> str:
+    libc = f", glibc {_glibc()}" if _glibc() else ""
+    try:
+        pretty = next(
+            line.split("=", 1)[1].strip().strip('"')
+            for line in Path("/etc/os-release").read_text().splitlines()
+            if line.startswith("PRETTY_NAME=")
+        )
+    except (OSError, StopIteration):
+        pretty = platform.platform()
+    return f"{pretty}{libc}, {platform.machine()}, Python {platform.python_version()}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""The lite edition (no TensorFlow): `.tflite` models work end to end, and work that needs
+TensorFlow says so in one sentence. Simulated with tests/lite_edition on PYTHONPATH, which makes
+every import of TensorFlow or Keras fail as it does in a bundle built without them (and reaches the
+app's child processes, which keep PYTHONPATH)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, SAMPLES
+
+LITE = Path(__file__).parent / "lite_edition"
+
+
+def run_lite(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(LITE), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+    )
+
+
+def test_the_lite_edition_names_itself() -> None:
+    assert "(lite edition)" in run_lite("--version").stdout
+
+
+def test_a_tflite_model_is_analyzed_with_tflms_interpreter_without_tensorflow() -> None:
+    done = run_lite("analyze", str(SAMPLES / "digits_int8.tflite"), "--board", "raspberry_pi_pico", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["tflm"]["compatible"] is True and data["arena_bytes"] > 0
+    assert data["fit"]["board"] == "raspberry_pi_pico"
+
+
+def test_work_that_needs_tensorflow_says_so_in_one_sentence(tmp_path: Path) -> None:
+    for args in (
+        ("analyze", str(SAMPLES / "digits.keras")),
+        ("optimize", str(SAMPLES / "digits.keras"), "--quant", "int8", "-o", str(tmp_path / "int8.tflite")),
+    ):
+        done = run_lite(*args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        first = done.stderr.splitlines()[0]
+        assert first.startswith("error: ") and "needs TensorFlow" in first and "lite edition" in first, done.stderr
+        assert "full edition" in done.stderr and "Traceback" not in done.stderr
+        assert not (tmp_path / "int8.tflite").exists()
