@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+BUNDLE_STAMP := $(VENV)/.installed-bundle
 
-.PHONY: run test test-fast lint sample benchmark screenshots clean
+.PHONY: run test test-fast lint sample benchmark screenshots bundle clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.10-3.12 is needed"; exit 1; }
@@ -17,6 +18,10 @@ $(STAMP): pyproject.toml
 
 $(TEST_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+$(BUNDLE_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[bundle]'
 	@touch $@
 
 run: $(STAMP)
@@ -43,8 +48,13 @@ benchmark: $(TEST_STAMP)
 screenshots: $(STAMP)
 	TINYML_WORKBENCH_HOME=$$(mktemp -d) xvfb-run -a -s "-screen 0 1400x900x24" $(PY) tools/screenshots.py docs
 
+# The full and lite bundles for this system (PyInstaller), their .tar.gz and .deb on Linux, each
+# smoke-tested (installers/smoke.sh), in build/bundle/; a table of sizes and start times at the end.
+bundle: $(BUNDLE_STAMP)
+	$(PY) installers/build_bundle.py --out build/bundle
+
 sample: $(TEST_STAMP)
 	$(PY) resources/samples/train_digits.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build

@@ -80,8 +80,19 @@ def build(edition: str, out: Path) -> Path:
     """Run PyInstaller for `edition`; returns the bundle's folder."""
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath", str(out / "dist"),
-         "--workpath", str(out / "work" / edition), str(SPEC)],
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(out / "dist"),
+            "--workpath",
+            str(out / "work" / edition),
+            str(SPEC),
+        ],
         check=True,
         env={**os.environ, "WORKBENCH_EDITION": edition},
     )
@@ -98,7 +109,9 @@ def _strip(folder: Path) -> None:
     if strip is None or not folder.is_dir():
         return
     command = [strip, "-x"] if sys.platform == "darwin" else [strip, "--strip-unneeded"]
-    libraries = [p for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and (".so" in p.name or p.suffix == ".dylib")]
+    libraries = [
+        p for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and (".so" in p.name or p.suffix == ".dylib")
+    ]
     for library in libraries:
         subprocess.run([*command, str(library)], check=False, capture_output=True)
 
@@ -134,13 +147,19 @@ def _deb(edition: str, folder: Path, deb: Path) -> None:
         _install(LINUX / "tinyml-workbench-mime.xml", share / "mime" / "packages")
         icons = ROOT / "resources" / "icons"
         for size in ICON_SIZES:
-            _install(icons / f"tinyml-workbench-{size}.png", share / "icons" / "hicolor" / f"{size}x{size}" / "apps",
-                     "tinyml-workbench.png")
+            _install(
+                icons / f"tinyml-workbench-{size}.png",
+                share / "icons" / "hicolor" / f"{size}x{size}" / "apps",
+                "tinyml-workbench.png",
+            )
         _install(icons / "tinyml-workbench.svg", share / "icons" / "hicolor" / "scalable" / "apps")
         rules = root / "usr" / "lib" / "udev" / "rules.d"
         rules.mkdir(parents=True)
-        subprocess.run([str(folder / EXECUTABLE), "udev-rules", "-o", str(rules / "60-tinyml-workbench.rules")],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(folder / EXECUTABLE), "udev-rules", "-o", str(rules / "60-tinyml-workbench.rules")],
+            check=True,
+            capture_output=True,
+        )
         debian = root / "DEBIAN"
         debian.mkdir()
         other = "tinyml-workbench-lite" if edition == "full" else "tinyml-workbench-full"
@@ -167,8 +186,11 @@ def _deb(edition: str, folder: Path, deb: Path) -> None:
             )
             path.chmod(0o755)
         partial = deb.with_name(deb.name + ".partial")
-        subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(partial)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(partial)],
+            check=True,
+            capture_output=True,
+        )
         partial.replace(deb)
 
 

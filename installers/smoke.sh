@@ -26,8 +26,9 @@ step() {  # step NAME COMMAND...: run it, keep its output in $WORK/out
   if grep -q "Traceback" "$WORK/out"; then fail "$name printed a traceback"; fi
 }
 
-# The samples travel inside the bundle (_internal/resources on Linux and Windows, elsewhere in a .app).
-SAMPLES=$(find "$(dirname "$EXE")/.." -type d -path "*resources/samples" -print -quit 2>/dev/null)
+# The samples travel inside the bundle (_internal/resources on Linux and Windows, Contents/Resources in a .app).
+HERE=$(dirname "$EXE")
+SAMPLES=$(find -L "$HERE" "$HERE/../Resources" -type d -path "*resources/samples" -print -quit 2>/dev/null)
 [ -n "$SAMPLES" ] || fail "the bundle carries no resources/samples folder"
 
 step "--version names the $EDITION edition" "$EXE" --version

@@ -1,5 +1,6 @@
 """Render the app icon (resources/icons/tinyml-workbench.svg) as PNGs at the standard sizes a
-desktop asks for, with Qt's own SVG renderer: `python tools/render_icons.py`."""
+desktop asks for, with Qt's own SVG renderer, and as the Windows .ico and macOS .icns the
+installers use (Pillow): `python tools/render_icons.py`."""
 
 from __future__ import annotations
 
@@ -35,6 +36,11 @@ def main() -> int:
             print(f"error: cannot write {target}", file=sys.stderr)
             return 1
     del app
+    from PIL import Image
+
+    largest = Image.open(ICONS / "tinyml-workbench-512.png")
+    largest.save(ICONS / "tinyml-workbench.ico", sizes=[(s, s) for s in SIZES if s <= 256])
+    largest.save(ICONS / "tinyml-workbench.icns")
     return 0
 
 

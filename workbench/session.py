@@ -10,8 +10,9 @@ Each model that opens gets a new `generation`. A job started for the open model 
 that generation; opening another model drops those jobs (`stale_jobs` names them, so whoever runs
 them cancels them) and any result that later arrives for an older generation is refused.
 
-`to_json()` is plain JSON (the project file is this serialisation); `restore(data)` reads it back
-and returns the model path to open again, since the model itself is never serialised.
+`to_json()` is plain JSON (a project file, workbench.project, is this serialisation); `restore(data)`
+reads the settings back and returns the model path to open again, since the model itself is never
+serialised (workbench.project brings its variants back once it is open).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core.boards import Board, BoardCatalog
 from workbench.core.errors import WorkbenchError
+from workbench.core.files import content_digest
 from workbench.core.fit import Fit, analysis_fit
 from workbench.optimize.plan import Plan
 
@@ -90,6 +92,7 @@ class Session:
         self.plan = Plan()
         self.variants: list[Variant] = []  # every verified optimization of the open model
         self.chosen_variant: Variant | None = None  # the one to carry to Deploy
+        self.in_project: list[Variant] = []  # variants kept in the project file last saved or opened
         self.target = DeployTarget()
         self.monitor = MonitorConnection()
         self.jobs: dict[str, int | None] = {}  # running job -> the generation it is for (None: no model's)
@@ -130,7 +133,7 @@ class Session:
             del self.jobs[key]
         self.generation += 1
         self.model, self.analysis, self.code_allowed = model, analysis, code_allowed
-        self.variants, self.chosen_variant = [], None
+        self.variants, self.chosen_variant, self.in_project = [], None, []
         if stale:
             self.stale_jobs.emit(stale)
             self.jobs_changed.emit()
@@ -205,8 +208,13 @@ class Session:
         self.variants_changed.emit()
 
     def unsaved_variants(self) -> list[Variant]:
-        """Verified variants of the open model that were never saved to a file."""
-        return [v for v in self.variants if v.saved_to is None]
+        """Verified variants of the open model that were never saved, to a .tflite or in a project."""
+        kept = {id(v) for v in self.in_project}
+        return [v for v in self.variants if v.saved_to is None and id(v) not in kept]
+
+    def project_saved(self) -> None:
+        """The variants as they are now are kept in a project file (saved or just opened)."""
+        self.in_project = list(self.variants)
 
     # -- deploy and monitor --------------------------------------------------------------------
 
@@ -231,16 +239,22 @@ class Session:
     # -- the project file ----------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        """The session as plain JSON: paths, ids and settings, never model bytes."""
+        """The session as plain JSON: paths, content hashes, ids and settings, and each verified
+        variant whole (figures and .tflite, see optimize.convert.variant_record); never the model."""
+        from workbench.optimize.convert import variant_record
+
         chosen = next((i for i, v in enumerate(self.variants) if v is self.chosen_variant), None)
+        path = self.model_path
         return {
             "version": FORMAT_VERSION,
-            "model": {"path": str(self.model_path) if self.model_path else None, "sha256": self.model_hash},
+            "model": {
+                "path": str(path.resolve()) if path else None,
+                "sha256": self.model_hash,
+                "file_sha256": content_digest(path).hexdigest() if path and path.exists() else "",
+            },
             "board": self.board.id if self.board is not None else None,
             "plan": self.plan.to_json(),
-            "variants": [
-                {"plan": v.plan.to_json(), "saved_to": str(v.saved_to) if v.saved_to else None} for v in self.variants
-            ],
+            "variants": [variant_record(v) for v in self.variants],
             "chosen_variant": chosen,
             "target": asdict(self.target),
             "monitor": {**asdict(self.monitor), "connected": False},
@@ -254,14 +268,14 @@ class Session:
             raise WorkbenchError("this is not a workbench session file, or one of a newer version")
         board = data.get("board")
         self.set_board(board if board in self.catalog.boards else None)
-        self.set_plan(Plan(**_known(Plan, data.get("plan", {}))))
-        self.set_target(**_known(DeployTarget, data.get("target", {})))
-        self.set_monitor(**{**_known(MonitorConnection, data.get("monitor", {})), "connected": False})
+        self.set_plan(Plan(**known_fields(Plan, data.get("plan", {}))))
+        self.set_target(**known_fields(DeployTarget, data.get("target", {})))
+        self.set_monitor(**{**known_fields(MonitorConnection, data.get("monitor", {})), "connected": False})
         path = (data.get("model") or {}).get("path")
         return str(path) if path else None
 
 
-def _known(kind: type, values: Any) -> dict[str, Any]:
+def known_fields(kind: type, values: Any) -> dict[str, Any]:
     """The entries of `values` that are fields of the dataclass `kind`."""
     names = {f.name for f in fields(kind)}
     return {key: value for key, value in values.items() if key in names} if isinstance(values, dict) else {}

@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from workbench import __version__
-from workbench.core.errors import WorkbenchError
+from workbench.core.files import content_digest
 from workbench.paths import user_home
 
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 40
-_CHUNK_BYTES = 1 << 20
 
 
 def cache_dir() -> Path:
@@ -58,18 +57,7 @@ def content_key(path: Path, fmt: str) -> str:
     """A hex digest of the model's content, the format, the converter's version and our converting code."""
     digest = hashlib.sha256(f"{__version__};{fmt};{_versions()}".encode())
     digest.update(_converter_source())
-    try:
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if path.is_dir():
-                digest.update(str(file.relative_to(path)).encode() + b"\0")
-            with file.open("rb") as handle:
-                while chunk := handle.read(_CHUNK_BYTES):
-                    digest.update(chunk)
-    except OSError as error:
-        where = Path(error.filename).name if error.filename else path.name
-        raise WorkbenchError(f"{path.name}: cannot be read ({where}: {error.strerror or error})") from None
-    return digest.hexdigest()
+    return content_digest(path, digest).hexdigest()
 
 
 def lookup(key: str) -> tuple[bytes, dict[str, Any]] | None:

@@ -4,6 +4,7 @@ half-written (a full disk, a removed drive, a crash mid-write leaves the old fil
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from pathlib import Path
 
 from workbench.core.errors import WorkbenchError
@@ -22,3 +23,25 @@ def write_whole(path: Path, data: bytes) -> Path:
             partial.unlink(missing_ok=True)
         raise WorkbenchError(f"{path}: cannot be written ({error.strerror or error})") from None
     return path
+
+
+_CHUNK_BYTES = 1 << 20
+
+
+def content_digest(path: Path, digest: hashlib._Hash | None = None) -> hashlib._Hash:
+    """`digest` (a new sha256 when None) updated with the content of the file `path`, or of every
+    file of the folder `path` with its relative name (a SavedModel). Raises WorkbenchError (one
+    sentence) when a file cannot be read."""
+    digest = digest if digest is not None else hashlib.sha256()
+    try:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if path.is_dir():
+                digest.update(str(file.relative_to(path)).encode() + b"\0")
+            with file.open("rb") as handle:
+                while chunk := handle.read(_CHUNK_BYTES):
+                    digest.update(chunk)
+    except OSError as error:
+        where = Path(error.filename).name if error.filename else path.name
+        raise WorkbenchError(f"{path.name}: cannot be read ({where}: {error.strerror or error})") from None
+    return digest

@@ -23,9 +23,11 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 CHILD_JOB = "--workbench-child-job"  # then: MODULE:FUNCTION REQUEST RESULT
 END_WITH_PARENT = "--workbench-end-with-parent"  # =PID, then a CLI command line
+CONSOLE_EXECUTABLE = "tinyml-workbench.exe"  # Windows: beside the windowed "TinyML Workbench.exe"
 
 JOB_MODULES = (
     "workbench.core.keras_convert",
@@ -43,10 +45,20 @@ def frozen() -> bool:
     return bool(getattr(sys, "frozen", False))
 
 
+def own_executable() -> str:
+    """The executable a frozen bundle starts its children with: itself, except on Windows, where the
+    windowed GUI executable (no console) starts the console one beside it, whose output the app reads."""
+    if sys.platform == "win32":
+        console = Path(sys.executable).with_name(CONSOLE_EXECUTABLE)
+        if console.exists():
+            return str(console)
+    return sys.executable
+
+
 def job_argv(job: str, request_path: str, result_path: str) -> list[str]:
     """The command line of a child that runs `job` ("module:function") on the request file."""
     if frozen():
-        return [sys.executable, CHILD_JOB, job, request_path, result_path]
+        return [own_executable(), CHILD_JOB, job, request_path, result_path]
     return [sys.executable, "-m", "workbench.core.child_main", job, request_path, result_path]
 
 
@@ -54,7 +66,7 @@ def command_argv(arguments: list[str], *, end_with_parent: bool = False) -> list
     """The command line of a child that runs the CLI with `arguments`. With `end_with_parent`, on
     Linux the child is ended (SIGTERM) when this process dies without stopping it (killed,
     crashed), so it never outlives the app; elsewhere the app stops it when it closes."""
-    prefix = [sys.executable] if frozen() else [sys.executable, "-m", "workbench"]
+    prefix = [own_executable()] if frozen() else [sys.executable, "-m", "workbench"]
     if end_with_parent and sys.platform.startswith("linux"):
         prefix.append(f"{END_WITH_PARENT}={os.getpid()}")
     return [*prefix, *arguments]
@@ -70,7 +82,9 @@ def external_env(argv: list[str], env: dict[str, str] | None) -> dict[str, str] 
     executable; for any other program started from a bundle, the loader paths it had before the
     bundle started (PyInstaller keeps them as NAME_ORIG), or none. On Windows the bundle's DLL
     folder, which children inherit, is reset instead (SetDllDirectoryW(None))."""
-    if not frozen() or not argv or os.path.realpath(argv[0]) == os.path.realpath(sys.executable):
+    if not frozen() or not argv:
+        return env
+    if os.path.realpath(argv[0]) in {os.path.realpath(sys.executable), os.path.realpath(own_executable())}:
         return env
     if sys.platform == "win32":
         with contextlib.suppress(AttributeError, OSError):

@@ -108,6 +108,7 @@ def run_process(
             env=external_env(list(argv), env),
             cwd=cwd,
             start_new_session=os.name == "posix",  # so that cancel ends the tools it starts too
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console window flashes up
         )
     except OSError as error:
         raise WorkbenchError(

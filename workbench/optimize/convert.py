@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import tempfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -180,15 +181,7 @@ def _variant(
     task: Task,
 ) -> Variant:
     task.progress(0.9, "Measuring the result in TFLM")
-    optimized = Model(
-        path=source.path.with_name(plan.file_name(source.path.stem)),
-        format="tflite",
-        tflite=tflite,
-        graph=parse_tflite(tflite),
-        layer_names=[],
-        notes=[f"Optimized: {plan.describe(source.format)}"],
-    )
-    measured = analyze(optimized, task.span(0.9, 1.0))
+    measured = analyze(_optimized_model(source, plan, tflite), task.span(0.9, 1.0))
     return Variant(
         plan=plan,
         tflite=tflite,
@@ -200,6 +193,60 @@ def _variant(
         per_layer=result.get("per_layer", []),
         warnings=warnings,
         source_format=source.format,
+    )
+
+
+def _optimized_model(source: Model, plan: Plan, tflite: bytes) -> Model:
+    return Model(
+        path=source.path.with_name(plan.file_name(source.path.stem)),
+        format="tflite",
+        tflite=tflite,
+        graph=parse_tflite(tflite),
+        layer_names=[],
+        notes=[f"Optimized: {plan.describe(source.format)}"],
+    )
+
+
+def variant_record(variant: Variant) -> dict[str, Any]:
+    """Everything a project file keeps of `variant`: its figures (`to_json()`), its evaluation, and
+    the .tflite itself (zlib, base64), so that it reopens without converting again."""
+    return {
+        **variant.to_json(),
+        "evaluation": variant.evaluation.to_json() if variant.evaluation is not None else None,
+        "source_format": variant.source_format,
+        "saved_to": str(variant.saved_to) if variant.saved_to else None,
+        "tflite_zlib_base64": base64.b64encode(zlib.compress(variant.tflite, 9)).decode("ascii"),
+    }
+
+
+def variant_from_record(record: dict[str, Any], source: Model, task: Task | None = None) -> Variant:
+    """The variant of `source` that `variant_record` wrote, measured in TFLM again (its figures as
+    they were verified, the analysis as this version makes it). WorkbenchError for a damaged record."""
+    try:
+        plan = Plan(**record["plan"])
+        tflite = zlib.decompress(base64.b64decode(record["tflite_zlib_base64"], validate=True))
+        estimate = Estimate(**record["estimate"])
+        evaluation = Evaluation.from_json(record["evaluation"]) if record.get("evaluation") else None
+        graph_model = _optimized_model(source, plan, tflite)
+    except (KeyError, TypeError, ValueError, zlib.error) as error:
+        raise WorkbenchError(
+            f"an optimized variant in the project is damaged ({type(error).__name__}: {error})"
+        ) from None
+    measured = analyze(graph_model, task or null_task())
+    saved_to = record.get("saved_to")
+    return Variant(
+        plan=plan,
+        tflite=tflite,
+        analysis=measured,
+        estimate=estimate,
+        actual=Figures(len(tflite), measured.arena_bytes, compressed_bytes(tflite)),
+        sparsity=float(record.get("sparsity", 0.0)),
+        evaluation=evaluation,
+        per_layer=list(record.get("per_layer", [])),
+        warnings=[str(w) for w in record.get("warnings", [])],
+        source_format=str(record.get("source_format", source.format)),
+        data={str(k): str(v) for k, v in (record.get("data") or {}).items()},
+        saved_to=Path(saved_to) if saved_to else None,
     )
 
 

@@ -70,6 +70,9 @@ class Estimate(Figures):
     weight_bytes: int = 0
     quantization_bytes: int = 0
 
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "weight_bytes": self.weight_bytes, "quantization_bytes": self.quantization_bytes}
+
 
 @dataclass
 class _Param:

@@ -18,10 +18,10 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QVBoxLayout, QWidget
 
-from workbench.core.launcher import external_environment
 from workbench.core import fit as board_fit
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
+from workbench.core.launcher import external_environment
 from workbench.export.api import FORMATS, DeployModel, ExportOptions, ExportResult, export
 from workbench.export.staging import WouldReplace
 from workbench.flash import detect
@@ -51,6 +51,7 @@ from workbench.units import kb
 if TYPE_CHECKING:
     from workbench.flash.detect import DetectedDevice
     from workbench.optimize.convert import Variant
+    from workbench.session import DeployTarget
 
 
 EXPORT_ROOT_KEY = "deploy/export_root"  # the folder exports go under, one subfolder a model
@@ -276,6 +277,16 @@ class DeployPage(QWidget):
         self.flash_panel.flash_button.setToolTip(flash_blocker or "Put the model onto the board (Ctrl+U)")
         short = flash_blocker.split(" How to get it:")[0]  # the how-to is under Board and connection
         self.flash_panel.set_note("" if busy else short)
+
+    def apply_target(self, target: DeployTarget) -> None:
+        """Take a saved target (a project's): its export format and folder, as if chosen here."""
+        if target.format in FORMATS:
+            self.export_panel.set_format(target.format)
+            self._format_by_person = True
+        if target.folder:
+            self.export_panel.folder.setText(target.folder)
+            self._folder_for = self.deployed.name if self.deployed is not None else self._folder_for
+        self._update_actions()
 
     def _format_chosen(self, _format_id: str) -> None:
         self._format_by_person = True

@@ -401,6 +401,30 @@ class MonitorPage(QWidget):
         if self.demo and not self.classes:
             self.class_panel.show_waiting("Waiting…" if self.connected else "Not connected")
 
+    def layout_state(self) -> dict[str, object]:
+        """What a project keeps of this page's layout: the time window, threshold and format (the
+        port and baud rate are the session's, `restore_layout` takes them too)."""
+        return {
+            "window": self.controls.window.currentText(),
+            "threshold": self.class_panel.value(),
+            "format": self.controls.format.currentData(),
+        }
+
+    def restore_layout(self, state: dict[str, object]) -> None:
+        window = str(state.get("window", "") or "")
+        if window and self.controls.window.findText(window) >= 0:
+            self.controls.window.setCurrentText(window)
+        threshold = state.get("threshold")
+        if isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0:
+            self.class_panel.set_threshold(float(threshold))
+        index = self.controls.format.findData(state.get("format", "auto"))
+        if index >= 0:
+            self.controls.format.setCurrentIndex(index)
+        self.controls.select_port(str(state.get("port", "") or ""))
+        baud = state.get("baud")
+        if isinstance(baud, int) and baud > 0:
+            self.controls.set_baud(baud)
+
     def _window_changed(self, text: str) -> None:
         settings().setValue(WINDOW_KEY, text)
         self.plots.follow()
