@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, SAMPLES
 
 LITE = Path(__file__).parent / "lite_edition"
@@ -46,3 +48,25 @@ def test_work_that_needs_tensorflow_says_so_in_one_sentence(tmp_path: Path) -> N
         assert first.startswith("error: ") and "needs TensorFlow" in first and "lite edition" in first, done.stderr
         assert "full edition" in done.stderr and "Traceback" not in done.stderr
         assert not (tmp_path / "int8.tflite").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "MODEL", "--input", str(SAMPLES / "digits_samples.csv"), "--json"),
+        ("estimate", "MODEL", "--strip"),
+        ("optimize", "MODEL", "--strip", "-o", "OUT/stripped.tflite"),
+        ("export", "MODEL", "--format", "arduino", "--board", "raspberry_pi_pico", "-o", "OUT"),
+        ("export", "MODEL", "--format", "cmake", "-o", "OUT"),
+        ("export", "MODEL", "--format", "report", "-o", "OUT"),
+        ("udev-rules",),
+        ("plugins",),
+    ],
+    ids=lambda args: "-".join(a for a in args if not a.startswith(("MODEL", "OUT", "/")))[:40],
+)
+def test_what_the_lite_edition_keeps_for_tflite_models(args: tuple[str, ...], tmp_path: Path) -> None:
+    """The README's list of what the lite edition keeps, command by command."""
+    real = [str(SAMPLES / "digits_int8.tflite") if a == "MODEL" else a.replace("OUT", str(tmp_path)) for a in args]
+    done = run_lite(*real)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "TensorFlow" not in done.stderr

@@ -118,8 +118,9 @@ def _analyze(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> Any:
     from workbench.optimize.plan import Plan
 
+    converted = Path(args.model).suffix.lower() == ".tflite"  # cannot be quantized again: kept as it is
     return Plan(
-        quant=args.quant,
+        quant=args.quant or ("float32" if converted else "int8"),
         float_io=getattr(args, "float_io", False),
         sparsity=args.sparsity,
         per_tensor_dense=args.per_tensor_dense,

@@ -31,6 +31,9 @@ EXPORT_FORMATS = ("c", "arduino", "platformio", "cmake", "report")
 QUANT_CHOICES = ("float32", "float16", "dynamic", "int8", "int16x8")
 
 
+QUANT_HELP = "default: int8 (a .tflite file is kept as converted: float32)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinyml-workbench",
@@ -65,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     est = sub.add_parser("estimate", help="instant flash, arena and compressed-size estimate of an optimization")
     est.add_argument("model")
-    est.add_argument("--quant", choices=QUANT_CHOICES, default="int8")
+    est.add_argument("--quant", choices=QUANT_CHOICES, help=QUANT_HELP)
     est.add_argument("--sparsity", type=float, default=0.0, help="fraction of conv/dense weights pruned, 0-0.95")
     est.add_argument("--per-tensor-dense", action="store_true")
     est.add_argument("--strip", action="store_true")
@@ -74,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     opt = sub.add_parser("optimize", help="quantize and prune a model, verified with TFLM")
     opt.add_argument("model")
-    opt.add_argument("--quant", choices=QUANT_CHOICES, default="int8")
+    opt.add_argument("--quant", choices=QUANT_CHOICES, help=QUANT_HELP)
     opt.add_argument("--float-io", action="store_true", help="int8: keep float input and output")
     opt.add_argument("--sparsity", type=float, default=0.0, help="fraction of conv/dense weights pruned, 0-0.95")
     opt.add_argument(

@@ -9,6 +9,7 @@ The page served here prevents all of it without editing netron's files:
 - a same-origin script sets netron's consent cookie before netron starts, so there is no
   consent prompt and no ipinfo.io lookup;
 - a Content-Security-Policy with `connect-src 'self'` stops any request to another host.
+Its shapes are drawn with brackets that every desktop's fonts have (`with_latin_brackets`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,20 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "connect-src 'self'; worker-src 'self' blob:; frame-src 'none'; font-src 'self' data:"
 )
+
+
+# netron writes tensor shapes in CJK angle brackets (U+3008, U+3009), which the fonts of a plain
+# Linux desktop lack (boxes are drawn instead); the mathematical angle brackets look the same and
+# DejaVu Sans, Segoe UI Symbol and the macOS fonts have them.
+_BRACKETS = ((rb"\u3008", rb"\u27e8"), (rb"\u3009", rb"\u27e9"))
+
+
+def with_latin_brackets(script: bytes) -> bytes:
+    """netron's view.js drawing ⟨⟩ where it draws 〈〉 (the same characters everywhere, so its own
+    checks of them still agree)."""
+    for cjk, latin in _BRACKETS:
+        script = script.replace(cjk, latin)
+    return script
 
 
 def netron_dir() -> Path:
@@ -142,6 +157,8 @@ class NetronServer:
             target = (self._root / path.lstrip("/")).resolve()
             if target.is_file() and target.is_relative_to(self._root) and target.suffix in _MIME:
                 status, body, mime = 200, target.read_bytes(), _MIME[target.suffix]
+                if target.name == "view.js":
+                    body = with_latin_brackets(body)
         request.send_response(status)
         request.send_header("Content-Type", mime)
         request.send_header("Content-Length", str(len(body)))

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWebEngineCore import QWebEngineScript
 
-from workbench.netron_server import NetronServer
+from workbench.netron_server import NetronServer, netron_dir
 from workbench.ui.widgets.graph_view import GraphView
 
 A_YEAR_AHEAD = """
@@ -133,3 +134,48 @@ def test_the_windows_shortcuts_pass_through_the_graph_but_other_keys_stay_with_i
     assert override(Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier) == (True, False), "Ctrl+E is the window's"
     assert override(Qt.Key.Key_F6, Qt.KeyboardModifier.NoModifier) == (True, False), "F6 is the window's"
     assert override(Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)[0] is False, "Ctrl+A stays with the page"
+
+
+NODE_TEXT = "Array.from(document.querySelectorAll('.node text')).map((t) => t.textContent).join(' ')"
+
+
+def test_shapes_are_drawn_in_brackets_the_desktops_fonts_have(
+    qtbot: Any, graph: GraphView, reference_models: Path
+) -> None:
+    """netron's own page draws 〈16×3×3×1〉, which a plain Linux desktop shows as boxes; served here it
+    draws ⟨16×3×3×1⟩ (U+27E8/U+27E9), which DejaVu Sans has."""
+    assert b"\\u3008" in (netron_dir() / "view.js").read_bytes()  # what netron ships
+    _open(qtbot, graph, reference_models / "person_detect.tflite")
+    qtbot.waitUntil(lambda: _graph_shown(qtbot, graph, 10), timeout=60000)
+    box: list[Any] = []
+    graph.evaluate(NODE_TEXT, box.append)
+    qtbot.waitUntil(lambda: bool(box), timeout=10000)
+    text = str(box[0])
+    assert "\u27e8" in text and "\u27e9" in text and "\u3008" not in text
+
+
+def test_without_qtwebengine_the_graph_opens_in_the_browser(
+    qtbot: Any, reference_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lite edition leaves QtWebEngine out: one button opens the same local page in the browser."""
+    import urllib.request
+
+    from PySide6.QtGui import QDesktopServices
+
+    from workbench.ui.widgets.graph_in_browser import GraphInBrowser
+
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()) or True)
+    panel = GraphInBrowser()
+    qtbot.addWidget(panel)
+    try:
+        assert not panel.open_button.isEnabled()
+        model = reference_models / "person_detect.tflite"
+        with qtbot.waitSignal(panel.loaded, timeout=5000):
+            panel.show_model(model.read_bytes(), model.name)
+        qtbot.mouseClick(panel.open_button, Qt.MouseButton.LeftButton)
+        assert opened == [panel.url] and panel.url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(panel.url, timeout=10) as page:  # the page the browser gets
+            assert b"person_detect.tflite" in page.read()
+    finally:
+        panel.shutdown()

@@ -55,3 +55,13 @@ def sample_model() -> Path:
 def theme_path(name: str = "light") -> Path:
     """A Qt style sheet from resources/themes."""
     return resources_dir() / "themes" / f"{name}.qss"
+
+
+def guide_path() -> Path | None:
+    """The user guide (docs/guide.md) where this copy of the app has it: a checkout or a bundle."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    for root in ([Path(bundle)] if bundle else []) + [SOURCE_ROOT]:
+        guide = root / "docs" / "guide.md"
+        if guide.is_file():
+            return guide
+    return None

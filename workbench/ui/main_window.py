@@ -7,8 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPaintEvent
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QPaintEvent,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -17,9 +25,12 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.core.errors import UnsafeModelError, WorkbenchError
+from workbench.core.launcher import external_environment
 from workbench.core.loading import MODEL_SUFFIXES
 from workbench.logs import log_path
 from workbench.plugins import PluginProblem, registry
@@ -35,9 +46,10 @@ from workbench.project import (
 )
 from workbench.project import SUFFIX as PROJECT_SUFFIX
 from workbench.session import DeployTarget, known_fields
-from workbench.shipped import sample_model
+from workbench.shipped import guide_path, sample_model
 from workbench.ui.session import Session
 from workbench.ui.settings import settings
+from workbench.ui.widgets.welcome import WelcomePanel
 
 if TYPE_CHECKING:
     from workbench.ui.pages.deploy import DeployPage
@@ -50,6 +62,8 @@ log = logging.getLogger(__name__)
 SAMPLE_MODEL = sample_model()
 MAX_RECENT = 8
 RECENT_PROJECTS_KEY = "recent_projects"
+WELCOMED_KEY = "welcomed"  # the welcome panel was closed (or the demo started): not shown at start again
+GUIDE_URL = "https://github.com/tinyml-workbench/tinyml-workbench/blob/main/docs/guide.md"
 PROJECT_DIR_KEY = "project_dir"
 PROJECT_FILTER = "Workbench projects (*.tmlw);;All files (*)"
 PAGE_TITLES = ("1  Inspect", "2  Optimize", "3  Deploy", "4  Monitor")
@@ -86,7 +100,17 @@ class MainWindow(QMainWindow):
         # the window appears at once; anything that needs it earlier builds it on demand.
         for title in PAGE_TITLES:
             self.steps.addTab(QLabel("Loading…"), title)
-        self.setCentralWidget(self.steps)
+        self.welcome = WelcomePanel()
+        self.welcome.demo_requested.connect(self.start_demo)
+        self.welcome.closed.connect(lambda: self.settings.setValue(WELCOMED_KEY, True))
+        self.welcome.setVisible(self.settings.value(WELCOMED_KEY, False) not in (True, "true"))
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.welcome)
+        column.addWidget(self.steps, 1)
+        self.setCentralWidget(central)
         self._build_menus()
         self._build_status()
         self.session.error.connect(self.show_error)
@@ -102,8 +126,9 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1440, 900)
+        else:  # 1440x900, or the screen's free area when it is smaller (a 1366x768 laptop)
+            free = self.screen().availableGeometry()
+            self.resize(min(1440, free.width()), min(900, free.height()))
         skipped = skipped_text(registry().problems())
         if skipped:
             self.statusBar().showMessage(skipped, 10000)
@@ -176,12 +201,25 @@ class MainWindow(QMainWindow):
         if port:
             self.monitor.connect_to(port)
 
+    def start_demo(self) -> None:
+        """The trade-show demo: the virtual board runs the sample and the Monitor shows it full
+        screen (Esc leaves). The welcome panel has done its job."""
+        from workbench.ui.widgets.monitor_ports import VIRTUAL
+
+        self.welcome.hide()
+        self.settings.setValue(WELCOMED_KEY, True)
+        if not self.monitor.connected:
+            self.show_monitor(VIRTUAL)
+        self.set_demo(True)
+
     def set_demo(self, demo: bool) -> None:
         """Demo mode (F11; Esc or F11 leaves): the Monitor's label and bars alone, full screen, dark."""
         if demo:
             self.steps.setCurrentWidget(self.monitor)
         for bar in (self.menuBar(), self.toolbar, self.statusBar(), self.steps.tabBar()):
             bar.setVisible(not demo)
+        if demo:
+            self.welcome.hide()
         self.demo_action.blockSignals(True)
         self.demo_action.setChecked(demo)
         self.demo_action.blockSignals(False)
@@ -260,6 +298,13 @@ class MainWindow(QMainWindow):
         self.leave_demo_action.triggered.connect(lambda: self.set_demo(False))
         self.addActions([self.demo_action, self.leave_demo_action])  # the menu bar is hidden in demo mode
         help_menu = self.menuBar().addMenu("&Help")
+        self.getting_started_action = QAction("&Getting Started", self, triggered=self.welcome.show)
+        self.getting_started_action.setToolTip("The four steps, and the demo in one click")
+        self.demo_start_action = QAction("Start the &Demo", self, triggered=self.start_demo)
+        self.demo_start_action.setToolTip("A virtual board runs the sample; the Monitor shows it full screen")
+        self.guide_action = QAction("User &Guide", self, shortcut=QKeySequence(Qt.Key.Key_F1), triggered=self._guide)
+        help_menu.addActions([self.getting_started_action, self.demo_start_action, self.guide_action])
+        help_menu.addSeparator()
         help_menu.addAction(QAction("Show &Log File", self, triggered=self._show_log))
         help_menu.addAction(QAction("&About", self, triggered=self._about))
         toolbar = self.toolbar = self.addToolBar("Main")
@@ -567,6 +612,14 @@ class MainWindow(QMainWindow):
     def _close_confirmed(self) -> None:
         self._closing_confirmed = True
         self.close()
+
+    def _guide(self) -> None:
+        """The user guide: the copy shipped with the app, else the project's page."""
+        local = guide_path()
+        url = QUrl.fromLocalFile(str(local)) if local is not None else QUrl(GUIDE_URL)
+        with external_environment():  # the viewer is not the bundle's program
+            if not QDesktopServices.openUrl(url):
+                self.statusBar().showMessage(f"The guide is at {url.toString()}", 15000)
 
     def _show_log(self) -> None:
         QMessageBox.information(self, "Log file", f"Details of errors are written to:\n{log_path()}")

@@ -54,18 +54,27 @@ class InspectPage(QWidget):
         self.subtitle.setObjectName("pageSubtitle")
         self.subtitle.setWordWrap(True)
 
-        self.flash_card = Card("Flash", "The model as it would be stored in the board's flash (.tflite bytes)")
-        self.arena_card = Card(
-            "Tensor arena (RAM)", "Working memory TFLM needs for activations, measured by TFLM's own interpreter"
+        self.flash_card = Card(
+            "Storage needed (flash)", "The model as it would be stored in the board's flash (the .tflite file's bytes)"
         )
-        self.compute_card = Card("Compute", "Multiply-accumulates (MACs) for one inference")
-        self.tflm_card = Card("Runs on TFLM?", "Every operator prepared and run once by TFLM's interpreter")
+        self.arena_card = Card(
+            "RAM needed while it runs (tensor arena)",
+            "Working memory for the layers' inputs and outputs, measured by the interpreter that runs on "
+            "the board: TensorFlow Lite for Microcontrollers (TFLM)",
+        )
+        self.compute_card = Card("Work per prediction (MACs)", "Multiply-accumulate operations for one prediction")
+        self.tflm_card = Card(
+            "Runs on the board's runtime?",
+            "Every operator prepared and run once by TensorFlow Lite for Microcontrollers (TFLM)",
+        )
         self.breakdown_card = Card("Where the flash goes", "What the bytes of the .tflite file are made of")
         self.breakdown = QLabel()
         self.breakdown.setTextFormat(Qt.TextFormat.RichText)
         self.breakdown_card.layout().insertWidget(2, self.breakdown)
         self.breakdown_card.value.hide()
-        self.fit_card = Card("Board fit", "Model flash against the board's flash, tensor arena against its RAM")
+        self.fit_card = Card(
+            "Fits the board?", "The model's flash against the board's flash, its RAM against the board's RAM"
+        )
         self.fit_card.value.hide()
         self.board_picker = QComboBox()
         self.board_picker.setToolTip("The board to check the fit against")
@@ -197,7 +206,7 @@ class InspectPage(QWidget):
         self.flash_card.set(kb(analysis.size_bytes), f"{analysis.size_bytes:,} bytes · {totals.params:,} parameters")
         self.compute_card.set(
             f"{count(totals.macs)}MACs".replace(" M", " M ").replace(" k", " k "),
-            f"{totals.macs:,} MACs + {count(totals.ops)} other ops per inference",
+            f"{totals.macs:,} multiply-adds and {count(totals.ops)} other operations per prediction",
         )
         self._show_breakdown(analysis)
         self._show_tflm(analysis)
@@ -226,8 +235,12 @@ class InspectPage(QWidget):
             guess = 10 * analysis.size_bytes
             self.arena_card.set(
                 kb(report.arena_bytes),
-                f"exact: {report.arena_bytes:,} bytes · reserve {kb(report.recommended_arena_bytes)} "
-                f"(+{report.margin_percent}% margin), not the {kb(guess)} of TFLM's 10×-model default.",
+                f"measured exactly: {report.arena_bytes:,} bytes; the exported code reserves "
+                f"{kb(report.recommended_arena_bytes)} ({report.margin_percent}% to spare)",
+            )
+            self.arena_card.detail.setToolTip(
+                f"A common rule of thumb reserves ten times the model's size ({kb(guess)}); this is the figure "
+                "TFLM's own interpreter needed to allocate and run the model, so the board keeps the rest."
             )
         else:
             self.arena_card.set("n/a", "TFLM could not allocate this model (see pre-flight)", BAD)

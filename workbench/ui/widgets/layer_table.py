@@ -104,7 +104,7 @@ class LayerTable(QTableView):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setAlternatingRowColors(True)
-        self.setTextElideMode(Qt.TextElideMode.ElideLeft)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a long name keeps its start and its end
         self.setWordWrap(False)
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(22)
