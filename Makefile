@@ -28,8 +28,8 @@ run: $(STAMP)
 	$(PY) -m workbench
 
 lint: $(TEST_STAMP)
-	$(PY) -m ruff check workbench tests tools resources plugins examples
-	$(PY) -m ruff format --check workbench tests tools resources plugins examples
+	$(PY) -m ruff check workbench tests tools resources plugins examples installers
+	$(PY) -m ruff format --check workbench tests tools resources plugins examples installers
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports --no-cache
 

@@ -27,28 +27,24 @@ def test_the_smoke_test_passes_on_the_lite_edition_and_fails_on_a_broken_app(tmp
     app = bundle / "tinyml-workbench"
     app.write_text(f'#!/bin/sh\nPYTHONPATH="{LITE}" exec "{sys.executable}" -m workbench "$@"\n')
     app.chmod(0o755)
-    env = {**os.environ, "PYTHONPATH": ""}
-    done = subprocess.run(
-        ["bash", str(ROOT / "installers" / "smoke.sh"), str(app), "lite"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env=env,
-    )
+    done = _smoke(app, "lite", tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     for step in ("names the lite edition", "needs the full edition", "virtual board is monitored", "GUI ran for 10 s"):
         assert step in done.stdout
     # The lite app taken for the full one: the smoke test stops at the first step that notices.
-    broken = subprocess.run(
-        ["bash", str(ROOT / "installers" / "smoke.sh"), str(app), "full"],
+    broken = _smoke(app, "full", tmp_path)
+    assert broken.returncode == 1 and "FAIL: --version does not name the full edition" in broken.stdout
+
+
+def _smoke(app: Path, edition: str, where: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(ROOT / "installers" / "smoke.sh"), str(app), edition],
         capture_output=True,
         text=True,
         timeout=300,
-        cwd=tmp_path,
-        env=env,
+        cwd=where,
+        env={**os.environ, "PYTHONPATH": ""},
     )
-    assert broken.returncode == 1 and "FAIL: --version does not name the full edition" in broken.stdout
 
 
 def _actionlint() -> list[str]:

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,17 @@ LITE = Path(__file__).parent / "lite_edition"
 
 
 def run_lite(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(LITE), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
-    )
+    """The CLI as the lite edition runs it, with a conversion cache of its own (a cached conversion
+    of another test's would open a Keras model without TensorFlow)."""
+    with tempfile.TemporaryDirectory(prefix="lite-cache-") as cache:
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(LITE), os.environ.get("PYTHONPATH", "")]),
+            "TINYML_WORKBENCH_CACHE": cache,
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+        )
 
 
 def test_the_lite_edition_names_itself() -> None:

@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--tcp-port", type=int, default=0, help="with --socket: the TCP port (0: any free one)")
 
     gui = sub.add_parser("gui", help="open the app (the default)")
-    gui.add_argument("model", nargs="?")
+    gui.add_argument("model", nargs="?", help="a model to open, or a .tmlw project")
     return parser
 
 

@@ -174,3 +174,17 @@ def test_ctrl_and_a_number_goes_to_that_step_and_the_view_menu_lists_them(qtbot:
     for number in (4, 2, 3, 1):
         qtbot.keyClick(window, getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
         assert window.steps.currentIndex() == number - 1
+
+
+def test_the_window_fits_a_1366x768_laptop_screen_on_every_page(qtbot: Any, window: MainWindow) -> None:
+    """Long card titles and sample descriptions wrap rather than widen the window past the screen."""
+    from tests.conftest import SAMPLES
+
+    with qtbot.waitSignal(window.session.model_changed, timeout=30000):
+        window.open(SAMPLES / "digits_int8.tflite")  # has samples beside it: Try it describes them
+    qtbot.waitUntil(lambda: window.session.analysis.tflm is not None, timeout=60000)
+    window.session.set_board("raspberry_pi_pico")
+    for page in (window.inspect, window.optimize, window.deploy, window.monitor):
+        window.steps.setCurrentWidget(page)
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 1366 and hint.height() <= 768, (type(page).__name__, hint)

@@ -17,6 +17,7 @@ from workbench.optimize.convert import optimize_model
 from workbench.optimize.plan import Plan
 from workbench.project import read_project
 from workbench.ui.main_window import MainWindow
+from workbench.ui.projects import RECENT_PROJECTS_KEY
 
 
 def _dialog(window: MainWindow, name: str) -> QMessageBox | None:
@@ -53,7 +54,7 @@ def saved_project(qtbot: Any, tmp_path: Path, reference_models: Path, monkeypatc
     window.steps.setCurrentWidget(window.deploy)
     target = tmp_path / "projects" / "hello"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    saved = window.save_project()
+    saved = window.projects.save()
     assert saved == target.with_suffix(".tmlw") and saved.exists()
     assert window.session.unsaved_variants() == []  # kept in the project: quitting asks nothing
     window.close()
@@ -81,7 +82,7 @@ def test_a_saved_project_reopens_to_the_same_state(qtbot: Any, saved_project: Pa
     assert window.monitor.class_panel.value() == pytest.approx(0.8)
     assert window.steps.currentWidget() is window.deploy
     assert window.windowTitle().startswith("hello.tmlw")
-    assert str(saved_project) in window.recent_files("recent_projects")
+    assert str(saved_project) in window.recent_files(RECENT_PROJECTS_KEY)
     assert session.unsaved_variants() == []
     window._closing_confirmed = True
     window.close()
@@ -102,7 +103,7 @@ def test_a_moved_model_is_asked_for_and_matched_by_its_content(
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", where_is_it)
     window = _new_window(qtbot)
-    window.open_project(saved_project)
+    window.projects.open(saved_project)
     qtbot.waitUntil(lambda: len(window.session.variants) == 2, timeout=60000)
     assert asked == ["Where is hello_world_int8.tflite now?"]
     assert window.session.model is not None and Path(window.session.model.path) == moved
@@ -117,7 +118,7 @@ def test_a_changed_model_is_flagged_and_opens_without_its_old_variants(
     shutil.copy(reference_models / "hello_world_float.tflite", model)  # same name, other content
     window = _new_window(qtbot)
     with qtbot.waitSignal(window.session.model_changed, timeout=30000):
-        window.open_project(saved_project)
+        window.projects.open(saved_project)
     qtbot.waitUntil(lambda: _dialog(window, "errorDialog") is not None, timeout=5000)
     assert "changed since the project was saved" in _dialog(window, "errorDialog").text()  # type: ignore[union-attr]
     assert window.session.variants == [] and window.session.board.id == "raspberry_pi_pico"

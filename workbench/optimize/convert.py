@@ -182,18 +182,23 @@ def _variant(
 ) -> Variant:
     task.progress(0.9, "Measuring the result in TFLM")
     measured = analyze(_optimized_model(source, plan, tflite), task.span(0.9, 1.0))
-    return Variant(
-        plan=plan,
-        tflite=tflite,
-        analysis=measured,
-        estimate=instant,
-        actual=Figures(len(tflite), measured.arena_bytes, compressed_bytes(tflite)),
+    return _measured_variant(
+        plan,
+        tflite,
+        measured,
+        instant,
         sparsity=float(result.get("sparsity", 0.0)),
         evaluation=Evaluation.from_json(result["evaluation"]) if result.get("evaluation") else None,
         per_layer=result.get("per_layer", []),
         warnings=warnings,
         source_format=source.format,
     )
+
+
+def _measured_variant(plan: Plan, tflite: bytes, measured: Analysis, estimate: Estimate, **details: Any) -> Variant:
+    """The variant of `tflite` as TFLM measured it (`measured`), beside what was estimated."""
+    actual = Figures(len(tflite), measured.arena_bytes, compressed_bytes(tflite))
+    return Variant(plan=plan, tflite=tflite, analysis=measured, estimate=estimate, actual=actual, **details)
 
 
 def _optimized_model(source: Model, plan: Plan, tflite: bytes) -> Model:
@@ -234,12 +239,11 @@ def variant_from_record(record: dict[str, Any], source: Model, task: Task | None
         ) from None
     measured = analyze(graph_model, task or null_task())
     saved_to = record.get("saved_to")
-    return Variant(
-        plan=plan,
-        tflite=tflite,
-        analysis=measured,
-        estimate=estimate,
-        actual=Figures(len(tflite), measured.arena_bytes, compressed_bytes(tflite)),
+    return _measured_variant(
+        plan,
+        tflite,
+        measured,
+        estimate,
         sparsity=float(record.get("sparsity", 0.0)),
         evaluation=evaluation,
         per_layer=list(record.get("per_layer", [])),

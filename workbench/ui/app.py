@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 from workbench.shipped import resources_dir
 
 RESOURCES = resources_dir()
+STARTUP = "start-up"  # the log's marks of a start (installers/build_bundle.py times them)
 DESKTOP_ID = "io.github.tinyml_workbench.TinyMLWorkbench"  # the desktop entry and AppStream id
 
 # Chromium flags for the embedded graph view: nothing in the background may reach out.
@@ -55,5 +57,7 @@ def run_app(model: str | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    app.processEvents()
+    logging.getLogger(__name__).info("%s: the window is shown", STARTUP)
     window.open(model or SAMPLE_MODEL)
     return int(app.exec())

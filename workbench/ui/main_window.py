@@ -34,19 +34,9 @@ from workbench.core.launcher import external_environment
 from workbench.core.loading import MODEL_SUFFIXES
 from workbench.logs import log_path
 from workbench.plugins import PluginProblem, registry
-from workbench.project import (
-    CHANGED,
-    MISSING,
-    SAME,
-    ModelLocation,
-    locate_model,
-    read_project,
-    restore_variants,
-    save_project,
-)
 from workbench.project import SUFFIX as PROJECT_SUFFIX
-from workbench.session import DeployTarget, known_fields
 from workbench.shipped import guide_path, sample_model
+from workbench.ui.projects import RECENT_PROJECTS_KEY, Projects
 from workbench.ui.session import Session
 from workbench.ui.settings import settings
 from workbench.ui.widgets.welcome import WelcomePanel
@@ -61,11 +51,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_MODEL = sample_model()
 MAX_RECENT = 8
-RECENT_PROJECTS_KEY = "recent_projects"
 WELCOMED_KEY = "welcomed"  # the welcome panel was closed (or the demo started): not shown at start again
 GUIDE_URL = "https://github.com/tinyml-workbench/tinyml-workbench/blob/main/docs/guide.md"
-PROJECT_DIR_KEY = "project_dir"
-PROJECT_FILTER = "Workbench projects (*.tmlw);;All files (*)"
 PAGE_TITLES = ("1  Inspect", "2  Optimize", "3  Deploy", "4  Monitor")
 
 
@@ -91,8 +78,6 @@ class MainWindow(QMainWindow):
         self._deploy: DeployPage | None = None
         self._monitor: MonitorPage | None = None
         self._closing_confirmed = False
-        self.project_path: Path | None = None  # the project file saved or opened last
-        self._pending_project: dict | None = None  # a project whose model is opening
         self.steps = QTabWidget()
         self.steps.setObjectName("steps")
         self.steps.setDocumentMode(True)
@@ -111,12 +96,12 @@ class MainWindow(QMainWindow):
         column.addWidget(self.welcome)
         column.addWidget(self.steps, 1)
         self.setCentralWidget(central)
+        self.projects = Projects(self)  # File > Save Project, Open Project
         self._build_menus()
         self._build_status()
         self.session.error.connect(self.show_error)
         self.session.unsafe_model.connect(self._ask_unsafe)
         self.session.model_changed.connect(self._remember)
-        self.session.model_changed.connect(self._restore_project_variants)
         self.session.board_changed.connect(lambda board: self.settings.setValue("board", board.id if board else ""))
         self.session.jobs.busy_changed.connect(self._busy)
         self.session.jobs.progress.connect(self._progress)
@@ -248,17 +233,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.open_action, self.open_folder_action, self.sample_action])
         file_menu.insertMenu(self.sample_action, self.recent_menu)
         file_menu.addSeparator()
-        self.open_project_action = QAction(
-            "Open &Project…", self, shortcut=QKeySequence("Ctrl+Shift+O"), triggered=self.open_project_dialog
-        )
-        self.save_project_action = QAction(
-            "Sa&ve Project", self, shortcut=QKeySequence("Ctrl+Shift+S"), triggered=lambda: self.save_project()
-        )
-        self.save_project_action.setToolTip("Keep the model, board, optimized variants and settings in one .tmlw file")
-        self.save_project_as_action = QAction(
-            "Save Project &As…", self, triggered=lambda: self.save_project(choose=True)
-        )
-        file_menu.addActions([self.open_project_action, self.save_project_action, self.save_project_as_action])
+        file_menu.addActions(self.projects.actions)
         file_menu.addSeparator()
         self.export_action = QAction("&Export", self, shortcut=QKeySequence("Ctrl+E"))
         self.export_action.triggered.connect(lambda: self.show_deploy("export"))
@@ -337,7 +312,7 @@ class MainWindow(QMainWindow):
         if models and projects:
             self.recent_menu.addSeparator()
         for path in projects:
-            action = self.recent_menu.addAction(f"{Path(path).name} (project)", lambda p=path: self.open_project(p))
+            action = self.recent_menu.addAction(f"{Path(path).name} (project)", lambda p=path: self.projects.open(p))
             action.setToolTip(path)
         self.recent_menu.setEnabled(bool(models or projects))
 
@@ -345,34 +320,36 @@ class MainWindow(QMainWindow):
         value = self.settings.value(key, [])
         return [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
 
-    def _add_recent(self, key: str, path: str | Path) -> None:
+    def add_recent(self, key: str, path: str | Path) -> None:
         path = str(Path(path).resolve())
         recent = [path] + [p for p in self.recent_files(key) if p != path]
         self.settings.setValue(key, recent[:MAX_RECENT])
         self._fill_recent()
 
     def _remember(self, model: object) -> None:
-        self._add_recent("recent", model.path)
-        self._update_title()
+        log.info("opened %s", model.path)
+        self.add_recent("recent", model.path)
+        self.update_title()
 
-    def _update_title(self) -> None:
+    def update_title(self) -> None:
         model = self.session.model
-        parts = [self.project_path.name if self.project_path else "", Path(model.path).name if model else ""]
+        project = self.projects.path
+        parts = [project.name if project else "", Path(model.path).name if model else ""]
         self.setWindowTitle(" - ".join([p for p in parts if p] + ["TinyML Workbench"]))
 
     # -- opening ----------------------------------------------------------------------------
     def open(self, path: str | Path, allow_unsafe: bool = False) -> None:
         """Open a model; first ask before discarding optimized variants that were not saved."""
         if Path(path).suffix.lower() == PROJECT_SUFFIX:
-            self.open_project(path)
+            self.projects.open(path)
             return
         self.inspect  # noqa: B018 - the page subscribes to the session before results arrive
         if allow_unsafe:  # the answer to a question about this very file: nothing more to ask
             self.session.open(path, allow_unsafe)
             return
-        self._confirm_discard(f"Open {Path(path).name}?", "Open Anyway", lambda: self.session.open(path, allow_unsafe))
+        self.confirm_discard(f"Open {Path(path).name}?", "Open Anyway", lambda: self.session.open(path, allow_unsafe))
 
-    def _confirm_discard(self, title: str, proceed_text: str, proceed: Callable[[], None]) -> None:
+    def confirm_discard(self, title: str, proceed_text: str, proceed: Callable[[], None]) -> None:
         """Run `proceed` at once when no variant would be lost; otherwise ask first (non-blocking)."""
         unsaved = self.session.unsaved_variants()
         if not unsaved:
@@ -417,127 +394,6 @@ class MainWindow(QMainWindow):
                 self.open(path)
                 event.acceptProposedAction()
                 return
-
-    # -- projects ---------------------------------------------------------------------------
-    def ui_state(self) -> dict[str, object]:
-        """What a project keeps of the screen: the page shown, Optimize's choices, Monitor's layout."""
-        return {
-            "page": self.steps.currentIndex(),
-            "optimize": self.optimize.settings.state(),
-            "monitor": self.monitor.layout_state(),
-        }
-
-    def restore_ui(self, state: dict[str, object]) -> None:
-        optimize, monitor, page = state.get("optimize"), state.get("monitor"), state.get("page")
-        if isinstance(optimize, dict):
-            self.optimize.settings.restore(optimize)
-        if isinstance(monitor, dict):
-            self.monitor.restore_layout(monitor)
-        if isinstance(page, int) and 0 <= page < self.steps.count():
-            self.steps.setCurrentIndex(page)
-
-    def save_project(self, choose: bool = False) -> Path | None:
-        """File > Save Project: to the project's file, or (first time, or `choose`) where the person says."""
-        model = self.session.model
-        if model is None:
-            self.show_error(WorkbenchError("there is nothing to save yet", "Open a model first."))
-            return None
-        path = self.project_path
-        if path is None or choose:
-            start = path or Path(str(self.settings.value(PROJECT_DIR_KEY, "") or Path(model.path).parent))
-            if path is None:
-                start = start / f"{Path(model.path).stem}{PROJECT_SUFFIX}"
-            chosen, _ = QFileDialog.getSaveFileName(self, "Save the project", str(start), PROJECT_FILTER)
-            if not chosen:
-                return None
-            path = Path(chosen)
-        try:
-            saved = save_project(path, self.session.state, self.ui_state())
-        except WorkbenchError as error:
-            self.show_error(error)
-            return None
-        self.session.state.project_saved()
-        self.project_path = saved
-        self.settings.setValue(PROJECT_DIR_KEY, str(saved.parent))
-        self._add_recent(RECENT_PROJECTS_KEY, saved)
-        self._update_title()
-        self.statusBar().showMessage(f"Saved the project {saved.name}", 8000)
-        return saved
-
-    def open_project_dialog(self) -> None:
-        start = str(self.settings.value(PROJECT_DIR_KEY, "") or Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open a project", start, PROJECT_FILTER)
-        if path:
-            self.open_project(path)
-
-    def open_project(self, path: str | Path) -> None:
-        """Restore the whole workbench from a project file; a model that moved is asked for (and
-        matched by its content), one that changed opens without the variants made of it."""
-        try:
-            project = read_project(path)
-            location = locate_model(project)
-            if location.status == MISSING:
-                location = self._find_moved_model(project, location)
-                if location is None:
-                    return
-        except WorkbenchError as error:
-            self.show_error(error)
-            return
-        self._confirm_discard(
-            f"Open {Path(path).name}?", "Open Anyway", lambda: self._apply_project(Path(path), project, location)
-        )
-
-    def _find_moved_model(self, project: dict, location: ModelLocation) -> ModelLocation | None:
-        """Ask where the project's model is now; None when the person cancels."""
-        assert location.path is not None
-        name = location.path.name
-        self.statusBar().showMessage(f"{location.message} Where is it now?", 15000)
-        chosen, _ = QFileDialog.getOpenFileName(
-            self, f"Where is {name} now?", str(Path.home()), f"{name} ({name});;Models (*.tflite *.keras *.h5 *.hdf5)"
-        )
-        if not chosen:
-            return None
-        return locate_model(project, chosen)
-
-    def _apply_project(self, path: Path, project: dict, location: ModelLocation) -> None:
-        state = self.session.state
-        state.restore(project["session"])
-        ui = project.get("ui") or {}
-        monitor = {**(ui.get("monitor") or {}), "port": state.monitor.port, "baud": state.monitor.baud}
-        self.restore_ui({**ui, "monitor": monitor})
-        self.project_path = path.resolve()
-        self._add_recent(RECENT_PROJECTS_KEY, path)
-        self._update_title()
-        self._pending_project = project if location.status == SAME else None
-        if location.status == CHANGED:
-            self.show_error(WorkbenchError(location.message, "Optimize the model again to make new variants."))
-        if location.path is not None:
-            self.open(location.path)
-
-    def _restore_project_variants(self, model: object) -> None:
-        """Once the project's model is open: its verified variants, measured again, in the background."""
-        project, self._pending_project = self._pending_project, None
-        if project is None:
-            return
-        target = DeployTarget(**known_fields(DeployTarget, project["session"].get("target")))
-        if not project["session"].get("variants"):
-            self.session.state.project_saved()
-            QTimer.singleShot(0, lambda: self.deploy.apply_target(target))  # after the pages took the model
-            return
-        generation = self.session.generation
-
-        def restored(result: tuple[list, int | None]) -> None:
-            variants, chosen = result
-            for variant in variants:
-                self.session.add_variant(variant, generation)
-            self.session.choose_variant(variants[chosen] if chosen is not None else None)
-            self.session.state.project_saved()
-            self.deploy.apply_target(target)
-            self.statusBar().showMessage(f"Restored {len(variants)} optimized variant(s) from the project", 8000)
-
-        self.session.start_for_model(
-            "project", restore_variants, project, model, on_success=restored, on_error=self.show_error
-        )
 
     # -- plugins ----------------------------------------------------------------------------
     def reload_plugins(self) -> None:
@@ -637,7 +493,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if not self._closing_confirmed and self.session.unsaved_variants():
             event.ignore()
-            self._confirm_discard("Quit TinyML Workbench?", "Quit Anyway", self._close_confirmed)
+            self.confirm_discard("Quit TinyML Workbench?", "Quit Anyway", self._close_confirmed)
             return
         self.settings.setValue("geometry", self.saveGeometry())
         if self._optimize is not None:

@@ -21,6 +21,7 @@ class Card(QFrame):
         layout.setSpacing(2)
         self.title = QLabel(title.upper())
         self.title.setObjectName("cardTitle")
+        self.title.setWordWrap(True)  # a long title takes two lines rather than widening the row
         self.value = QLabel("-")
         self.value.setObjectName("cardValue")
         self.detail = QLabel("")

@@ -69,6 +69,7 @@ class TryItPanel(QWidget):
         self.preview.hide()
         self.source = QLabel("")
         self.source.setObjectName("cardDetail")
+        self.source.setWordWrap(True)
         self.sample_button = QPushButton("Next sample")
         self.sample_button.setToolTip("Run the next sample shipped beside the model")
         self.all_button = QPushButton("All samples")
