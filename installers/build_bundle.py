@@ -63,9 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         packages = package(edition, folder, out)
         unpacked = _unpack(packages[0], out / "unpacked" / edition) if packages else folder
         executable = [str(unpacked / EXECUTABLE)]
+        app = app_bundle(edition, out) / "Contents" / "MacOS" / EXECUTABLE
+        if app.exists():  # macOS: what the .dmg carries
+            executable = [str(app)]
         report.append(_row(f"{edition} bundle", executable, folder, packages))
         if not args.no_smoke:
-            done = subprocess.run(["bash", str(ROOT / "installers" / "smoke.sh"), executable[0], edition])
+            # bash from the PATH (on Windows Git's, not the WSL launcher in System32)
+            bash = shutil.which("bash") or "bash"
+            done = subprocess.run([bash, str(ROOT / "installers" / "smoke.sh"), executable[0], edition])
             failed |= done.returncode != 0
             print(f"smoke test of the {edition} bundle: {'passed' if done.returncode == 0 else 'FAILED'}")
     print(f"\nbuilt on {_system()}; first starts after the build, in seconds:")
@@ -119,8 +124,14 @@ def build(edition: str, out: Path) -> Path:
     folder = out / "dist" / f"tinyml-workbench-{edition}"
     if edition == "full" and sys.platform != "win32":
         _strip(folder / "_internal" / "tensorflow")
+        _strip(app_bundle(edition, out) / "Contents" / "Frameworks" / "tensorflow")  # macOS: the .app's copy
     print(f"built the {edition} bundle in {time.monotonic() - started:.0f} s: {folder}")
     return folder
+
+
+def app_bundle(edition: str, out: Path) -> Path:
+    """The macOS .app of `edition` (the spec's BUNDLE step; absent elsewhere)."""
+    return out / "dist" / f"TinyML Workbench{' Lite' if edition == 'lite' else ''}.app"
 
 
 def _strip(folder: Path) -> None:
@@ -226,7 +237,10 @@ def _unpack(archive: Path, where: Path) -> Path:
     shutil.rmtree(where, ignore_errors=True)
     where.mkdir(parents=True)
     with tarfile.open(archive) as tar:
-        tar.extractall(where, filter="tar")
+        try:
+            tar.extractall(where, filter="tar")
+        except TypeError:  # a Python before 3.10.12 / 3.11.4: no filters, and the archive is our own
+            tar.extractall(where)  # noqa: S202
     return next(where.iterdir())
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from workbench import __version__
 from workbench.core.errors import WorkbenchError
 from workbench.core.files import content_digest, write_whole
+from workbench.session import FORMAT_VERSION as SESSION_VERSION
 from workbench.session import Session
 from workbench.tasks import Task, null_task
 
@@ -80,6 +81,8 @@ def read_project(path: str | Path) -> dict[str, Any]:
             f"{path.name} was saved by a newer TinyML Workbench ({data.get('app_version', 'unknown')})",
             f"This is {__version__}; update the app to open it.",
         )
+    if not isinstance(data.get("ui", {}), dict) or data["session"].get("version") != SESSION_VERSION:
+        raise WorkbenchError(f"{path.name} is damaged: its session cannot be read", "Open the model itself instead.")
     return data
 
 
@@ -117,8 +120,9 @@ def locate_model(project: dict[str, Any], candidate: str | Path | None = None) -
     if not path.exists():
         return ModelLocation(path, MISSING)
     expected = model.get("file_sha256")
-    same = not expected or model_file_hash(path) == expected
-    return ModelLocation(path, SAME if same else CHANGED)
+    if not expected:  # nothing to compare with: only the very path it was saved with counts as the same
+        return ModelLocation(path, SAME if candidate is None else CHANGED)
+    return ModelLocation(path, SAME if model_file_hash(path) == expected else CHANGED)
 
 
 def restore_variants(

@@ -85,6 +85,7 @@ class Session:
     def __init__(self, catalog: BoardCatalog | None = None) -> None:
         self.catalog = catalog if catalog is not None else BoardCatalog()
         self.model: Model | None = None
+        self.model_file_sha256 = ""  # of the open model's file as it was read
         self.analysis: Analysis | None = None
         self.code_allowed = False  # the person allowed the open model's code (Lambda layers) to run
         self.generation = 0
@@ -125,14 +126,16 @@ class Session:
         self.loading_path = str(path)
         self.model_loading.emit(self.loading_path)
 
-    def model_opened(self, model: Model, analysis: Analysis, code_allowed: bool = False) -> int:
-        """The model that is now open, with its analysis; returns its generation. The variants of
-        the one it replaces go, and its jobs are named in `stale_jobs`."""
+    def model_opened(self, model: Model, analysis: Analysis, code_allowed: bool = False, file_sha256: str = "") -> int:
+        """The model that is now open, with its analysis (and the sha256 of its file as it was read,
+        which a project keeps; taken at saving when not given); returns its generation. The
+        variants of the one it replaces go, and its jobs are named in `stale_jobs`."""
         stale = [key for key, generation in self.jobs.items() if generation is not None]
         for key in stale:
             del self.jobs[key]
         self.generation += 1
         self.model, self.analysis, self.code_allowed = model, analysis, code_allowed
+        self.model_file_sha256 = file_sha256
         self.variants, self.chosen_variant, self.in_project = [], None, []
         if stale:
             self.stale_jobs.emit(stale)
@@ -250,7 +253,7 @@ class Session:
             "model": {
                 "path": str(path.resolve()) if path else None,
                 "sha256": self.model_hash,
-                "file_sha256": content_digest(path).hexdigest() if path and path.exists() else "",
+                "file_sha256": self.model_file_sha256 or (content_digest(path).hexdigest() if path else ""),
             },
             "board": self.board.id if self.board is not None else None,
             "plan": self.plan.to_json(),

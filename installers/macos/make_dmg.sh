@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The macOS disk image: installers/macos/make_dmg.sh EDITION, after
-# `python installers/build_bundle.py --edition EDITION` built build/bundle/dist/TinyML Workbench.app
+# `python installers/build_bundle.py --edition EDITION` built build/bundle/dist/TinyML Workbench[ Lite].app
 # (the spec's BUNDLE step). Writes build/bundle/tinyml-workbench-EDITION-VERSION-macos-ARCH.dmg.
 #
 # Signing and notarisation run when their secrets are set (the CI workflow passes them):
@@ -12,7 +12,9 @@ set -euo pipefail
 EDITION=${1:?usage: make_dmg.sh full|lite}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT="$ROOT/build/bundle"
-APP="$OUT/dist/TinyML Workbench.app"
+NAME="TinyML Workbench"
+[ "$EDITION" = lite ] && NAME="TinyML Workbench Lite"
+APP="$OUT/dist/$NAME.app"
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/pyproject.toml")
 DMG="$OUT/tinyml-workbench-$EDITION-$VERSION-macos-$(uname -m).dmg"
 [ -d "$APP" ] || { echo "error: $APP is missing: build the bundle first" >&2; exit 1; }
@@ -28,7 +30,7 @@ trap 'rm -rf "$STAGE"' EXIT
 cp -R "$APP" "$STAGE/"
 ln -s /Applications "$STAGE/Applications"  # drag the app onto it to install
 rm -f "$DMG"
-hdiutil create -volname "TinyML Workbench" -srcfolder "$STAGE" -fs HFS+ -format UDZO -ov "$DMG.partial.dmg"
+hdiutil create -volname "$NAME" -srcfolder "$STAGE" -fs HFS+ -format UDZO -ov "$DMG.partial.dmg"
 mv "$DMG.partial.dmg" "$DMG"
 
 if [ -n "${MACOS_SIGN_IDENTITY:-}" ]; then

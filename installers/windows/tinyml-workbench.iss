@@ -11,15 +11,18 @@
 #endif
 #define Bundle "..\..\build\bundle\dist\tinyml-workbench-" + Edition
 #define GuiExe "TinyML Workbench.exe"
+; The editions install side by side: each has its own name, Start menu group and file types.
+#define AppTitle "TinyML Workbench" + (Edition == "lite" ? " Lite" : "")
+#define ProgId "TinyMLWorkbench" + (Edition == "lite" ? "Lite" : "")
 
 [Setup]
 AppId={{6F0F5A8E-2C3B-4C39-9F59-7D1E2B7A{#Edition == "full" ? "0F01" : "0F02"}}
-AppName=TinyML Workbench{#Edition == "lite" ? " Lite" : ""}
+AppName={#AppTitle}
 AppVersion={#Version}
 AppPublisher=TinyML Workbench
 AppPublisherURL=https://github.com/tinyml-workbench/tinyml-workbench
-DefaultDirName={autopf}\TinyML Workbench{#Edition == "lite" ? " Lite" : ""}
-DefaultGroupName=TinyML Workbench
+DefaultDirName={autopf}\{#AppTitle}
+DefaultGroupName={#AppTitle}
 PrivilegesRequired=lowest
 PrivilegesRequiredOverridesAllowed=dialog
 ArchitecturesAllowed=x64compatible
@@ -44,20 +47,20 @@ Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{
 Source: "{#Bundle}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
 
 [Icons]
-Name: "{group}\TinyML Workbench"; Filename: "{app}\{#GuiExe}"
-Name: "{group}\Uninstall TinyML Workbench"; Filename: "{uninstallexe}"
-Name: "{autodesktop}\TinyML Workbench"; Filename: "{app}\{#GuiExe}"; Tasks: desktopicon
+Name: "{group}\{#AppTitle}"; Filename: "{app}\{#GuiExe}"
+Name: "{group}\Uninstall {#AppTitle}"; Filename: "{uninstallexe}"
+Name: "{autodesktop}\{#AppTitle}"; Filename: "{app}\{#GuiExe}"; Tasks: desktopicon
 
 [Registry]
 ; .tflite models and .tmlw projects open in the app (per user, removed by the uninstaller).
-Root: HKA; Subkey: "Software\Classes\.tflite\OpenWithProgids"; ValueType: string; ValueName: "TinyMLWorkbench.Model"; ValueData: ""; Flags: uninsdeletevalue
-Root: HKA; Subkey: "Software\Classes\TinyMLWorkbench.Model"; ValueType: string; ValueName: ""; ValueData: "TensorFlow Lite model"; Flags: uninsdeletekey
-Root: HKA; Subkey: "Software\Classes\TinyMLWorkbench.Model\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: "{app}\{#GuiExe},0"
-Root: HKA; Subkey: "Software\Classes\TinyMLWorkbench.Model\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#GuiExe}"" gui ""%1"""
-Root: HKA; Subkey: "Software\Classes\.tmlw"; ValueType: string; ValueName: ""; ValueData: "TinyMLWorkbench.Project"; Flags: uninsdeletevalue
-Root: HKA; Subkey: "Software\Classes\TinyMLWorkbench.Project"; ValueType: string; ValueName: ""; ValueData: "TinyML Workbench project"; Flags: uninsdeletekey
-Root: HKA; Subkey: "Software\Classes\TinyMLWorkbench.Project\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: "{app}\{#GuiExe},0"
-Root: HKA; Subkey: "Software\Classes\TinyMLWorkbench.Project\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#GuiExe}"" gui ""%1"""
+Root: HKA; Subkey: "Software\Classes\.tflite\OpenWithProgids"; ValueType: string; ValueName: "{#ProgId}.Model"; ValueData: ""; Flags: uninsdeletevalue
+Root: HKA; Subkey: "Software\Classes\{#ProgId}.Model"; ValueType: string; ValueName: ""; ValueData: "TensorFlow Lite model"; Flags: uninsdeletekey
+Root: HKA; Subkey: "Software\Classes\{#ProgId}.Model\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: "{app}\{#GuiExe},0"
+Root: HKA; Subkey: "Software\Classes\{#ProgId}.Model\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#GuiExe}"" gui ""%1"""
+Root: HKA; Subkey: "Software\Classes\.tmlw"; ValueType: string; ValueName: ""; ValueData: "{#ProgId}.Project"; Flags: uninsdeletevalue
+Root: HKA; Subkey: "Software\Classes\{#ProgId}.Project"; ValueType: string; ValueName: ""; ValueData: "TinyML Workbench project"; Flags: uninsdeletekey
+Root: HKA; Subkey: "Software\Classes\{#ProgId}.Project\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: "{app}\{#GuiExe},0"
+Root: HKA; Subkey: "Software\Classes\{#ProgId}.Project\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#GuiExe}"" gui ""%1"""
 
 [Run]
-Filename: "{app}\{#GuiExe}"; Description: "{cm:LaunchProgram,TinyML Workbench}"; Flags: nowait postinstall skipifsilent
+Filename: "{app}\{#GuiExe}"; Description: "{cm:LaunchProgram,{#AppTitle}}"; Flags: nowait postinstall skipifsilent

@@ -147,3 +147,33 @@ def test_a_file_that_is_not_a_project_says_so_in_one_line(
     assert window.session.model is None or window.session.model.name != "bad.tmlw"
     window._closing_confirmed = True
     window.close()
+
+
+def test_another_model_opened_after_a_project_is_not_saved_over_it(
+    qtbot: Any, saved_project: Path, reference_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = saved_project.read_bytes()
+    window = _new_window(qtbot)
+    window.projects.open(saved_project)
+    qtbot.waitUntil(lambda: len(window.session.variants) == 2, timeout=60000)
+    assert window.projects.path == saved_project.resolve()
+    window._closing_confirmed = True  # the variants are the project's: opening another asks nothing
+    with qtbot.waitSignal(window.session.model_changed, timeout=30000):
+        window.open(reference_models / "hello_world_float.tflite")
+    assert window.projects.path is None and not window.windowTitle().startswith("hello.tmlw")
+    other = tmp_path / "other.tmlw"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(other), ""))
+    assert window.projects.save() == other  # asked where, never over the project it left
+    assert saved_project.read_bytes() == before
+    window.close()
+
+
+def test_a_project_whose_model_cannot_be_read_is_not_opened(qtbot: Any, saved_project: Path) -> None:
+    model = Path(read_project(saved_project)["session"]["model"]["path"])
+    model.write_bytes(b"not a model at all")  # changed, and unreadable
+    window = _new_window(qtbot)
+    window.projects.open(saved_project)
+    qtbot.waitUntil(lambda: _dialog(window, "errorDialog") is not None, timeout=30000)
+    assert window.projects.path is None and window.session.model is None
+    window._closing_confirmed = True
+    window.close()

@@ -22,6 +22,7 @@ import ctypes
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,18 +78,19 @@ def command_argv(arguments: list[str], *, end_with_parent: bool = False) -> list
 LOADER_VARIABLES = ("LD_LIBRARY_PATH", "LIBPATH")
 
 
+def outside_program(argv: list[str]) -> bool:
+    """True for a program from outside the bundle this process runs in (never from a source install)."""
+    if not frozen() or not argv:
+        return False
+    return os.path.realpath(argv[0]) not in {os.path.realpath(sys.executable), os.path.realpath(own_executable())}
+
+
 def external_env(argv: list[str], env: dict[str, str] | None) -> dict[str, str] | None:
     """The environment for `argv`: unchanged from a source install or for the bundle's own
     executable; for any other program started from a bundle, the loader paths it had before the
-    bundle started (PyInstaller keeps them as NAME_ORIG), or none. On Windows the bundle's DLL
-    folder, which children inherit, is reset instead (SetDllDirectoryW(None))."""
-    if not frozen() or not argv:
+    bundle started (PyInstaller keeps them as NAME_ORIG), or none (on Windows see `outside_dlls`)."""
+    if not outside_program(argv):
         return env
-    if os.path.realpath(argv[0]) in {os.path.realpath(sys.executable), os.path.realpath(own_executable())}:
-        return env
-    if sys.platform == "win32":
-        with contextlib.suppress(AttributeError, OSError):
-            ctypes.windll.kernel32.SetDllDirectoryW(None)  # type: ignore[attr-defined]
     restored = dict(os.environ if env is None else env)
     for name in LOADER_VARIABLES:
         original = restored.get(name + "_ORIG")
@@ -97,6 +99,26 @@ def external_env(argv: list[str], env: dict[str, str] | None) -> dict[str, str] 
         else:
             restored[name] = original
     return restored
+
+
+_DLL_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def outside_dlls(argv: list[str]) -> Iterator[None]:
+    """While it lasts (around starting `argv`), a Windows bundle's DLL folder, which a child
+    inherits, is the system's again (SetDllDirectoryW(None)); then the bundle's, for its own later
+    imports. Nothing happens elsewhere, or for the bundle's own executable."""
+    if sys.platform != "win32" or not outside_program(argv):
+        yield
+        return
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    with _DLL_LOCK:
+        kernel32.SetDllDirectoryW(None)
+        try:
+            yield
+        finally:
+            kernel32.SetDllDirectoryW(getattr(sys, "_MEIPASS", None))
 
 
 @contextlib.contextmanager

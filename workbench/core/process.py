@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.core.errors import Cancelled, WorkbenchError
-from workbench.core.launcher import external_env
+from workbench.core.launcher import external_env, outside_dlls
 from workbench.tasks import Task, kill_tree
 
 log = logging.getLogger(__name__)
@@ -100,16 +100,17 @@ def run_process(
     """
     task.check()
     try:
-        child = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=external_env(list(argv), env),
-            cwd=cwd,
-            start_new_session=os.name == "posix",  # so that cancel ends the tools it starts too
-            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console window flashes up
-        )
+        with outside_dlls(list(argv)):
+            child = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=external_env(list(argv), env),
+                cwd=cwd,
+                start_new_session=os.name == "posix",  # so that cancel ends the tools it starts too
+                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console window flashes up
+            )
     except OSError as error:
         raise WorkbenchError(
             f"{what}: cannot start {Path(argv[0]).name} ({error.strerror or error})",

@@ -53,9 +53,12 @@ def create_application(argv: list[str] | None = None):  # type: ignore[no-untype
 def run_app(model: str | None = None) -> int:
     """Open the main window on `model`, or on the bundled sample when none is given."""
     app = create_application()
+    from workbench.ui.file_open import FileOpenEvents
     from workbench.ui.main_window import SAMPLE_MODEL, MainWindow
 
     window = MainWindow()
+    opener = FileOpenEvents(window)  # macOS: a model or project double-clicked in the Finder
+    app.installEventFilter(opener)
     window.show()
     app.processEvents()
     logging.getLogger(__name__).info("%s: the window is shown", STARTUP)

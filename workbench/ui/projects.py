@@ -19,7 +19,6 @@ from workbench.core.errors import WorkbenchError
 from workbench.project import (
     CHANGED,
     MISSING,
-    SAME,
     SUFFIX,
     ModelLocation,
     locate_model,
@@ -36,6 +35,12 @@ if TYPE_CHECKING:
 RECENT_PROJECTS_KEY = "recent_projects"
 PROJECT_DIR_KEY = "project_dir"
 PROJECT_FILTER = f"Workbench projects (*{SUFFIX});;All files (*)"
+MODEL_FILE_SUFFIXES = (".tflite", ".keras", ".h5", ".hdf5")
+MODEL_FILTER = "Models (*.tflite *.keras *.h5 *.hdf5);;All files (*)"
+
+
+def _same_path(a: str | Path, b: Path | None) -> bool:
+    return b is not None and Path(a).resolve() == b.resolve()
 
 
 class Projects(QObject):
@@ -45,7 +50,7 @@ class Projects(QObject):
         super().__init__(window)
         self.window = window
         self.path: Path | None = None
-        self._pending: dict[str, Any] | None = None  # a project whose model is opening
+        self._pending: tuple[Path, dict[str, Any], ModelLocation] | None = None  # a project whose model is opening
         open_action = QAction("Open &Project…", window, shortcut=QKeySequence("Ctrl+Shift+O"))
         open_action.triggered.connect(self.open_dialog)
         save_action = QAction("Sa&ve Project", window, shortcut=QKeySequence("Ctrl+Shift+S"))
@@ -55,6 +60,8 @@ class Projects(QObject):
         save_as_action.triggered.connect(lambda: self.save(choose=True))
         self.actions = [open_action, save_action, save_as_action]
         window.session.model_changed.connect(self._model_opened)
+        window.session.load_failed.connect(lambda path, _error: self._load_ended(path))
+        window.session.load_cancelled.connect(self._load_ended)
 
     # -- what the screen adds -----------------------------------------------------------------
     def ui_state(self) -> dict[str, object]:
@@ -139,37 +146,55 @@ class Projects(QObject):
         assert location.path is not None
         name = location.path.name
         self.window.statusBar().showMessage(f"{location.message} Where is it now?", 15000)
-        chosen, _ = QFileDialog.getOpenFileName(
-            self.window,
-            f"Where is {name} now?",
-            str(Path.home()),
-            f"{name} ({name});;Models (*.tflite *.keras *.h5 *.hdf5)",
-        )
-        return locate_model(project, chosen) if chosen else None
+        caption, start = f"Where is {name} now?", str(Path.home())
+        if location.path.suffix.lower() in MODEL_FILE_SUFFIXES:
+            chosen, _ = QFileDialog.getOpenFileName(self.window, caption, start, MODEL_FILTER)
+        else:  # a SavedModel folder
+            chosen = QFileDialog.getExistingDirectory(self.window, caption, start)
+        if not chosen:
+            return None
+        return locate_model(project, chosen)
 
     def _apply(self, path: Path, project: dict[str, Any], location: ModelLocation) -> None:
+        """Restore the settings and open the project's model (the person already agreed to let go
+        of unsaved variants); the project becomes the window's once its model is open."""
         window = self.window
         state = window.session.state
-        state.restore(project["session"])
+        try:
+            state.restore(project["session"])
+        except WorkbenchError as error:
+            window.show_error(error)
+            return
         ui = project.get("ui") or {}
         monitor = {**(ui.get("monitor") or {}), "port": state.monitor.port, "baud": state.monitor.baud}
         self.restore_ui({**ui, "monitor": monitor})
+        if location.path is None:
+            self._became(path)
+            return
+        self._pending = (path, project, location)
+        window.inspect  # noqa: B018 - the page subscribes to the session before the model arrives
+        window.session.open(location.path)
+
+    def _load_ended(self, loading: str) -> None:
+        """The project's model did not open (unreadable, cancelled): the project is not opened."""
+        if self._pending is not None and _same_path(loading, self._pending[2].path):
+            self._pending = None
+
+    def _model_opened(self, model: Any) -> None:
+        """Once the project's model is open, the project is the window's: its verified variants come
+        back (measured again in the background), then the Deploy target. Another model opening ends
+        the project (saving asks where to)."""
+        pending, self._pending = self._pending, None
+        if pending is None or not _same_path(model.path, pending[2].path):
+            self.path = None
+            return
+        path, project, location = pending
+        window = self.window
         self._became(path)
-        self._pending = project if location.status == SAME else None
+        target = DeployTarget(**known_fields(DeployTarget, project["session"].get("target")))
         if location.status == CHANGED:
             window.show_error(WorkbenchError(location.message, "Optimize the model again to make new variants."))
-        if location.path is not None:
-            window.open(location.path)
-
-    def _model_opened(self, model: object) -> None:
-        """Once the project's model is open: its verified variants, measured again in the
-        background, then the Deploy target."""
-        project, self._pending = self._pending, None
-        if project is None:
-            return
-        window = self.window
-        target = DeployTarget(**known_fields(DeployTarget, project["session"].get("target")))
-        if not project["session"].get("variants"):
+        if location.status == CHANGED or not project["session"].get("variants"):
             window.session.state.project_saved()
             QTimer.singleShot(0, lambda: window.deploy.apply_target(target))  # after the pages took the model
             return

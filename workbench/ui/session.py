@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from workbench.core.analysis import Analysis, graph_figures
 from workbench.core.errors import UnsafeModelError, WorkbenchError
+from workbench.core.files import content_digest
 from workbench.core.fit import Fit
 from workbench.core.loading import load_model
 from workbench.core.model import Model
@@ -32,9 +33,10 @@ if TYPE_CHECKING:
     from workbench.optimize.convert import Variant
 
 
-def _load(path: str, allow_unsafe: bool, task: Task) -> tuple[Model, Analysis]:
+def _load(path: str, allow_unsafe: bool, task: Task) -> tuple[Model, Analysis, str]:
+    """The model, its graph figures, and the sha256 of the file as it was read (projects keep it)."""
     model = load_model(path, allow_unsafe=allow_unsafe, task=task)
-    return model, graph_figures(model)
+    return model, graph_figures(model), content_digest(Path(path)).hexdigest()
 
 
 def _measure(model: Model, task: Task) -> TflmReport:
@@ -169,9 +171,9 @@ class Session(QObject):
             self.load_failed.emit(path, error)
             self.error.emit(error)
 
-    def _loaded(self, result: tuple[Model, Analysis], allow_unsafe: bool = False) -> None:
-        model, analysis = result
-        self.state.model_opened(model, analysis, allow_unsafe)
+    def _loaded(self, result: tuple[Model, Analysis, str], allow_unsafe: bool = False) -> None:
+        model, analysis, file_sha256 = result
+        self.state.model_opened(model, analysis, allow_unsafe, file_sha256=file_sha256)
         self.measure()
 
     def add_variant(self, variant: Variant, generation: int) -> bool:
