@@ -76,23 +76,14 @@ def test_help_opens_the_user_guide_whose_screenshots_are_all_there(qtbot: Any, m
         main.close()
 
 
-def test_a_file_the_system_hands_over_as_an_event_opens(qtbot: Any, reference_models: Path) -> None:
-    """macOS opens a document double-clicked in the Finder with a QFileOpenEvent."""
+def test_a_file_the_system_hands_over_as_an_event_is_the_one_opened(qtbot: Any, reference_models: Path) -> None:
+    """macOS opens a document double-clicked in the Finder with a QFileOpenEvent to the application;
+    the app's QApplication turns it into `file_opened`, which run_app connects to the window's open()."""
+    from PySide6.QtCore import QEvent
     from PySide6.QtGui import QFileOpenEvent
-    from PySide6.QtWidgets import QApplication
 
-    from workbench.ui.file_open import FileOpenEvents
+    from workbench.ui.file_open import opened_file
 
-    main = _window(qtbot)
-    opener = FileOpenEvents(main)
-    QApplication.instance().installEventFilter(opener)
-    try:
-        with qtbot.waitSignal(main.session.model_changed, timeout=30000):
-            QApplication.sendEvent(
-                QApplication.instance(), QFileOpenEvent(str(reference_models / "hello_world_int8.tflite"))
-            )
-        assert main.session.model is not None and main.session.model.name == "hello_world_int8.tflite"
-    finally:
-        QApplication.instance().removeEventFilter(opener)
-        main._closing_confirmed = True
-        main.close()
+    model = str(reference_models / "hello_world_int8.tflite")
+    assert opened_file(QFileOpenEvent(model)) == model
+    assert opened_file(QEvent(QEvent.Type.Show)) is None

@@ -35,7 +35,9 @@ def create_application(argv: list[str] | None = None):  # type: ignore[no-untype
     # With shared OpenGL contexts set, QtWebEngine may load after the QApplication exists, so the
     # window shows first and the graph view (the heaviest part) is built after.
     QApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    from workbench.ui.file_open import WorkbenchApplication
+
+    app = QApplication.instance() or WorkbenchApplication(argv or sys.argv[:1])
     app.setApplicationName("TinyML Workbench")
     app.setOrganizationName("tinyml-workbench")
     app.setDesktopFileName(DESKTOP_ID)  # Wayland matches the window to installers/linux/DESKTOP_ID.desktop
@@ -53,12 +55,12 @@ def create_application(argv: list[str] | None = None):  # type: ignore[no-untype
 def run_app(model: str | None = None) -> int:
     """Open the main window on `model`, or on the bundled sample when none is given."""
     app = create_application()
-    from workbench.ui.file_open import FileOpenEvents
+    from workbench.ui.file_open import WorkbenchApplication
     from workbench.ui.main_window import SAMPLE_MODEL, MainWindow
 
     window = MainWindow()
-    opener = FileOpenEvents(window)  # macOS: a model or project double-clicked in the Finder
-    app.installEventFilter(opener)
+    if isinstance(app, WorkbenchApplication):  # macOS: a model or project double-clicked in the Finder
+        app.file_opened.connect(window.open)
     window.show()
     app.processEvents()
     logging.getLogger(__name__).info("%s: the window is shown", STARTUP)

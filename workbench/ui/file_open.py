@@ -1,22 +1,28 @@
 """Documents the system hands the running app as an event: macOS passes a model or project opened
-from the Finder (or dropped on the Dock icon) as a QFileOpenEvent, not on the command line."""
+from the Finder (or dropped on the Dock icon) as a QFileOpenEvent sent to the application, not on
+the command line. The app's QApplication is a WorkbenchApplication, which turns it into a signal."""
 
 from __future__ import annotations
 
-from typing import Any
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtWidgets import QApplication
 
-from PySide6.QtCore import QEvent, QObject
+
+def opened_file(event: QEvent) -> str | None:
+    """The file a QFileOpenEvent asks to open; None for any other event."""
+    if event.type() != QEvent.Type.FileOpen:
+        return None
+    return event.file() or None  # type: ignore[attr-defined]
 
 
-class FileOpenEvents(QObject):
-    """Installed on the QApplication: opens each QFileOpenEvent's file in the window."""
+class WorkbenchApplication(QApplication):
+    """The QApplication, with `file_opened` for documents the system hands over."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    file_opened = Signal(str)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.FileOpen and event.file():  # type: ignore[attr-defined]
-            self.window.open(event.file())  # type: ignore[attr-defined]
+    def event(self, event: QEvent) -> bool:
+        path = opened_file(event)
+        if path is not None:
+            self.file_opened.emit(path)
             return True
-        return False
+        return super().event(event)
