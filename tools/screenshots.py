@@ -1,5 +1,5 @@
 """The README's and the guide's screenshots, taken from the running app on a virtual display:
-`make screenshots` (xvfb-run) writes docs/first_start.png, inspect.png, optimize.png, deploy.png,
+`make screenshots` (xvfb-run) writes docs/first_start.png, inspect.png, optimize.png, optimize_layers.png, deploy.png,
 monitor.png and monitor_demo.png. Each page is shown as a person would reach it: the first start with
 its welcome panel, the bundled sample opened, an int8 conversion on its own data, a Raspberry Pi Pico
 chosen, the virtual board monitored."""
@@ -56,6 +56,8 @@ def main(out: Path) -> int:
     window.steps.setCurrentWidget(window.optimize)
     window.optimize.convert()
     wait(300, lambda: window.optimize.shown is not None)
+    window.optimize.details.setCurrentIndex(1)
+    shot("optimize_layers.png")
     window.optimize.details.setCurrentIndex(0)
     shot("optimize.png")
 

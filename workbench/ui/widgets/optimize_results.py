@@ -15,7 +15,7 @@ from workbench.ui.widgets.variant_views import (
     Caption,
     CompareTable,
     ConfusionMatrix,
-    LayerErrorChart,
+    LayerErrorView,
     accuracy_html,
 )
 from workbench.units import kb
@@ -48,7 +48,7 @@ class VerifiedResults:
         self.accuracy.setTextFormat(Qt.TextFormat.RichText)
         self.accuracy.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.confusion = ConfusionMatrix()
-        self.layer_error = LayerErrorChart()
+        self.layer_error = LayerErrorView()
         self.compare = CompareTable()
         self.use_button = QPushButton("Use for Deploy")
         self.use_button.setToolTip("Carry the selected variant to the Deploy step")
@@ -97,7 +97,7 @@ class VerifiedResults:
             )
             self.confusion.show_matrix(None)
             self.confusion_box.hide()
-            self.layer_error.show_layers([])
+            self.layer_error.show_variant(None)
             return
         actual = variant.actual
         verdict = variant.verdict
@@ -115,4 +115,4 @@ class VerifiedResults:
         confusion = variant.evaluation.confusion if variant.evaluation is not None else None
         self.confusion.show_matrix(confusion["optimized"] if confusion else None)
         self.confusion_box.setVisible(bool(confusion))
-        self.layer_error.show_layers(variant.per_layer)
+        self.layer_error.show_variant(variant)

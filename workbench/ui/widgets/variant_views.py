@@ -22,10 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.fit import BAD
 from workbench.optimize.convert import Variant
+from workbench.optimize.layer_error import OK, WATCH, LayerErrors, axis_name, layer_errors, layer_snr
 from workbench.ui.widgets.cards import LEVEL_COLORS, MUTED, WARN
 from workbench.ui.widgets.operator_chart import OperatorChart
 from workbench.units import kb
+
+MAX_NAMED_LAYERS = 12
 
 
 def _item(text: str, align_right: bool = False) -> QTableWidgetItem:
@@ -96,20 +100,58 @@ class ConfusionMatrix(QTableWidget):
 
 
 class LayerErrorChart(OperatorChart):
-    """Signal-to-noise ratio of every quantized layer output against the float model."""
+    """Signal-to-noise ratio of every quantized layer output against the float model, the layers
+    named on the axis, the ones that stand out coloured, and the line they fall under."""
+
+    COLORS = {OK: "#2563eb", WATCH: WARN, BAD: "#c53030"}
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("SNR (dB, higher is better)", parent)
+        super().__init__("SNR (dB, higher is closer to float)", parent)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brushes=[], pen=None)
         self.addItem(self.bars)
+        self.line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#6b7280", style=Qt.PenStyle.DashLine))
+        self.line.hide()
+        self.addItem(self.line)
 
-    def show_layers(self, layers: list[dict[str, Any]]) -> None:
-        self.setTitle("" if layers else "Per-layer error needs evaluation data: pick it on the left and convert again")
+    def show_layers(self, layers: list[dict[str, Any]], judged: LayerErrors) -> None:
         xs = [layer["index"] for layer in layers]
-        snr = [60.0 if layer["snr_db"] is None else max(layer["snr_db"], 0.0) for layer in layers]
-        brushes = [pg.mkBrush("#c53030" if s < 20 else "#b7791f" if s < 30 else "#1b873f") for s in snr]
-        self.bars.setOpts(x=xs, height=snr, brushes=brushes)
+        self.bars.setOpts(
+            x=xs,
+            height=[layer_snr(layer) for layer in layers],
+            brushes=[pg.mkBrush(self.COLORS[f]) for f in judged.flags],
+        )
+        named = len(layers) <= MAX_NAMED_LAYERS  # beyond that the names would overlap: numbers only
+        ticks = [(x, f"{x} {axis_name(layer)}" if named else str(x)) for x, layer in zip(xs, layers, strict=True)]
+        self.getAxis("bottom").setTicks([ticks] if ticks else None)
+        self.setLabel("bottom", "layer" if named else "operator #")
+        if judged.threshold_db is None:
+            self.line.hide()
+        else:
+            self.line.setPos(judged.threshold_db)
+            self.line.show()
         self.autoRange()
+
+
+class LayerErrorView(QWidget):
+    """The per-layer error chart with what it means and what to do underneath."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.chart = LayerErrorChart()
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.chart, 1)
+        layout.addWidget(self.note)
+
+    def show_variant(self, variant: Variant | None) -> None:
+        layers = variant.per_layer if variant is not None else []
+        level = variant.evaluation.level if variant is not None and variant.evaluation is not None else None
+        judged = layer_errors(layers, level)
+        self.chart.show_layers(layers, judged)
+        self.note.setText(judged.note)
 
 
 class CompareTable(QTableWidget):
