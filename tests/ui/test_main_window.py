@@ -188,3 +188,16 @@ def test_the_window_fits_a_1366x768_laptop_screen_on_every_page(qtbot: Any, wind
         window.steps.setCurrentWidget(page)
         hint = window.minimumSizeHint()
         assert hint.width() <= 1366 and hint.height() <= 768, (type(page).__name__, hint)
+
+
+def test_inspect_ends_with_its_next_step(qtbot: Any, window: MainWindow, reference_models: Path) -> None:
+    assert not window.inspect.next_step.isVisible()  # nothing open: nothing comes next yet
+    with qtbot.waitSignal(window.session.model_changed, timeout=30000):
+        window.open(reference_models / "hello_world_int8.tflite")
+    link = window.inspect.next_step
+    assert link.isVisible() and "Optimize" in link.text() and "Deploy" in link.text()
+    link.linkActivated.emit("optimize")
+    assert window.steps.currentWidget() is window.optimize
+    window.steps.setCurrentWidget(window.inspect)
+    link.linkActivated.emit("deploy")
+    assert window.steps.currentWidget() is window.deploy

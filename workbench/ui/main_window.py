@@ -134,6 +134,8 @@ class MainWindow(QMainWindow):
         saved = self.settings.value("optimize")
         if isinstance(saved, dict):
             self._optimize.settings.restore(saved)
+        self._inspect.optimize_requested.connect(lambda: self.steps.setCurrentWidget(self.optimize))
+        self._inspect.deploy_requested.connect(lambda: self.steps.setCurrentWidget(self.deploy))
         self._optimize.deploy_requested.connect(lambda: self.steps.setCurrentWidget(self.deploy))
         self._deploy.optimize_requested.connect(lambda: self.steps.setCurrentWidget(self.optimize))
         self._deploy.monitor_requested.connect(self.show_monitor)

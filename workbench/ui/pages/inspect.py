@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -44,7 +44,16 @@ _BREAKDOWN_COLORS = {
 SHORT_LABELS = {"quantization": "Quantization params", "signatures_metadata": "Signatures, metadata"}
 
 
+NEXT_STEP = (
+    "Next: <a href='optimize'>make it smaller (2 Optimize)</a> or "
+    "<a href='deploy'>put it on the board as it is (3 Deploy)</a>"
+)
+
+
 class InspectPage(QWidget):
+    optimize_requested = Signal()  # the next step, from the page's own link
+    deploy_requested = Signal()
+
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -132,9 +141,21 @@ class InspectPage(QWidget):
         main_split.setSizes([430, 900])
         main_split.setChildrenCollapsible(False)
 
+        self.next_step = QLabel(NEXT_STEP)
+        self.next_step.setObjectName("nextStep")
+        self.next_step.setTextFormat(Qt.TextFormat.RichText)
+        self.next_step.setToolTip("Ctrl+2 and Ctrl+3 go there too")
+        self.next_step.linkActivated.connect(
+            lambda link: (self.optimize_requested if link == "optimize" else self.deploy_requested).emit()
+        )
+        self.next_step.hide()
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.next_step, 0, Qt.AlignmentFlag.AlignBottom)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
-        layout.addWidget(self.title)
+        layout.addLayout(header)
         layout.addWidget(self.subtitle)
         layout.addLayout(cards)
         layout.addWidget(main_split, 1)
@@ -190,6 +211,7 @@ class InspectPage(QWidget):
 
     def _model_changed(self, model: Model) -> None:
         self.title.setText(model.name)
+        self.next_step.show()
         self._subtitle(model, model.notes)
         self.graph.show_model(model.tflite, model.name)
 
