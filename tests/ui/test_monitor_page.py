@@ -290,9 +290,9 @@ def test_quitting_in_demo_mode_starts_the_next_time_in_demo_mode_on_the_last_por
     main = MainWindow()
     qtbot.addWidget(main)
     main.show()
-    qtbot.waitUntil(lambda: main._monitor is not None, timeout=30000)
+    qtbot.waitUntil(lambda: main._monitor is not None and main.monitor.demo, timeout=30000)
     try:
-        assert main.monitor.demo and main.isFullScreen()
+        assert main.isFullScreen()
         qtbot.waitUntil(lambda: main.monitor.connected, timeout=10000)
         board.predict(0.9, 0.05, 0.05, count=5)
         qtbot.waitUntil(lambda: main.monitor.class_panel.big.name.text() == "cat", timeout=10000)

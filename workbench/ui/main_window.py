@@ -111,9 +111,9 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:  # 1440x900, or the screen's free area when it is smaller (a 1366x768 laptop)
+        else:  # 1440x900, or a little less than the screen's free area when that is smaller (a laptop)
             free = self.screen().availableGeometry()
-            self.resize(min(1440, free.width()), min(900, free.height()))
+            self.resize(max(min(1440, free.width() - 40), 1024), max(min(900, free.height() - 40), 640))
         skipped = skipped_text(registry().problems())
         if skipped:
             self.statusBar().showMessage(skipped, 10000)
@@ -148,7 +148,8 @@ class MainWindow(QMainWindow):
             placeholder.deleteLater()
         self.steps.setCurrentIndex(0)
         if self.settings.value(DEMO_KEY, False) in (True, "true"):  # quit in demo mode: start in it
-            self.set_demo(True)
+            # Once the pages are laid out: a window the new pages make larger would leave full screen.
+            QTimer.singleShot(0, lambda: self.set_demo(True))
 
     @property
     def inspect(self) -> InspectPage:

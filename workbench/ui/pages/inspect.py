@@ -7,9 +7,11 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -134,7 +136,11 @@ class InspectPage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(layers_split, "Layers")
         self.tabs.addTab(preflight, "TFLM pre-flight")
-        self.tabs.addTab(self.try_it, "Try it")
+        try_it_scroll = QScrollArea()  # its rows scroll rather than make the page taller than a laptop screen
+        try_it_scroll.setWidget(self.try_it)
+        try_it_scroll.setWidgetResizable(True)
+        try_it_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.tabs.addTab(try_it_scroll, "Try it")
         main_split = QSplitter(Qt.Orientation.Horizontal)
         main_split.addWidget(self.graph)
         main_split.addWidget(self.tabs)
