@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import math
 
+from workbench.core.arena_plan import aligned, buffer_lifetimes, live_bytes_peak
 from workbench.core.tflite_file import TfliteFile
 
 ARENA_MARGIN = 0.10  # recommended arena = measured + 10%, rounded up to whole KB
 ESTIMATE_MARGIN = 0.25  # an estimated arena gets more margin than a measured one
-ARENA_ALIGN_BYTES = 16
 # TFLM's bookkeeping in the arena, per tensor and per operator (64-bit host figures, which
 # are larger than a 32-bit board's), and what operators with per-channel quantization keep per
 # output channel (a multiplier and a shift). Fitted on TFLM's own example models.
@@ -48,37 +48,11 @@ def _whole_kb(size: float) -> int:
 
 
 def live_activation_peak_bytes(graph: TfliteFile, subgraph: int = 0) -> int:
-    """The most bytes of non-constant tensors alive at once in one subgraph, each tensor rounded
-    up to 16 bytes: a tensor lives from the operator that writes it (or the start, for inputs and
-    variables) to the last operator that reads it (or the end, for outputs)."""
-    sub = graph.subgraphs[subgraph]
-    end = len(sub.operators)
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for tensor in sub.inputs:
-        if tensor >= 0:
-            first[tensor] = last[tensor] = 0
-    for step, op in enumerate(sub.operators):
-        for tensor in op.inputs:
-            if tensor >= 0 and not sub.tensors[tensor].is_constant:
-                first.setdefault(tensor, step)
-                last[tensor] = step
-        for tensor in op.outputs:
-            if tensor >= 0:
-                first.setdefault(tensor, step)
-                last[tensor] = max(last.get(tensor, step), step)
-    for tensor in sub.outputs:
-        if tensor >= 0:
-            first.setdefault(tensor, end)
-            last[tensor] = end
-    for variable in sub.tensors:
-        if variable.is_variable:
-            first[variable.index], last[variable.index] = 0, end
-    sizes = {t: _aligned(sub.tensors[t].nbytes) for t in first}
-    return max(
-        (sum(size for t, size in sizes.items() if first[t] <= step <= last[t]) for step in range(end + 1)),
-        default=0,
-    )
+    """The most bytes of non-constant tensors alive at once in one subgraph, each rounded up to 16
+    bytes, with TFLM's lifetimes (`arena_plan.buffer_lifetimes`), plus the variables, which TFLM
+    keeps for the whole run."""
+    variables = sum(aligned(t.nbytes) for t in graph.subgraphs[subgraph].tensors if t.is_variable)
+    return live_bytes_peak(buffer_lifetimes(graph, subgraph)) + variables
 
 
 def bookkeeping_bytes(graph: TfliteFile) -> int:
@@ -104,7 +78,3 @@ def estimate_arena_bytes(graph: TfliteFile) -> tuple[int, int]:
     """
     activations = sum(live_activation_peak_bytes(graph, index) for index in range(len(graph.subgraphs)))
     return activations, bookkeeping_bytes(graph)
-
-
-def _aligned(size: int, alignment: int = ARENA_ALIGN_BYTES) -> int:
-    return (size + alignment - 1) // alignment * alignment
