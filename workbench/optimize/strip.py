@@ -16,10 +16,7 @@ BUFFER_ALIGNMENT = 16
 
 def strip_model(data: bytes) -> bytes:
     """The same model without the strings and metadata a microcontroller never reads."""
-    import flatbuffers
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(bytearray(data), 0))
+    model = read_model(data)
     model.description = None
     model.signatureDefs = None
     for subgraph in model.subgraphs or []:
@@ -34,7 +31,22 @@ def strip_model(data: bytes) -> bytes:
         elif model.buffers and meta.buffer < len(model.buffers):
             model.buffers[meta.buffer].data = None  # the buffer slot stays so indices do not move
     model.metadata = kept or None
-    builder = flatbuffers.Builder(len(data))
+    return pack_model(model, len(data))
+
+
+def read_model(data: bytes) -> Any:
+    """The model as flatbuffers' object API has it (schema.ModelT), to change and `pack_model`."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    return schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(bytearray(data), 0))
+
+
+def pack_model(model: Any, size_hint: int) -> bytes:
+    """A schema.ModelT as .tflite bytes, buffers 16-byte aligned as the converter writes them."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    builder = flatbuffers.Builder(size_hint)
     with _aligned_buffers(schema):
         offset = model.Pack(builder)
     builder.Finish(offset, file_identifier=b"TFL3")
