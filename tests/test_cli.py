@@ -100,3 +100,18 @@ def test_an_output_folder_gets_a_named_file_and_a_bad_one_is_refused_before_conv
 
     with pytest.raises(WorkbenchError, match="not a writable folder"):
         output_path(str(blocker / "out.tflite"), Path("m.h5"), "int8")
+
+
+def test_optimize_plan_arena_proves_the_plan_in_tflm_and_says_when_tflms_own_cannot_be_beaten(
+    reference_models: Path, tmp_path: Path
+) -> None:
+    """person_detect: TFLM's greedy plan already meets the live-bytes bound (55,296 bytes), so the
+    model is left as TFLM plans it, and the command says why."""
+    out = tmp_path / "planned.tflite"
+    done = run_cli("optimize", str(reference_models / "person_detect.tflite"), "--plan-arena", "-o", str(out), "--json")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)["arena_plan"]
+    assert plan["tflm_head_bytes"] == plan["planned_head_bytes"] == plan["lower_bound_bytes"] == 55_296
+    assert plan["saving_pct"] == 0 and plan["planned_arena_bytes"] == plan["tflm_arena_bytes"] > 55_296
+    text = run_cli("optimize", str(reference_models / "person_detect.tflite"), "--plan-arena", "-o", str(out))
+    assert "no plan can do better" in text.stdout

@@ -173,9 +173,20 @@ def _optimize(args: argparse.Namespace) -> int:
     variant = optimize_file(
         args.model, plan, calibration=args.calib, evaluation=args.eval, train=args.train, allow_unsafe=args.allow_unsafe
     )
+    planning = None
+    if args.plan_arena:
+        from workbench.optimize.arena_planning import plan_arena
+        from workbench.optimize.convert import compressed_bytes
+        from workbench.optimize.estimate import Figures
+
+        planning = plan_arena(variant.tflite)
+        if planning.tflite != variant.tflite:  # the plan went in: the file and its arena changed
+            variant.tflite = planning.tflite
+            variant.actual = Figures(len(planning.tflite), planning.planned_arena, compressed_bytes(planning.tflite))
     output = variant.save(target)
     if args.json:
-        _print_json({"output": str(output), **variant.to_json()})
+        extra = {"arena_plan": planning.to_json()} if planning is not None else {}
+        _print_json({"output": str(output), **variant.to_json(), **extra})
         return 0
     for warning in variant.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -190,6 +201,8 @@ def _optimize(args: argparse.Namespace) -> int:
     tflm = variant.analysis.tflm
     if tflm is not None:
         print("TFLM: runs" if tflm.compatible else f"TFLM: will not run ({tflm.problems[0].message})")
+    if planning is not None:
+        print(f"arena plan: {planning.summary}")
     if variant.evaluation is not None:
         print(variant.evaluation.summary)
         for warning in variant.evaluation.warnings:

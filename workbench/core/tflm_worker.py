@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import struct
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ _MISSING_OP = re.compile(r"Failed to get registration from op code (\S+)|Didn't 
 _NODE_FAILED = re.compile(r"Node (\S+) \(number (\d+)\) failed to (prepare|invoke|init)")
 _ARENA_TOTAL = re.compile(r"Arena allocation total (\d+) bytes")
 _ARENA_PART = re.compile(r"'([^']+)' used (\d+) bytes")
+_ARENA_HEAD = re.compile(r"Arena allocation head (\d+) bytes")
 _PLACEHOLDER_OP = 0  # ADD: always registered in TFLM
 
 
@@ -110,13 +112,54 @@ def allocation_report(model: bytes, arena_size: int) -> dict[str, Any]:
     with captured_native_output() as lines:
         interpreter.print_allocations()
     parts = {}
-    total = 0
+    total = head = 0
     for line in lines:
         if match := _ARENA_TOTAL.search(line):
             total = int(match.group(1))
+        elif match := _ARENA_HEAD.search(line):
+            head = int(match.group(1))
         elif match := _ARENA_PART.search(line):
             parts[match.group(1)] = int(match.group(2))
-    return {"total_bytes": total, "parts": parts}
+    return {"total_bytes": total, "head_bytes": head, "parts": parts}
+
+
+def plan_proof_job(request: dict[str, Any]) -> dict[str, Any]:
+    """Both models of `request` ("original", "planned": paths) in TFLM: the head each allocates,
+    each one's smallest arena, and whether their outputs are bit-identical on the same random
+    inputs (`samples` of them) and on the given ones (`inputs`, a .npy of samples, optional)."""
+    models = {name: Path(request[name]).read_bytes() for name in ("original", "planned")}
+    heads, arenas, outputs = {}, {}, {}
+    for name, model in models.items():
+        report = allocation_report(model, 1 << 24)
+        heads[name] = report["head_bytes"]
+        arenas[name] = minimum_arena(model, 0, report["total_bytes"] + 1024)
+        interpreter, lines = _interpreter(model, 1 << 24)
+        if interpreter is None:
+            return {"error": f"TFLM cannot allocate the {name} model", "details": "\n".join(lines)}
+        outputs[name] = _outputs_on_samples(interpreter, int(request.get("samples", 8)), request.get("inputs"))
+    return {"heads": heads, "arenas": arenas, "identical": outputs["original"] == outputs["planned"]}
+
+
+def _outputs_on_samples(interpreter: Any, count: int, inputs: str | None) -> list[bytes]:
+    """The raw bytes of every output for `count` random inputs (a fixed seed) and the given ones."""
+    rng = np.random.default_rng(2026)
+    details = interpreter.get_input_details(0)
+    dtype, shape = np.dtype(details["dtype"]), details["shape"]
+    samples = []
+    for _ in range(count):
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            samples.append(rng.integers(info.min, int(info.max) + 1, size=shape).astype(dtype))
+        else:
+            samples.append(rng.standard_normal(shape).astype(dtype))
+    if inputs:
+        samples += [np.asarray(x, dtype=dtype).reshape(shape) for x in np.load(inputs)]
+    results = []
+    for sample in samples:
+        interpreter.set_input(sample, 0)
+        interpreter.invoke()
+        results.append(np.ascontiguousarray(interpreter.get_output(0)).tobytes())
+    return results
 
 
 def _invoke_zeros(interpreter: Any, input_count: int) -> list[str]:
