@@ -125,8 +125,8 @@ def allocation_report(model: bytes, arena_size: int) -> dict[str, Any]:
 
 def plan_proof_job(request: dict[str, Any]) -> dict[str, Any]:
     """Both models of `request` ("original", "planned": paths) in TFLM: the head each allocates,
-    each one's smallest arena, and whether their outputs are bit-identical on the same random
-    inputs (`samples` of them) and on the given ones (`inputs`, a .npy of samples, optional)."""
+    each one's smallest arena, and whether all their outputs are bit-identical on the same random
+    inputs (`samples` of them; `input_count` and `output_count` say how many the model has)."""
     models = {name: Path(request[name]).read_bytes() for name in ("original", "planned")}
     heads, arenas, outputs = {}, {}, {}
     for name, model in models.items():
@@ -136,29 +136,28 @@ def plan_proof_job(request: dict[str, Any]) -> dict[str, Any]:
         interpreter, lines = _interpreter(model, 1 << 24)
         if interpreter is None:
             return {"error": f"TFLM cannot allocate the {name} model", "details": "\n".join(lines)}
-        outputs[name] = _outputs_on_samples(interpreter, int(request.get("samples", 8)), request.get("inputs"))
+        outputs[name] = _outputs_on_samples(
+            interpreter, int(request.get("samples", 8)), int(request["input_count"]), int(request["output_count"])
+        )
     return {"heads": heads, "arenas": arenas, "identical": outputs["original"] == outputs["planned"]}
 
 
-def _outputs_on_samples(interpreter: Any, count: int, inputs: str | None) -> list[bytes]:
-    """The raw bytes of every output for `count` random inputs (a fixed seed) and the given ones."""
+def _outputs_on_samples(interpreter: Any, count: int, input_count: int, output_count: int) -> list[bytes]:
+    """The raw bytes of every output for `count` random inputs (a fixed seed, every input set)."""
     rng = np.random.default_rng(2026)
-    details = interpreter.get_input_details(0)
-    dtype, shape = np.dtype(details["dtype"]), details["shape"]
-    samples = []
-    for _ in range(count):
-        if np.issubdtype(dtype, np.integer):
-            info = np.iinfo(dtype)
-            samples.append(rng.integers(info.min, int(info.max) + 1, size=shape).astype(dtype))
-        else:
-            samples.append(rng.standard_normal(shape).astype(dtype))
-    if inputs:
-        samples += [np.asarray(x, dtype=dtype).reshape(shape) for x in np.load(inputs)]
     results = []
-    for sample in samples:
-        interpreter.set_input(sample, 0)
+    for _ in range(count):
+        for index in range(input_count):
+            details = interpreter.get_input_details(index)
+            dtype, shape = np.dtype(details["dtype"]), details["shape"]
+            if np.issubdtype(dtype, np.integer):
+                info = np.iinfo(dtype)
+                sample = rng.integers(info.min, int(info.max) + 1, size=shape).astype(dtype)
+            else:
+                sample = rng.standard_normal(shape).astype(dtype)
+            interpreter.set_input(sample, index)
         interpreter.invoke()
-        results.append(np.ascontiguousarray(interpreter.get_output(0)).tobytes())
+        results += [np.ascontiguousarray(interpreter.get_output(i)).tobytes() for i in range(output_count)]
     return results
 
 

@@ -83,7 +83,12 @@ def plan_arena(data: bytes, task: Task | None = None) -> ArenaPlanning:
         planned_path.write_bytes(planned)
         proof = run_in_child(
             "workbench.core.tflm_worker:plan_proof_job",
-            {"original": str(original_path), "planned": str(planned_path)},
+            {
+                "original": str(original_path),
+                "planned": str(planned_path),
+                "input_count": len(graph.main.inputs),
+                "output_count": len(graph.main.outputs),
+            },
             task,
             "Proving the arena plan in TFLM",
             timeout_s=PROOF_TIMEOUT_S,
