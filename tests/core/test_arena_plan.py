@@ -84,3 +84,12 @@ def test_a_wrong_plan_is_caught() -> None:
     assert check_plan(buffers, [0, 32, 0]) == []  # 0 and 2 are never alive together
     assert check_plan(buffers, [0, 16, 64]) == ["tensors 0 and 1 are alive at the same time and share bytes"]
     assert check_plan(buffers, [0, 40, 0]) == ["tensor 1: offset 40 is not a multiple of 16"]
+
+
+def test_inspect_says_when_tflms_plan_is_already_the_smallest(reference_models: Path) -> None:
+    from workbench.core.arena_plan import plan_note
+
+    note, saves = plan_note(parse_tflite((reference_models / "person_detect.tflite").read_bytes()))
+    assert not saves and note == (
+        "TFLM's plan for the activations (55,296 bytes) is already the smallest possible: that much is alive at once."
+    )

@@ -186,3 +186,24 @@ def _best_fit(size: int, busy: list[tuple[int, int]]) -> int:
             best = (gap, candidate)
         candidate = max(candidate, end)
     return best[1] if best is not None else candidate
+
+
+def plan_note(graph: TfliteFile) -> tuple[str, bool]:
+    """One sentence on what planning the arena could win for this model, from the graph alone, and
+    whether it wins anything ("" for a model with several subgraphs, which is not planned yet)."""
+    if len(graph.subgraphs) != 1:
+        return "", False
+    buffers = buffer_lifetimes(graph)
+    greedy, better = greedy_plan(buffers), better_plan(buffers)
+    if better.head_bytes >= greedy.head_bytes:
+        return (
+            f"TFLM's plan for the activations ({greedy.head_bytes:,} bytes) is already the smallest possible: "
+            f"that much is alive at once."
+            if greedy.head_bytes <= live_bytes_peak(buffers)
+            else f"TFLM plans {greedy.head_bytes:,} bytes for the activations; no better plan was found."
+        ), False
+    saving = 100.0 * (greedy.head_bytes - better.head_bytes) / greedy.head_bytes
+    return (
+        f"TFLM plans {greedy.head_bytes:,} bytes for the activations; the workbench can plan {better.head_bytes:,} "
+        f"(-{saving:.0f}%): optimize --plan-arena writes it into the model."
+    ), True

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.analysis import Analysis
+from workbench.core.arena_plan import plan_note
 from workbench.core.boards import Board
 from workbench.core.errors import WorkbenchError
 from workbench.core.model import Model
@@ -266,9 +267,14 @@ class InspectPage(QWidget):
                 f"measured exactly: {report.arena_bytes:,} bytes; the exported code reserves "
                 f"{kb(report.recommended_arena_bytes)} ({report.margin_percent}% to spare)",
             )
+            model = self.session.model
+            planning, saves = plan_note(model.graph) if model is not None else ("", False)
+            if saves:  # a saving is worth saying on the card itself
+                self.arena_card.detail.setText(f"{self.arena_card.detail.text()}. {planning}")
             self.arena_card.detail.setToolTip(
                 f"A common rule of thumb reserves ten times the model's size ({kb(guess)}); this is the figure "
                 "TFLM's own interpreter needed to allocate and run the model, so the board keeps the rest."
+                + (f"\n\n{planning}" if planning else "")
             )
         else:
             self.arena_card.set("n/a", "TFLM could not allocate this model (see pre-flight)", BAD)
