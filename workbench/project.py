@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench import __version__
 from workbench.core.errors import WorkbenchError
-from workbench.core.files import content_digest, write_whole
+from workbench.core.files import file_sha256, write_whole
 from workbench.session import FORMAT_VERSION as SESSION_VERSION
 from workbench.session import Session
 from workbench.tasks import Task, null_task
@@ -105,11 +105,6 @@ class ModelLocation:
         return ""
 
 
-def model_file_hash(path: Path) -> str:
-    """sha256 of a model file's bytes (of every file, for a SavedModel folder)."""
-    return content_digest(path).hexdigest()
-
-
 def locate_model(project: dict[str, Any], candidate: str | Path | None = None) -> ModelLocation:
     """The project's model at its saved path, or at `candidate` (where a person says it is now)."""
     model = project["session"].get("model") or {}
@@ -122,7 +117,7 @@ def locate_model(project: dict[str, Any], candidate: str | Path | None = None) -
     expected = model.get("file_sha256")
     if not expected:  # nothing to compare with: only the very path it was saved with counts as the same
         return ModelLocation(path, SAME if candidate is None else CHANGED)
-    return ModelLocation(path, SAME if model_file_hash(path) == expected else CHANGED)
+    return ModelLocation(path, SAME if file_sha256(path) == expected else CHANGED)
 
 
 def restore_variants(

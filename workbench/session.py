@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core.boards import Board, BoardCatalog
 from workbench.core.errors import WorkbenchError
-from workbench.core.files import content_digest
+from workbench.core.files import file_sha256
 from workbench.core.fit import Fit, analysis_fit
 from workbench.optimize.plan import Plan
 
@@ -253,7 +253,7 @@ class Session:
             "model": {
                 "path": str(path.resolve()) if path else None,
                 "sha256": self.model_hash,
-                "file_sha256": self.model_file_sha256 or (content_digest(path).hexdigest() if path else ""),
+                "file_sha256": self.model_file_sha256 or (file_sha256(path) if path else ""),
             },
             "board": self.board.id if self.board is not None else None,
             "plan": self.plan.to_json(),

@@ -45,3 +45,8 @@ def content_digest(path: Path, digest: hashlib._Hash | None = None) -> hashlib._
         where = Path(error.filename).name if error.filename else path.name
         raise WorkbenchError(f"{path.name}: cannot be read ({where}: {error.strerror or error})") from None
     return digest
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a model file's bytes (of every file with its name, for a folder)."""
+    return content_digest(path).hexdigest()

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from workbench.core.analysis import Analysis, graph_figures
 from workbench.core.errors import UnsafeModelError, WorkbenchError
-from workbench.core.files import content_digest
+from workbench.core.files import file_sha256
 from workbench.core.fit import Fit
 from workbench.core.loading import load_model
 from workbench.core.model import Model
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 def _load(path: str, allow_unsafe: bool, task: Task) -> tuple[Model, Analysis, str]:
     """The model, its graph figures, and the sha256 of the file as it was read (projects keep it)."""
     model = load_model(path, allow_unsafe=allow_unsafe, task=task)
-    return model, graph_figures(model), content_digest(Path(path)).hexdigest()
+    return model, graph_figures(model), file_sha256(Path(path))
 
 
 def _measure(model: Model, task: Task) -> TflmReport:

@@ -106,13 +106,13 @@ class MonitorPage(QWidget):
         self._skip_ticks = 0
 
         stored = settings()
-        self.class_panel.set_threshold(float(stored.value(THRESHOLD_KEY, 0.5) or 0.5))
-        window = str(stored.value(WINDOW_KEY, "") or "")
-        if window and self.controls.window.findText(window) >= 0:
-            self.controls.window.setCurrentText(window)
-        saved_format = str(stored.value(FORMAT_KEY, "auto") or "auto")
-        index = self.controls.format.findData(saved_format)
-        self.controls.format.setCurrentIndex(max(index, 0))
+        self.restore_layout(
+            {
+                "threshold": float(stored.value(THRESHOLD_KEY, 0.5) or 0.5),
+                "window": str(stored.value(WINDOW_KEY, "") or ""),
+                "format": str(stored.value(FORMAT_KEY, "auto") or "auto"),
+            }
+        )
 
         self.controls.connect_requested.connect(lambda: self.connect_to())
         self.controls.disconnect_requested.connect(self.disconnect)
